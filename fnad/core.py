@@ -1,0 +1,905 @@
+"""The engine: immutable :class:`Node` values recorded on a networkx :class:`Tape`.
+
+Invariants this module keeps:
+
+- **Identity.** A Node is an immutable value that hashes and compares by identity: two
+  ``Node(2.0)`` are two vertices of the tape. Every attribute is read-only, ``grad`` too.
+- **DAG by construction.** An op's inputs exist before its output, so the tape can never
+  hold a cycle. The argument order is kept in ``Node.inputs``; the graph's edges carry the
+  argument positions, so ``x * x`` is one edge with positions ``(0, 1)``.
+- **No mutation during backward.** Backward reads the tape and records one mapping of
+  gradients on it, replacing the previous one: gradients never accumulate across calls.
+- **Nothing recursive.** Building, backward, repr and pickling are loops, so a chain of
+  a million nodes needs no change to the recursion limit.
+- **State unchanged on error.** An op validates its operands and computes its value
+  before it records anything.
+
+Rules are looked up by name (``Node.op``) in the :class:`~fnad.rules.RuleTable` of the
+node's tape; the built-in ones live in :mod:`fnad.ops`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, Union, overload
+
+import attrs
+import networkx as nx
+
+from fnad._floats import IEEEFloat
+from fnad.errors import (
+    NonFiniteError,
+    OperandTypeError,
+    OperandValueError,
+    RuleError,
+    TapeError,
+    UnknownOpError,
+)
+from fnad.rules import Rule, RuleTable, current_rules
+
+__all__ = [
+    "Gradients",
+    "Node",
+    "Operand",
+    "Tape",
+    "current_tape",
+    "strict",
+    "to_float",
+]
+
+Operand: TypeAlias = Union["Node", SupportsFloat]
+"""What an op accepts: a Node or a real number (int, float, Fraction, Decimal, NumPy scalar)."""
+
+CONST = "const"
+"""``Node.op`` of a number that an op wrapped into the graph (``2`` in ``x * 2``)."""
+
+_current_tape: ContextVar[Tape | None] = ContextVar("fnad_tape", default=None)
+_strict: ContextVar[bool] = ContextVar("fnad_strict", default=False)
+
+
+# --------------------------------------------------------------------------- operands
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def to_float(value: object, op: str = "Node", position: int | None = None) -> float:
+    """``value`` as a builtin float, or a clear error naming ``op`` and the argument.
+
+    Accepts any real number: int, float, Fraction, Decimal, NumPy scalars. Rejects bool,
+    complex, str, None and containers with :class:`~fnad.OperandTypeError`, and ints too
+    large for a float with :class:`~fnad.OperandValueError`.
+
+    >>> to_float(3), to_float(1.5)
+    (3.0, 1.5)
+    >>> to_float("2", "add", 2)
+    Traceback (most recent call last):
+    ...
+    fnad.errors.OperandTypeError: add: argument 2 is '2' (str), not a real number; pass a float, an int or a fnad.Node (convert text with float(...) first)
+    """
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    where = f"{op}: argument {position}" if position is not None else f"{op}"
+    if kind is bool or isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
+        hint = ""
+        if isinstance(value, str):
+            hint = " (convert text with float(...) first)"
+        elif isinstance(value, bool):
+            hint = " (booleans are not numbers here; use 1.0 or 0.0)"
+        elif isinstance(value, complex):
+            hint = " (fnad is real-valued; pass value.real or abs(value))"
+        raise OperandTypeError(
+            f"{where} is {_describe(value)}, not a real number; "
+            f"pass a float, an int or a fnad.Node{hint}"
+        )
+    try:
+        return float(value)
+    except OverflowError:
+        raise OperandValueError(
+            f"{where} is an int with {len(str(value).lstrip('-'))} digits, too large for a "
+            "float (max ~1.8e308); "
+            "scale it down or pass float('inf') if that is what you mean"
+        ) from None
+    except (ValueError, TypeError, ArithmeticError) as error:
+        raise OperandValueError(
+            f"{where} is {_describe(value)}, which has no float value ({error}); pass a finite real"
+        ) from None
+
+
+def _as_result(value: object, rule: Rule) -> float:
+    """Coerce what a forward function returned; only custom rules ever need this."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
+        raise RuleError(
+            f"op {rule.name!r}: forward returned {_describe(value)}; it must return a real number"
+        )
+    return float(value)
+
+
+def _forward(rule: Rule, args: tuple[float, ...]) -> float:
+    """Run ``rule.forward``; on a Python arithmetic exception, rerun it on IEEE floats."""
+    try:
+        value = rule.forward(*args)
+    except (ArithmeticError, ValueError):
+        try:
+            value = rule.forward(*[IEEEFloat(a) for a in args])
+        except (ArithmeticError, ValueError) as error:
+            raise RuleError(
+                f"op {rule.name!r}: forward raised {type(error).__name__}: {error} at {args}; "
+                "rules must return inf/nan instead of raising (use the functions in fnad.ops)"
+            ) from error
+    return value if type(value) is float else _as_result(value, rule)
+
+
+def _float_partials(rule: Rule, args: Sequence[float], out: float) -> Sequence[float]:
+    """``rule.partials`` on floats, rerun on IEEE floats if Python raises."""
+    try:
+        parts = rule.partials(*args, out)
+    except (ArithmeticError, ValueError):
+        try:
+            parts = rule.partials(*[IEEEFloat(a) for a in args], IEEEFloat(out))
+        except (ArithmeticError, ValueError) as error:
+            raise RuleError(
+                f"op {rule.name!r}: partials raised {type(error).__name__}: {error} at "
+                f"{tuple(args)}; rules must return inf/nan instead of raising"
+            ) from error
+        parts = [float(p) for p in parts]
+    if len(parts) != len(args):
+        raise RuleError(
+            f"op {rule.name!r}: partials returned {len(parts)} values for {len(args)} arguments; "
+            "return one local derivative per argument"
+        )
+    return parts
+
+
+def _non_finite(op: str, inputs: Sequence[Node | float], value: float) -> NonFiniteError:
+    shown = ", ".join(
+        f"{a.label or a.op or 'leaf'}={a.data!r}" if isinstance(a, Node) else repr(a)
+        for a in inputs
+    )
+    return NonFiniteError(
+        f"fnad.strict: op {op!r} produced {value!r} from ({shown}); "
+        "check the inputs to this op, or leave the strict() block to get IEEE inf/nan"
+    )
+
+
+# --------------------------------------------------------------------------- Node
+
+
+@attrs.frozen(eq=False, init=False, repr=False)
+class Node:
+    """A scalar value recorded on a :class:`Tape`, with the op that produced it.
+
+    >>> x = Node(2.0, label="x")
+    >>> y = Node(3.0, label="y")
+    >>> z = x * y + x**2 + y.relu()
+    >>> z.data
+    13.0
+    >>> _ = z.backward()
+    >>> x.grad, y.grad
+    (7.0, 3.0)
+    """
+
+    data: float
+    """The value, always a builtin float."""
+    op: str
+    """The op that produced this node: ``""`` for a leaf, ``"const"`` for a wrapped number."""
+    label: str
+    """A name for humans and for export; ``""`` if none was given."""
+    inputs: tuple[Node, ...]
+    """The op's arguments, in order (``x - x`` has ``inputs == (x, x)``)."""
+    tape: Tape
+    """The tape this node is recorded on."""
+
+    def __init__(self, data: SupportsFloat, label: str = "") -> None:
+        """A leaf on the current tape (see :func:`current_tape`)."""
+        if isinstance(data, Node):
+            raise OperandTypeError(
+                f"Node() takes a real number, got a Node ({data!r}); use that node directly"
+            )
+        if not isinstance(label, str):
+            raise OperandTypeError(f"Node(): label must be a str, got {_describe(label)}")
+        value = to_float(data, "Node")
+        tape = current_tape()
+        _init(self, value, "", label, (), tape)
+        tape._record(self)
+
+    # -- read-only views -------------------------------------------------------------
+
+    @property
+    def grad(self) -> float:
+        """∂z/∂self for the output z of the tape's latest ``backward()`` (0.0 if none)."""
+        return self.tape._grads.get(self, 0.0)
+
+    @property
+    def prev(self) -> frozenset[Node]:
+        """The set of input nodes (micrograd's ``_prev``); see ``inputs`` for their order."""
+        return frozenset(self.inputs)
+
+    def __repr__(self) -> str:
+        parts = [f"data={self.data!r}", f"grad={self.grad!r}"]
+        if self.op:
+            parts.append(f"op={self.op!r}")
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        return f"Node({', '.join(parts)})"
+
+    def __reduce__(self) -> tuple[Callable[[Tape, int], Node], tuple[Tape, int]]:
+        # Pickle the whole tape once (flat, no recursion) and this node's position on it.
+        return _node_at, (self.tape, self.tape._position(self))
+
+    # -- backward ----------------------------------------------------------------------
+
+    @overload
+    def backward(self, *, create_graph: Literal[False] = False) -> Gradients[float]: ...
+    @overload
+    def backward(self, *, create_graph: Literal[True]) -> Gradients[Node]: ...
+    @overload
+    def backward(self, *, create_graph: bool) -> Gradients[float] | Gradients[Node]: ...
+    def backward(self, *, create_graph: bool = False) -> Gradients[float] | Gradients[Node]:
+        """Compute ∂self/∂v for every ancestor v and record them on the tape.
+
+        Returns the gradients as an immutable mapping; afterwards ``v.grad`` reads them.
+        A second call replaces the records, it never adds to them. With
+        ``create_graph=True`` the gradients are Nodes recorded on the tape, so they can be
+        differentiated again.
+
+        >>> x = Node(3.0, label="x")
+        >>> y = x * x * x
+        >>> grads = y.backward()
+        >>> grads[x], y.backward()[x], x.grad
+        (27.0, 27.0, 27.0)
+        >>> dydx = y.backward(create_graph=True)[x]
+        >>> dydx.data, dydx.backward()[x]
+        (27.0, 18.0)
+        """
+        return self.tape.backward(self, create_graph=create_graph)
+
+    # -- operators ---------------------------------------------------------------------
+
+    def __add__(self, other: Operand) -> Node:
+        return self.tape._apply2("add", self, other)
+
+    def __radd__(self, other: SupportsFloat) -> Node:
+        return self.tape._apply2("add", other, self)
+
+    def __sub__(self, other: Operand) -> Node:
+        return self.tape._apply2("sub", self, other)
+
+    def __rsub__(self, other: SupportsFloat) -> Node:
+        return self.tape._apply2("sub", other, self)
+
+    def __mul__(self, other: Operand) -> Node:
+        return self.tape._apply2("mul", self, other)
+
+    def __rmul__(self, other: SupportsFloat) -> Node:
+        return self.tape._apply2("mul", other, self)
+
+    def __truediv__(self, other: Operand) -> Node:
+        return self.tape._apply2("truediv", self, other)
+
+    def __rtruediv__(self, other: SupportsFloat) -> Node:
+        return self.tape._apply2("truediv", other, self)
+
+    def __pow__(self, other: Operand) -> Node:
+        return self.tape._apply2("pow", self, other)
+
+    def __rpow__(self, other: SupportsFloat) -> Node:
+        return self.tape._apply2("pow", other, self)
+
+    def __neg__(self) -> Node:
+        return self.tape._apply1("neg", self)
+
+    def __pos__(self) -> Node:
+        return self
+
+    def __abs__(self) -> Node:
+        return self.tape._apply1("abs", self)
+
+    # -- elementary functions (rules in fnad.ops) ---------------------------------------
+
+    def relu(self) -> Node:
+        """``max(self, 0)``; the derivative at 0 is 0, as in PyTorch."""
+        return self.tape._apply1("relu", self)
+
+    def tanh(self) -> Node:
+        """Hyperbolic tangent."""
+        return self.tape._apply1("tanh", self)
+
+    def exp(self) -> Node:
+        """``e ** self``."""
+        return self.tape._apply1("exp", self)
+
+    def log(self) -> Node:
+        """Natural logarithm (``-inf`` at 0, nan below)."""
+        return self.tape._apply1("log", self)
+
+    def sigmoid(self) -> Node:
+        """Logistic function ``1 / (1 + exp(-self))``."""
+        return self.tape._apply1("sigmoid", self)
+
+    def sin(self) -> Node:
+        """Sine."""
+        return self.tape._apply1("sin", self)
+
+    def cos(self) -> Node:
+        """Cosine."""
+        return self.tape._apply1("cos", self)
+
+    def sqrt(self) -> Node:
+        """Square root (nan below 0)."""
+        return self.tape._apply1("sqrt", self)
+
+    def abs(self) -> Node:
+        """Absolute value; the derivative at 0 is 0, as in PyTorch."""
+        return self.tape._apply1("abs", self)
+
+
+# attrs' frozen __setattr__ refuses every assignment; the engine writes a new Node's slots
+# once, straight through the slot descriptors (what attrs' own __init__ does, minus checks).
+_set_data = Node.__dict__["data"].__set__
+_set_op = Node.__dict__["op"].__set__
+_set_label = Node.__dict__["label"].__set__
+_set_inputs = Node.__dict__["inputs"].__set__
+_set_tape = Node.__dict__["tape"].__set__
+_new_node = object.__new__
+
+
+def _init(
+    node: Node, data: float, op: str, label: str, inputs: tuple[Node, ...], tape: Tape
+) -> None:
+    _set_data(node, data)
+    _set_op(node, op)
+    _set_label(node, label)
+    _set_inputs(node, inputs)
+    _set_tape(node, tape)
+
+
+def _make(data: float, op: str, inputs: tuple[Node, ...], tape: Tape) -> Node:
+    node: Node = _new_node(Node)
+    _set_data(node, data)
+    _set_op(node, op)
+    _set_label(node, "")
+    _set_inputs(node, inputs)
+    _set_tape(node, tape)
+    return node
+
+
+def _node_at(tape: Tape, position: int) -> Node:
+    return tape._nodes_in_order()[position]
+
+
+# --------------------------------------------------------------------------- Gradients
+
+G = TypeVar("G", float, Node)
+
+
+class Gradients(Mapping[Node, G], Generic[G]):
+    """The result of ``backward()``: an immutable mapping from each ancestor to ∂z/∂ancestor.
+
+    Floats for a plain ``backward()``, Nodes with ``create_graph=True``. Looking up a node
+    the output does not depend on raises KeyError; ``node.grad`` reads 0.0 for it.
+    """
+
+    __slots__ = ("_grads", "output")
+
+    def __init__(self, output: Node, grads: dict[Node, G]) -> None:
+        self.output = output
+        self._grads: dict[Node, G] = grads
+
+    def __getitem__(self, node: Node) -> G:
+        try:
+            return self._grads[node]
+        except KeyError:
+            raise KeyError(
+                f"{node!r} is not an ancestor of the output {self.output!r}, so its gradient "
+                "is 0.0; use grads.get(node, 0.0) or node.grad"
+            ) from None
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._grads)
+
+    def __len__(self) -> int:
+        return len(self._grads)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._grads
+
+    def __repr__(self) -> str:
+        return f"Gradients(of={self.output!r}, {len(self._grads)} nodes)"
+
+
+# --------------------------------------------------------------------------- Tape
+
+
+NodeAttrs: TypeAlias = dict["Node", dict[str, Any]]
+Adjacency: TypeAlias = dict["Node", dict["Node", dict[str, Any]]]
+
+
+def _graph_dicts(graph: nx.DiGraph[Node]) -> tuple[NodeAttrs, Adjacency, Adjacency]:
+    """The dicts networkx documents as a DiGraph's storage: ``_node``, ``_succ``, ``_pred``."""
+    state = vars(graph)
+    return state["_node"], state["_succ"], state["_pred"]
+
+
+def _graph_from_dicts(nodes: NodeAttrs, succ: Adjacency, pred: Adjacency) -> nx.DiGraph[Node]:
+    graph: nx.DiGraph[Node] = nx.DiGraph()
+    vars(graph)["_node"] = nodes
+    # networkx's descriptors on _adj and _pred keep _succ == _adj and reset cached views.
+    setattr(graph, "_adj", succ)  # noqa: B010
+    setattr(graph, "_pred", pred)  # noqa: B010
+    return graph
+
+
+def current_tape() -> Tape:
+    """The tape new leaves go on: the innermost ``with Tape()`` block, else this context's default.
+
+    Each thread and each asyncio task (contextvars) has its own default tape.
+    """
+    tape = _current_tape.get()
+    if tape is None:
+        tape = Tape()
+        _current_tape.set(tape)
+    return tape
+
+
+_EDGE_DATA: dict[tuple[int, ...], dict[str, tuple[int, ...]]] = {}
+
+
+def _edge_data(positions: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    # Most edges carry (0,) or (1,): share one attribute dict per distinct positions
+    # tuple. The tape's graph is frozen and read-only; fnad.export copies what it exports.
+    data = _EDGE_DATA.get(positions)
+    if data is None:
+        data = _EDGE_DATA.setdefault(positions, {"positions": positions})
+    return data
+
+
+_EDGE_0 = _edge_data((0,))
+_EDGE_1 = _edge_data((1,))
+_EDGE_01 = _edge_data((0, 1))
+
+
+class Tape:
+    """A recording of every Node built while it was current, as a networkx ``DiGraph``.
+
+    ``tape.graph`` has one vertex per Node (attributes ``data``, ``op``, ``label`` and,
+    after a backward pass, ``grad``) and one edge per input→output pair, whose
+    ``positions`` attribute lists the argument positions the input fills.
+
+    >>> import fnad
+    >>> with fnad.Tape() as tape:
+    ...     x = fnad.Node(2.0, label="x")
+    ...     y = x * x
+    >>> tape.graph.number_of_nodes(), tape.graph.edges[x, y]["positions"]
+    (2, (0, 1))
+
+    The graph is frozen (``networkx.freeze``): the tape owns it. Use
+    :func:`fnad.to_networkx` for a copy you can modify. A tape is not thread-safe; give
+    each thread its own (the default tape already is per thread).
+
+    Recording writes the graph's adjacency dicts directly, exactly as
+    ``DiGraph.add_edges_from`` does, because the public methods cost ~2.5x per op; the
+    test suite checks the result equals a graph built through the public API.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_adjacency_pred",
+        "_adjacency_succ",
+        "_attrs",
+        "_grads",
+        "_graph",
+        "_graph_grads",
+        "_lookup",
+        "_order_cache",
+        "_position_cache",
+        "_tokens",
+        "rules",
+    )
+
+    def __init__(self, rules: RuleTable | None = None) -> None:
+        self.rules: RuleTable = rules if rules is not None else current_rules()
+        self._lookup = self.rules.lookup
+        graph: nx.DiGraph[Node] = nx.DiGraph()
+        nx.freeze(graph)
+        self._graph = graph
+        self._attrs, self._adjacency_succ, self._adjacency_pred = _graph_dicts(graph)
+        self._grads: dict[Node, float] = {}
+        self._graph_grads: dict[Node, float] = {}
+        self._tokens: list[Token[Tape | None]] = []
+        self._order_cache: list[Node] = []
+        self._position_cache: dict[Node, int] = {}
+
+    # -- scoping -------------------------------------------------------------------------
+
+    def __enter__(self) -> Tape:
+        self._tokens.append(_current_tape.set(self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _current_tape.reset(self._tokens.pop())
+
+    def __repr__(self) -> str:
+        graph = self._graph
+        return f"Tape({graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges)"
+
+    def __len__(self) -> int:
+        return len(self._attrs)
+
+    @property
+    def graph(self) -> nx.DiGraph[Node]:
+        """The recorded graph (read-only); vertices carry ``grad`` from the latest backward."""
+        if self._graph_grads is not self._grads:
+            attrs_of = self._attrs
+            for node in self._graph_grads:
+                attrs_of[node].pop("grad", None)
+            for node, grad in self._grads.items():
+                attrs_of[node]["grad"] = grad
+            self._graph_grads = self._grads
+        nx._clear_cache(self._graph)
+        return self._graph
+
+    # -- recording -----------------------------------------------------------------------
+
+    def _record(self, node: Node) -> None:
+        self._attrs[node] = {"data": node.data, "op": node.op, "label": node.label}
+        self._adjacency_succ[node] = {}
+        inputs = node.inputs
+        if not inputs:
+            self._adjacency_pred[node] = {}
+            return
+        succ = self._adjacency_succ
+        if len(inputs) == 1:
+            a = inputs[0]
+            self._adjacency_pred[node] = {a: _EDGE_0}
+            succ[a][node] = _EDGE_0
+        elif len(inputs) == 2 and inputs[0] is not inputs[1]:
+            a, b = inputs
+            self._adjacency_pred[node] = {a: _EDGE_0, b: _EDGE_1}
+            succ[a][node] = _EDGE_0
+            succ[b][node] = _EDGE_1
+        else:
+            positions: dict[Node, list[int]] = {}
+            for i, a in enumerate(inputs):
+                positions.setdefault(a, []).append(i)
+            pred: dict[Node, dict[str, Any]] = {}
+            for a, where in positions.items():
+                data = _EDGE_01 if where == [0, 1] else _edge_data(tuple(where))
+                pred[a] = data
+                succ[a][node] = data
+            self._adjacency_pred[node] = pred
+
+    def constant(self, value: SupportsFloat, label: str = "") -> Node:
+        """Record ``value`` as a constant leaf (``op == "const"``), as ops do with numbers."""
+        node = _make(to_float(value, "constant"), CONST, (), self)
+        if label:
+            _set_label(node, label)
+        self._record(node)
+        return node
+
+    def apply(self, op: str, *args: Operand) -> Node:
+        """Record ``op(*args)``: look up its rule, check the operands, compute, record.
+
+        Numbers among ``args`` become ``const`` leaves. All Nodes must be on this tape.
+        Nothing is recorded if anything fails.
+
+        >>> import fnad
+        >>> with fnad.Tape() as tape:
+        ...     x = fnad.Node(0.5, label="x")
+        ...     y = tape.apply("mul", 2, x)
+        >>> y.data, [a.op for a in y.inputs]
+        (1.0, ['const', ''])
+        """
+        rule = self._lookup.get(op) or self.rules[op]
+        if len(args) != rule.arity:
+            raise RuleError(f"op {op!r} takes {rule.arity} argument(s), got {len(args)}: {args!r}")
+        if rule.arity == 1:
+            return self._apply1(op, args[0])
+        if rule.arity == 2:
+            return self._apply2(op, args[0], args[1])
+        values: list[float] = []
+        for position, arg in enumerate(args, 1):
+            if type(arg) is Node:
+                if arg.tape is not self:
+                    raise _mixed_tapes(op, position, arg, self)
+                values.append(arg.data)
+            else:
+                values.append(to_float(arg, op, position))
+        data = _forward(rule, tuple(values))
+        if data - data and _strict.get():  # nonzero only for inf and nan
+            raise _non_finite(
+                op, [a if type(a) is Node else v for a, v in zip(args, values, strict=True)], data
+            )
+        inputs = tuple(
+            arg if type(arg) is Node else self.constant(value)
+            for arg, value in zip(args, values, strict=True)
+        )
+        node = _make(data, op, inputs, self)
+        self._record(node)
+        return node
+
+    # The two hot paths of the forward pass: the same steps as apply(), unrolled.
+
+    def _apply1(self, op: str, x: Operand) -> Node:
+        rule = self._lookup.get(op) or self.rules[op]
+        if type(x) is Node:
+            if x.tape is not self:
+                raise _mixed_tapes(op, 1, x, self)
+            a = x.data
+        else:
+            a = to_float(x, op, 1)
+        try:
+            data = rule.forward(a)
+        except (ArithmeticError, ValueError):
+            data = _forward(rule, (a,))
+        if type(data) is not float:
+            data = _as_result(data, rule)
+        if data - data and _strict.get():
+            raise _non_finite(op, [x if type(x) is Node else a], data)
+        if type(x) is not Node:
+            x = self.constant(a)
+        node = _make(data, op, (x,), self)
+        self._attrs[node] = {"data": data, "op": op, "label": ""}
+        self._adjacency_succ[node] = {}
+        self._adjacency_pred[node] = {x: _EDGE_0}
+        self._adjacency_succ[x][node] = _EDGE_0
+        return node
+
+    def _apply2(self, op: str, x: Operand, y: Operand) -> Node:
+        rule = self._lookup.get(op) or self.rules[op]
+        if type(x) is Node:
+            if x.tape is not self:
+                raise _mixed_tapes(op, 1, x, self)
+            a = x.data
+        else:
+            a = to_float(x, op, 1)
+        if type(y) is Node:
+            if y.tape is not self:
+                raise _mixed_tapes(op, 2, y, self)
+            b = y.data
+        else:
+            b = to_float(y, op, 2)
+        try:
+            data = rule.forward(a, b)
+        except (ArithmeticError, ValueError):
+            data = _forward(rule, (a, b))
+        if type(data) is not float:
+            data = _as_result(data, rule)
+        if data - data and _strict.get():
+            raise _non_finite(op, [x if type(x) is Node else a, y if type(y) is Node else b], data)
+        if type(x) is not Node:
+            x = self.constant(a)
+        if type(y) is not Node:
+            y = self.constant(b)
+        node = _make(data, op, (x, y), self)
+        self._attrs[node] = {"data": data, "op": op, "label": ""}
+        succ = self._adjacency_succ
+        succ[node] = {}
+        if x is y:
+            self._adjacency_pred[node] = {x: _EDGE_01}
+            succ[x][node] = _EDGE_01
+        else:
+            self._adjacency_pred[node] = {x: _EDGE_0, y: _EDGE_1}
+            succ[x][node] = _EDGE_0
+            succ[y][node] = _EDGE_1
+        return node
+
+    # -- backward ------------------------------------------------------------------------
+
+    def ancestors_graph(self, output: Node) -> nx.DiGraph[Node]:
+        """The subgraph of ``output`` and its ancestors, built in one pass over them.
+
+        A fresh DiGraph that shares the tape's attribute and predecessor dicts: read it,
+        never modify it. Its cost is proportional to the ancestors, not to the tape.
+        """
+        if output.tape is not self:
+            raise _mixed_tapes("backward", 1, output, self)
+        pred = self._adjacency_pred
+        succ: dict[Node, dict[Node, dict[str, Any]]] = {output: {}}
+        stack = [output]
+        while stack:
+            node = stack.pop()
+            for parent, data in pred[node].items():
+                children = succ.get(parent)
+                if children is None:
+                    succ[parent] = children = {}
+                    stack.append(parent)
+                children[node] = data
+        attrs_of = self._attrs
+        return _graph_from_dicts(
+            {node: attrs_of[node] for node in succ}, succ, {node: pred[node] for node in succ}
+        )
+
+    def backward_order(self, output: Node) -> list[Node]:
+        """``output`` and its ancestors, output first: ``networkx.topological_sort`` reversed."""
+        order = list(nx.topological_sort(self.ancestors_graph(output)))
+        order.reverse()
+        return order
+
+    @overload
+    def backward(
+        self, output: Node, *, create_graph: Literal[False] = False
+    ) -> Gradients[float]: ...
+    @overload
+    def backward(self, output: Node, *, create_graph: Literal[True]) -> Gradients[Node]: ...
+    @overload
+    def backward(
+        self, output: Node, *, create_graph: bool
+    ) -> Gradients[float] | Gradients[Node]: ...
+    def backward(
+        self, output: Node, *, create_graph: bool = False
+    ) -> Gradients[float] | Gradients[Node]:
+        """Reverse mode from ``output``; see :meth:`Node.backward`."""
+        order = self.backward_order(output)
+        if create_graph:
+            node_grads = self._backward_nodes(output, order)
+            self._grads = {node: grad.data for node, grad in node_grads.items()}
+            return Gradients(output, node_grads)
+        grads = self._backward_floats(output, order)
+        self._grads = grads
+        return Gradients(output, grads)
+
+    def _rule_for(self, node: Node) -> Rule:
+        try:
+            return self.rules.lookup[node.op]
+        except KeyError:
+            raise UnknownOpError(
+                f"cannot differentiate node {node!r}: no rule for op {node.op!r} in this tape's "
+                "rule table; register the op (fnad.defop) before calling backward()"
+            ) from None
+
+    def _backward_floats(self, output: Node, order: list[Node]) -> dict[Node, float]:
+        strict_mode = _strict.get()
+        lookup = self.rules.lookup
+        grads: dict[Node, float] = {output: 1.0}
+        get = grads.get
+        for node in order:
+            inputs = node.inputs
+            if not inputs:
+                continue
+            rule = lookup.get(node.op) or self._rule_for(node)
+            grad = grads[node]
+            if len(inputs) == 2:
+                a, b = inputs
+                try:
+                    da, db = rule.partials(a.data, b.data, node.data)
+                except (ArithmeticError, ValueError, TypeError):
+                    da, db = _float_partials(rule, (a.data, b.data), node.data)
+                grads[a] = get(a, 0.0) + grad * da
+                grads[b] = get(b, 0.0) + grad * db
+            elif len(inputs) == 1:
+                a = inputs[0]
+                try:
+                    (da,) = rule.partials(a.data, node.data)
+                except (ArithmeticError, ValueError, TypeError):
+                    (da,) = _float_partials(rule, (a.data,), node.data)
+                grads[a] = get(a, 0.0) + grad * da
+            else:
+                parts = _float_partials(rule, [a.data for a in inputs], node.data)
+                for a, partial in zip(inputs, parts, strict=True):
+                    grads[a] = get(a, 0.0) + grad * partial
+            if strict_mode:
+                for a in inputs:
+                    value = grads[a]
+                    if value - value and a.op != CONST:
+                        raise _non_finite(f"backward through {node.op}", inputs, value)
+        return grads
+
+    def _backward_nodes(self, output: Node, order: list[Node]) -> dict[Node, Node]:
+        grads: dict[Node, Node] = {output: self.constant(1.0)}
+        for node in order:
+            inputs = node.inputs
+            if not inputs:
+                continue
+            rule = self._rule_for(node)
+            grad = grads[node]
+            parts = rule.partials(*inputs, node)
+            if len(parts) != len(inputs):
+                raise RuleError(
+                    f"op {rule.name!r}: partials returned {len(parts)} values for "
+                    f"{len(inputs)} arguments; return one local derivative per argument"
+                )
+            for a, partial in zip(inputs, parts, strict=True):
+                if type(partial) is not Node:
+                    value = to_float(partial, f"partials of {rule.name}")
+                    if value == 0.0:
+                        continue
+                    contribution = grad if value == 1.0 else grad * value
+                else:
+                    contribution = grad * partial
+                previous = grads.get(a)
+                grads[a] = contribution if previous is None else previous + contribution
+        return grads
+
+    # -- pickling and positions --------------------------------------------------------
+
+    def _nodes_in_order(self) -> list[Node]:
+        if len(self._order_cache) != len(self._attrs):
+            self._order_cache = list(self._attrs)
+            self._position_cache = {}
+        return self._order_cache
+
+    def _position(self, node: Node) -> int:
+        order = self._nodes_in_order()
+        if len(self._position_cache) != len(order):
+            self._position_cache = {n: i for i, n in enumerate(order)}
+        return self._position_cache[node]
+
+    def __reduce__(self) -> tuple[Callable[..., Tape], tuple[Any, ...]]:
+        order = self._nodes_in_order()
+        index = {node: i for i, node in enumerate(order)}
+        records = [(n.data, n.op, n.label, tuple(index[a] for a in n.inputs)) for n in order]
+        grads = [(index[n], g) for n, g in self._grads.items()]
+        return _restore_tape, (records, grads)
+
+
+def _restore_tape(
+    records: list[tuple[float, str, str, tuple[int, ...]]], grads: list[tuple[int, float]]
+) -> Tape:
+    tape = Tape()
+    nodes: list[Node] = []
+    for data, op, label, inputs in records:
+        node = _make(data, op, tuple(nodes[i] for i in inputs), tape)
+        _set_label(node, label)
+        tape._record(node)
+        nodes.append(node)
+    tape._grads = {nodes[i]: g for i, g in grads}
+    return tape
+
+
+def _mixed_tapes(op: str, position: int, node: Node, tape: Tape) -> TapeError:
+    name = f" {node.label!r}" if node.label else ""
+    return TapeError(
+        f"{op}: argument {position} (node{name}, data={node.data!r}) was recorded on {node.tape!r}, "
+        f"but the other operands are on {tape!r}; nodes of two tapes cannot be combined. "
+        "Build the whole expression inside one `with fnad.Tape():` block, or start from "
+        "fresh leaves (fnad.Node(x.data)) on the new tape"
+    )
+
+
+# --------------------------------------------------------------------------- strict mode
+
+
+@contextmanager
+def strict() -> Iterator[None]:
+    """Raise :class:`~fnad.NonFiniteError` at the first op whose value is nan or ±inf.
+
+    Covers values in the forward pass and gradients in ``backward()``, like NumPy's
+    ``errstate(all="raise")`` or JAX's ``debug_nans``. Outside the block fnad follows IEEE
+    754 and returns inf/nan.
+
+    >>> import fnad
+    >>> x = fnad.Node(0.0, label="x")
+    >>> x.log().data
+    -inf
+    >>> with fnad.strict():
+    ...     x.log()
+    Traceback (most recent call last):
+    ...
+    fnad.errors.NonFiniteError: fnad.strict: op 'log' produced -inf from (x=0.0); check the inputs to this op, or leave the strict() block to get IEEE inf/nan
+    """
+    token = _strict.set(True)
+    try:
+        yield
+    finally:
+        _strict.reset(token)
+
+
+def is_strict() -> bool:
+    """Whether a :func:`strict` block is active in this context."""
+    return _strict.get()

@@ -1,0 +1,62 @@
+"""Every error a user of fnad can cause.
+
+Each class subclasses :class:`FnadError` *and* the standard exception that fits, so
+``except TypeError`` or ``except ValueError`` keeps working in code that does not know
+fnad. Messages name the op, the offending value or node, and the fix.
+
+This module depends on nothing else in fnad.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FnadError",
+    "GradCheckError",
+    "GraphFormatError",
+    "NonFiniteError",
+    "OperandTypeError",
+    "OperandValueError",
+    "RuleError",
+    "TapeError",
+    "UnknownOpError",
+]
+
+
+class FnadError(Exception):
+    """Base class of every exception fnad raises on purpose."""
+
+
+class OperandTypeError(FnadError, TypeError):
+    """An op received something that is not a real number or a Node (str, None, bool, ...)."""
+
+
+class OperandValueError(FnadError, ValueError):
+    """An op received a real number that cannot be a float (an int too large, a signalling NaN)."""
+
+
+class TapeError(FnadError, ValueError):
+    """Nodes recorded on two different tapes were combined."""
+
+
+class RuleError(FnadError, ValueError):
+    """A derivative rule is malformed: duplicate name, bad arity, missing or wrong partials."""
+
+
+class UnknownOpError(RuleError, KeyError):
+    """No rule is registered under the requested op name."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would wrap the message in quotes.
+        return str(self.args[0]) if self.args else ""
+
+
+class NonFiniteError(FnadError, FloatingPointError, ValueError):
+    """Under :func:`fnad.strict`, an op produced nan or ±inf."""
+
+
+class GradCheckError(FnadError, AssertionError):
+    """A derivative disagreed with its finite-difference estimate."""
+
+
+class GraphFormatError(FnadError, ValueError):
+    """An exported graph document is malformed, unsafe or from an unknown schema version."""

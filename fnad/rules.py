@@ -1,0 +1,219 @@
+"""The rule table: one entry per op, its forward function and its local partial derivatives.
+
+A :class:`Rule` is everything the engine knows about an op::
+
+    name      "mul"
+    arity     2
+    forward   (a, b) -> a * b                      on plain floats
+    partials  (a, b, out) -> (∂out/∂a, ∂out/∂b)    here (b, a)
+
+``partials`` receives the op's arguments followed by its output ``out`` and returns one
+local derivative per argument. It is written once, generically over ``float`` and
+:class:`fnad.Node` (see :data:`fnad.Scalar`), so the same function serves first-order
+reverse mode on floats, forward mode, higher-order derivatives (evaluated on Nodes, the
+partials are themselves recorded) and the edge labels of a rendered graph.
+
+A partial may return a plain number where the arguments are Nodes (``1.0`` for ``add``):
+a constant has no derivative of its own.
+
+Invariants:
+
+- a rule never changes after registration (``Rule`` is frozen);
+- a name is registered at most once per table unless ``replace=True`` says otherwise;
+- the engine looks rules up by ``Node.op`` in the table of the node's tape, so a graph
+  always differentiates with the rules it was built with.
+
+This module depends only on :mod:`fnad.errors`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import attrs
+
+from fnad.errors import RuleError, UnknownOpError
+
+__all__ = [
+    "Forward",
+    "Partials",
+    "Rule",
+    "RuleTable",
+    "builtin_rules",
+    "current_rules",
+    "isolated_rules",
+]
+
+Forward = Callable[..., float]
+"""``forward(*args: float) -> float``."""
+
+# The type system cannot name "a function generic over float and Node" as a value, so the
+# table stores partials loosely typed. Each rule's partials are checked where they are
+# written: annotated with the constrained TypeVar ``fnad.Scalar``, mypy checks the body
+# once for floats and once for Nodes.
+Partials = Callable[..., Sequence[Any]]
+"""``partials(*args: Scalar, out: Scalar) -> tuple[Scalar | float, ...]``, one per argument."""
+
+_OP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def _accepts_positional(fn: Callable[..., Any], count: int) -> bool | None:
+    """Whether ``fn`` can be called with ``count`` positional arguments (None: unknown)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have no signature
+        return None
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        return False
+    return True
+
+
+@attrs.frozen
+class Rule:
+    """One op of the rule table.
+
+    >>> square = Rule("demo.square", 1, lambda x: x * x, lambda x, out: (2 * x,),
+    ...               samples=((3.0,),))
+    >>> square.forward(3.0), square.partials(3.0, 9.0)
+    (9.0, (6.0,))
+    """
+
+    name: str
+    arity: int
+    forward: Forward
+    partials: Partials
+    samples: tuple[tuple[float, ...], ...] = ()
+    """Points away from kinks and poles where the rule can be checked numerically."""
+    doc: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not _OP_NAME.match(name):
+            raise RuleError(
+                f"op name {name!r} is not a (dotted) identifier; "
+                "use names like 'softplus' or 'mylib.softplus'"
+            )
+        if isinstance(self.arity, bool) or not isinstance(self.arity, int) or self.arity < 1:
+            raise RuleError(f"op {name!r}: arity must be an int >= 1, got {self.arity!r}")
+        for role, fn, count in (
+            ("forward", self.forward, self.arity),
+            ("partials", self.partials, self.arity + 1),
+        ):
+            if not callable(fn):
+                raise RuleError(f"op {name!r}: {role} must be callable, got {fn!r}")
+            if _accepts_positional(fn, count) is False:
+                expected = "its arguments" if role == "forward" else "its arguments then `out`"
+                raise RuleError(
+                    f"op {name!r} has arity {self.arity} but its {role} cannot be called with "
+                    f"{count} positional arguments ({expected}); fix the signature or the arity"
+                )
+        for point in self.samples:
+            if len(point) != self.arity:
+                raise RuleError(
+                    f"op {name!r}: sample point {point!r} has {len(point)} values, "
+                    f"expected {self.arity}"
+                )
+
+
+class RuleTable(Mapping[str, Rule]):
+    """Op name -> :class:`Rule`. Registration is thread-safe; lookups are plain dict reads.
+
+    >>> table = RuleTable()
+    >>> _ = table.register(Rule("demo.twice", 1, lambda x: 2 * x, lambda x, out: (2.0,)))
+    >>> table["demo.twice"].arity
+    1
+    >>> table["nope"]
+    Traceback (most recent call last):
+    ...
+    fnad.errors.UnknownOpError: no rule for op 'nope'; registered ops: demo.twice
+    """
+
+    __slots__ = ("_lock", "_rules")
+
+    def __init__(self, rules: Mapping[str, Rule] | None = None) -> None:
+        self._rules: dict[str, Rule] = dict(rules or {})
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> Rule:
+        try:
+            return self._rules[name]
+        except KeyError:
+            known = ", ".join(sorted(self._rules)) or "(none)"
+            raise UnknownOpError(f"no rule for op {name!r}; registered ops: {known}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._rules))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rules
+
+    def __repr__(self) -> str:
+        return f"RuleTable({len(self._rules)} ops)"
+
+    def register(self, rule: Rule, *, replace: bool = False) -> Rule:
+        """Add ``rule``; a second rule of the same name needs ``replace=True``."""
+        if not isinstance(rule, Rule):
+            raise RuleError(f"register() takes a fnad Rule, got {type(rule).__name__}")
+        with self._lock:
+            existing = self._rules.get(rule.name)
+            if existing is not None and not replace:
+                raise RuleError(
+                    f"op {rule.name!r} is already registered; choose another name "
+                    "(e.g. 'mylib.name') or pass replace=True to override it"
+                )
+            self._rules[rule.name] = rule
+        return rule
+
+    def copy(self) -> RuleTable:
+        """An independent table holding the same rules."""
+        with self._lock:
+            return RuleTable(self._rules)
+
+    @property
+    def lookup(self) -> dict[str, Rule]:
+        """The live dict behind the table, for the engine's hot path (read it, never write)."""
+        return self._rules
+
+
+_BUILTINS = RuleTable()
+_current: ContextVar[RuleTable] = ContextVar("fnad_rules", default=_BUILTINS)
+
+
+def builtin_rules() -> RuleTable:
+    """The process-wide table that built-in ops (and plugins, by default) register into."""
+    return _BUILTINS
+
+
+def current_rules() -> RuleTable:
+    """The table new tapes use in this thread / asyncio task."""
+    return _current.get()
+
+
+@contextmanager
+def isolated_rules() -> Iterator[RuleTable]:
+    """Use a private copy of the current table for the block: registrations do not leak.
+
+    >>> with isolated_rules() as table:
+    ...     _ = table.register(Rule("demo.tmp", 1, lambda x: x, lambda x, out: (1.0,)))
+    ...     "demo.tmp" in current_rules()
+    True
+    >>> "demo.tmp" in current_rules()
+    False
+    """
+    table = _current.get().copy()
+    token = _current.set(table)
+    try:
+        yield table
+    finally:
+        _current.reset(token)
