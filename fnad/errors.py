@@ -10,6 +10,7 @@ This module depends on nothing else in fnad.
 from __future__ import annotations
 
 __all__ = [
+    "ExpressionError",
     "FnadError",
     "GradCheckError",
     "GraphFormatError",
@@ -24,6 +25,18 @@ __all__ = [
 
 class FnadError(Exception):
     """Base class of every exception fnad raises on purpose."""
+
+
+class ExpressionError(FnadError, ValueError):
+    """Text given to the expression parser (:mod:`fnad.parser`) is not an accepted expression.
+
+    ``column`` is the 1-based position of the offending part, or None when the problem is
+    not at one place (a missing variable value, an empty expression).
+    """
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 class OperandTypeError(FnadError, TypeError):
