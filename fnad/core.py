@@ -172,6 +172,15 @@ def _non_finite(op: str, inputs: Sequence[Node | float], value: float) -> NonFin
     )
 
 
+def _non_finite_grad(op: str, node: Node, value: float) -> NonFiniteError:
+    name = node.label or node.op or "leaf"
+    return NonFiniteError(
+        f"fnad.strict: the gradient of {name} (data={node.data!r}) became {value!r} in "
+        f"backward through op {op!r}; its local derivative is not finite there, so check the "
+        "value fed to that op, or leave the strict() block to get IEEE inf/nan"
+    )
+
+
 # --------------------------------------------------------------------------- Node
 
 
@@ -747,7 +756,15 @@ class Tape:
         """Reverse mode from ``output``; see :meth:`Node.backward`."""
         order = self.backward_order(output)
         if create_graph:
-            node_grads = self._backward_nodes(output, order)
+            token = _strict.set(False)  # judge the gradients, not a partial's inner terms
+            try:
+                node_grads = self._backward_nodes(output, order)
+            finally:
+                _strict.reset(token)
+            if _strict.get():
+                for node, grad in node_grads.items():
+                    if grad.data - grad.data and node.op != CONST:
+                        raise _non_finite_grad(grad.op, node, grad.data)
             self._grads = {node: grad.data for node, grad in node_grads.items()}
             return Gradients(output, node_grads)
         grads = self._backward_floats(output, order)
@@ -765,6 +782,19 @@ class Tape:
 
     def _backward_floats(self, output: Node, order: list[Node]) -> dict[Node, float]:
         strict_mode = _strict.get()
+        if not strict_mode:
+            return self._accumulate_floats(output, order, strict_mode=False)
+        # Under strict(), judge the gradients, not the intermediate terms of a partial
+        # (pow's ∂/∂exponent is nan for a negative base even when the exponent is a const).
+        token = _strict.set(False)
+        try:
+            return self._accumulate_floats(output, order, strict_mode=True)
+        finally:
+            _strict.reset(token)
+
+    def _accumulate_floats(
+        self, output: Node, order: list[Node], *, strict_mode: bool
+    ) -> dict[Node, float]:
         lookup = self.rules.lookup
         grads: dict[Node, float] = {output: 1.0}
         get = grads.get
@@ -797,11 +827,12 @@ class Tape:
                 for a in inputs:
                     value = grads[a]
                     if value - value and a.op != CONST:
-                        raise _non_finite(f"backward through {node.op}", inputs, value)
+                        raise _non_finite_grad(node.op, a, value)
         return grads
 
     def _backward_nodes(self, output: Node, order: list[Node]) -> dict[Node, Node]:
         grads: dict[Node, Node] = {output: self.constant(1.0)}
+        zero: Node | None = None  # one shared 0 for inputs whose every partial is 0
         for node in order:
             inputs = node.inputs
             if not inputs:
@@ -818,6 +849,10 @@ class Tape:
                 if type(partial) is not Node:
                     value = to_float(partial, f"partials of {rule.name}")
                     if value == 0.0:
+                        if a not in grads:
+                            if zero is None:
+                                zero = self.constant(0.0)
+                            grads[a] = zero
                         continue
                     contribution = grad if value == 1.0 else grad * value
                 else:
@@ -841,24 +876,40 @@ class Tape:
         return self._position_cache[node]
 
     def __reduce__(self) -> tuple[Callable[..., Tape], tuple[Any, ...]]:
+        # Columns of atoms, not a tuple per node: pickling stays flat and cheap for the GC.
         order = self._nodes_in_order()
         index = {node: i for i, node in enumerate(order)}
-        records = [(n.data, n.op, n.label, tuple(index[a] for a in n.inputs)) for n in order]
-        grads = [(index[n], g) for n, g in self._grads.items()]
-        return _restore_tape, (records, grads)
+        arities = [len(n.inputs) for n in order]
+        flat_inputs = [index[a] for n in order for a in n.inputs]
+        columns = (
+            [n.data for n in order],
+            [n.op for n in order],
+            [n.label for n in order],
+            arities,
+            flat_inputs,
+        )
+        grads = ([index[n] for n in self._grads], list(self._grads.values()))
+        return _restore_tape, (columns, grads)
 
 
 def _restore_tape(
-    records: list[tuple[float, str, str, tuple[int, ...]]], grads: list[tuple[int, float]]
+    columns: tuple[list[float], list[str], list[str], list[int], list[int]],
+    grads: tuple[list[int], list[float]],
 ) -> Tape:
+    data, ops, labels, arities, flat_inputs = columns
     tape = Tape()
     nodes: list[Node] = []
-    for data, op, label, inputs in records:
-        node = _make(data, op, tuple(nodes[i] for i in inputs), tape)
-        _set_label(node, label)
+    cursor = 0
+    for value, op, label, arity in zip(data, ops, labels, arities, strict=True):
+        inputs = tuple(nodes[i] for i in flat_inputs[cursor : cursor + arity])
+        cursor += arity
+        node = _make(value, op, inputs, tape)
+        if label:
+            _set_label(node, label)
         tape._record(node)
         nodes.append(node)
-    tape._grads = {nodes[i]: g for i, g in grads}
+    positions, values = grads
+    tape._grads = {nodes[i]: g for i, g in zip(positions, values, strict=True)}
     return tape
 
 

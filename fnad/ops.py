@@ -166,7 +166,7 @@ def _truediv(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
     return 1 / b, -a / (b * b)
 
 
-@rule("pow", 2, _floats.pow, (1.5, 2.0), (0.7, -1.5), (2.0, 0.5), (-2.0, 3.0), (3.0, -2.0))
+@rule("pow", 2, _floats.pow, (1.5, 2.0), (0.7, -1.5), (2.0, 0.5), (2.5, 3.0), (3.0, -2.0))
 def _pow(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar | float, Scalar | float]:
     """∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a  (both 0 where PyTorch masks them)"""
     d_base = 0.0 if value(b) == 0.0 else b * power(a, b - 1)

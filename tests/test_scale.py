@@ -1,0 +1,84 @@
+"""A million-node chain and 100k-wide fans: nothing in fnad may recurse over the graph."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+import fnad
+from fnad import Node
+
+MILLION = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[tuple[Node, Node]]:
+    limit = sys.getrecursionlimit()
+    with fnad.Tape():
+        x = Node(1.0, label="x")
+        y = x
+        for _ in range(MILLION - 1):
+            y = y * 1.0
+    yield x, y
+    assert sys.getrecursionlimit() == limit
+    del x, y
+    gc.collect()
+
+
+@pytest.mark.slow
+def test_million_node_chain_builds_and_differentiates(chain: tuple[Node, Node]) -> None:
+    x, y = chain
+    assert len(y.tape) == 2 * MILLION - 1  # every `* 1.0` records a const too
+    grads = y.backward()
+    assert grads[x] == 1.0 and x.grad == 1.0
+    assert len(grads) == 2 * MILLION - 1
+    assert repr(y) == "Node(data=1.0, grad=1.0, op='mul')"
+
+
+@pytest.mark.slow
+def test_long_chain_second_order() -> None:
+    """create_graph walks a long chain with Node arithmetic; still no recursion."""
+    with fnad.Tape():
+        a = Node(1.0)
+        b = a
+        for _ in range(200_000):
+            b = b * a  # b = a^(n+1)
+        db = b.backward(create_graph=True)[a]
+        assert db.data == 200_001.0
+
+
+@pytest.mark.slow
+def test_million_node_chain_pickles(chain: tuple[Node, Node]) -> None:
+    _, y = chain
+    clone = pickle.loads(pickle.dumps(y, protocol=pickle.HIGHEST_PROTOCOL))
+    assert clone.data == 1.0 and len(clone.tape) == len(y.tape)
+    del clone
+    gc.collect()
+
+
+def test_fan_out_100k() -> None:
+    with fnad.Tape():
+        x = Node(2.0, label="x")
+        terms = [x * float(i) for i in range(100_000)]
+        total = sum(terms, Node(0.0))
+        assert total.backward()[x] == sum(range(100_000))
+        assert total.tape.graph.out_degree(x) == 100_000
+
+
+def test_fan_in_100k_balanced_tree() -> None:
+    with fnad.Tape():
+        leaves = [Node(float(i % 7)) for i in range(100_000)]
+        level = list(leaves)
+        while len(level) > 1:
+            level = [
+                level[i] * level[i + 1] if i + 1 < len(level) else level[i]
+                for i in range(0, len(level), 2)
+            ]
+            level = [node.tanh() for node in level]
+        grads = level[0].backward()
+        assert len(grads) >= 100_000
+        assert all(leaf in grads for leaf in leaves[:100])

@@ -1,0 +1,291 @@
+"""The contract of DESIGN.md points 2, 4 and 5: immutability, identity, scoping, backward."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import gc
+import pickle
+import threading
+import tracemalloc
+
+import attrs
+import pytest
+
+import fnad
+from fnad import Node
+
+# --------------------------------------------------------------------------- immutability
+
+
+@pytest.mark.parametrize(
+    "name", ["data", "grad", "op", "label", "prev", "inputs", "tape", "backward", "anything"]
+)
+def test_every_attribute_is_frozen(name: str) -> None:
+    with fnad.Tape():
+        x = Node(1.0, label="x")
+        y = x + 1
+    for node in (x, y):
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(node, name, 5.0)
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            delattr(node, name)
+    assert (x.data, x.label, y.data) == (1.0, "x", 2.0)
+
+
+def test_gradients_mapping_is_immutable() -> None:
+    with fnad.Tape():
+        x = Node(1.0)
+        grads = (x * 2).backward()
+    with pytest.raises(TypeError):
+        grads[x] = 3.0  # type: ignore[index]
+    assert not hasattr(grads, "__setitem__")
+
+
+def test_identity_semantics() -> None:
+    with fnad.Tape():
+        a, b = Node(2.0), Node(2.0)
+    assert a == a and a != b
+    assert len({a, b, a}) == 2
+    assert {a: 1}.get(b) is None
+
+
+def test_repr_does_not_walk_the_graph() -> None:
+    with fnad.Tape():
+        x = Node(1.5, label="x")
+        y = x
+        for _ in range(1000):
+            y = y * 1.0
+    assert repr(x) == "Node(data=1.5, grad=0.0, label='x')"
+    assert repr(y) == "Node(data=1.5, grad=0.0, op='mul')"
+    assert len(repr(y)) < 80
+
+
+# --------------------------------------------------------------------------- tapes
+
+
+def test_with_tape_makes_a_fresh_tape_current() -> None:
+    outer = fnad.current_tape()
+    with fnad.Tape() as tape:
+        assert fnad.current_tape() is tape
+        x = Node(1.0)
+        with fnad.Tape() as inner:
+            assert fnad.current_tape() is inner
+            y = Node(2.0)
+        assert fnad.current_tape() is tape
+    assert fnad.current_tape() is outer
+    assert x.tape is tape and y.tape is inner
+    assert len(tape) == 1 and len(inner) == 1
+
+
+def test_sequential_tapes_are_independent() -> None:
+    results = []
+    for value in (1.0, 2.0, 3.0):
+        with fnad.Tape() as tape:
+            x = Node(value)
+            y = x * x
+            results.append((y.backward()[x], len(tape)))
+    assert results == [(2.0, 2), (4.0, 2), (6.0, 2)]
+
+
+def test_ops_on_nodes_go_to_their_own_tape() -> None:
+    with fnad.Tape() as first:
+        x = Node(2.0)
+    with fnad.Tape() as second:
+        y = x * 3  # the operands' tape, not the current one
+    assert y.tape is first and len(second) == 0
+
+
+def test_mixing_tapes_is_a_tape_error_that_says_how_to_fix_it() -> None:
+    with fnad.Tape() as first:
+        x = Node(2.0, label="x")
+    with fnad.Tape() as second:
+        y = Node(3.0, label="y")
+    sizes = (len(first), len(second))
+    with pytest.raises(fnad.TapeError) as caught:
+        x * y
+    message = str(caught.value)
+    assert "'y'" in message and "with fnad.Tape()" in message and "mul" in message
+    assert isinstance(caught.value, ValueError)
+    assert (len(first), len(second)) == sizes
+    with pytest.raises(fnad.TapeError):
+        first.apply("add", x, y)
+    with pytest.raises(fnad.TapeError):
+        second.backward(x)
+
+
+def test_each_thread_has_its_own_default_tape() -> None:
+    seen: list[fnad.Tape] = []
+
+    def work() -> None:
+        seen.append(fnad.current_tape())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(t) for t in seen}) == 4
+
+
+def test_each_asyncio_task_scopes_its_own_tape() -> None:
+    async def step(value: float) -> tuple[float, int]:
+        with fnad.Tape() as tape:
+            x = Node(value)
+            await asyncio.sleep(0)
+            y = x * x * x
+            await asyncio.sleep(0)
+            return y.backward()[x], len(tape)
+
+    async def main() -> list[tuple[float, int]]:
+        return list(await asyncio.gather(*(step(v) for v in (1.0, 2.0, 3.0))))
+
+    assert asyncio.run(main()) == [(3.0, 3), (12.0, 3), (27.0, 3)]
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def test_second_backward_replaces_instead_of_accumulating() -> None:
+    with fnad.Tape():
+        x = Node(3.0)
+        y = x * x * x
+        y.backward()
+        y.backward()
+    assert x.grad == 27.0
+
+
+def test_backward_from_an_intermediate_node_resets_the_others_to_zero() -> None:
+    with fnad.Tape() as tape:
+        x, w = Node(2.0, label="x"), Node(5.0, label="w")
+        h = x * x
+        z = h * w
+        z.backward()
+        assert (x.grad, w.grad, h.grad) == (20.0, 4.0, 5.0)
+        assert tape.graph.nodes[w]["grad"] == 4.0
+        h.backward()
+        assert (x.grad, h.grad, z.grad) == (4.0, 1.0, 0.0)
+        assert w.grad == 0.0  # h does not depend on w
+        assert "grad" not in tape.graph.nodes[w]
+        assert tape.graph.nodes[x]["grad"] == 4.0
+
+
+def test_gradients_mapping_contents() -> None:
+    with fnad.Tape():
+        x, unused = Node(2.0, label="x"), Node(1.0, label="unused")
+        y = x * 3
+        grads = y.backward()
+    assert set(grads) == {x, y, y.inputs[1]}
+    assert len(grads) == 3 and x in grads and unused not in grads
+    assert grads.get(unused, 0.0) == 0.0 and unused.grad == 0.0
+    with pytest.raises(KeyError, match="not an ancestor"):
+        grads[unused]
+    assert grads.output is y
+
+
+def test_backward_cost_does_not_depend_on_the_rest_of_the_tape() -> None:
+    """Only the output's ancestors are visited (wall-clock is measured in benchmarks/)."""
+    with fnad.Tape() as tape:
+        noise = Node(0.0)
+        for _ in range(20_000):
+            noise = noise + 1.0
+        x = Node(2.0)
+        y = x * x
+    assert len(tape.ancestors_graph(y)) == 2
+    assert y.backward()[x] == 4.0
+
+
+def test_create_graph_gives_differentiable_gradients() -> None:
+    with fnad.Tape():
+        x = Node(2.0)
+        y = x * x * x
+        dy = y.backward(create_graph=True)[x]
+        assert isinstance(dy, Node) and dy.data == 12.0
+        assert x.grad == 12.0
+        d2y = dy.backward(create_graph=True)[x]
+        assert d2y.data == 12.0
+        d3y = d2y.backward()[x]
+        assert d3y == 6.0
+
+
+# --------------------------------------------------------------------------- pickling
+
+
+def test_pickle_and_deepcopy_round_trip_the_whole_tape() -> None:
+    with fnad.Tape():
+        x, y = Node(2.0, label="x"), Node(3.0, label="y")
+        z = x * y + x**2 + y.relu()
+        z.backward()
+    for clone in (pickle.loads(pickle.dumps(z)), copy.deepcopy(z)):
+        assert clone is not z and clone.data == 13.0 and clone.op == z.op
+        assert clone.tape is not z.tape and len(clone.tape) == len(z.tape)
+        assert clone.grad == 1.0
+        leaves = {n.label: n for n in clone.tape.graph if n.label}
+        assert (leaves["x"].grad, leaves["y"].grad) == (7.0, 3.0)
+        grads = clone.backward()
+        assert grads[leaves["x"]] == 7.0
+    assert copy.copy(z) is z
+
+
+def test_pickling_two_nodes_of_one_tape_keeps_them_on_one_tape() -> None:
+    with fnad.Tape():
+        x = Node(1.0, label="x")
+        y = x + 1
+    x2, y2 = pickle.loads(pickle.dumps((x, y)))
+    assert x2.tape is y2.tape and y2.inputs[0] is x2
+
+
+# --------------------------------------------------------------------------- concurrency, memory
+
+
+def _training_like_step(seed: int) -> tuple[float, ...]:
+    with fnad.Tape():
+        xs = [Node(0.1 * (seed + i), label=f"x{i}") for i in range(8)]
+        acc = xs[0]
+        for i, x in enumerate(xs[1:], 1):
+            acc = (acc * x + i).tanh() + x.sigmoid() * acc
+        grads = acc.backward()
+        return (acc.data, *(grads[x] for x in xs))
+
+
+def test_threads_building_and_differentiating_concurrently_match_a_serial_run() -> None:
+    seeds = list(range(64))
+    serial = [_training_like_step(s) for s in seeds]
+    results: dict[int, tuple[float, ...]] = {}
+    barrier = threading.Barrier(8)
+
+    def worker(offset: int) -> None:
+        barrier.wait()
+        for s in seeds[offset::8]:
+            for _ in range(5):
+                results[s] = _training_like_step(s)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [results[s] for s in seeds] == serial
+
+
+def test_graphs_built_and_dropped_in_tape_blocks_leave_memory_flat() -> None:
+    def build_and_drop(count: int) -> None:
+        for i in range(count):
+            with fnad.Tape():
+                x = Node(float(i))
+                y = (x * x + 1).tanh()
+                y.backward()
+
+    build_and_drop(200)  # warm caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        build_and_drop(1_000)
+        gc.collect()
+        after_1k, _ = tracemalloc.get_traced_memory()
+        build_and_drop(9_000)
+        gc.collect()
+        after_10k, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after_10k - after_1k < 64 * 1024, (after_1k, after_10k)
