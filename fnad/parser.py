@@ -1,0 +1,749 @@
+"""A safe parser for arithmetic expressions such as ``"x*y + x**2 + relu(y)"``.
+
+This is the parser behind the ``fnad`` command line. It never evaluates Python: no
+``eval``, ``exec``, ``compile`` or ``ast`` of the text. A small hand-written tokenizer
+and an operator-precedence (shunting-yard) parser turn the text into a flat program in
+postfix order, which :meth:`Expression.build` runs with a loop and a stack, recording
+every op on the current :class:`~fnad.Tape`.
+
+Accepted, with Python's precedence and meaning:
+
+- decimal numbers: ``2``, ``0.5``, ``.5``, ``1e-3`` (no hex, no ``_`` separators);
+- variable names: ASCII identifiers that are not Python keywords or op names;
+- ``+ - * / **``, unary ``-`` and ``+``, parentheses;
+- calls of registered ops by name with positional arguments: ``relu(y)``, ``tanh(x)``,
+  and plugin ops by their dotted name, ``mylib.softplus(x)``.
+
+``-2**2`` is ``-4`` and ``x**-1`` works, as in Python. Anything else raises
+:class:`~fnad.ExpressionError` naming the 1-based column and the offending text.
+
+Limits, checked while reading the text so that no input can exhaust the stack or memory:
+
+- :data:`MAX_LENGTH` characters of text;
+- :data:`MAX_DEPTH` levels of nesting (each open parenthesis or call, each prefix sign
+  and each ``**`` whose right side is still open counts one; a flat chain such as
+  ``a + b + c + ...`` does not nest);
+- :data:`MAX_NODES` numbers, names and operations.
+
+Nothing here recurses, so a 100 000-term chain ``x+x+...+x`` parses and differentiates.
+
+>>> from fnad.parser import parse
+>>> expr = parse("x*y + x**2 + relu(y)")
+>>> expr.variables
+('x', 'y')
+>>> expr.value_and_grad(x=2, y=3)
+(13.0, {'x': 7.0, 'y': 3.0})
+>>> parse("-2**2").value_and_grad()
+(-4.0, {})
+>>> parse("x.__class__")
+Traceback (most recent call last):
+...
+fnad.errors.ExpressionError: column 2: attribute access ('.__class__') is not allowed; allowed are numbers, variables, + - * / **, ( ) and calls like tanh(x)
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from typing import SupportsFloat
+
+import attrs
+
+from fnad.core import Node, Tape, current_tape
+from fnad.errors import ExpressionError
+from fnad.rules import RuleTable, current_rules
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "OPERATOR_OPS",
+    "Expression",
+    "available_functions",
+    "parse",
+    "parse_assignments",
+    "parse_value",
+]
+
+MAX_LENGTH = 1_000_000
+"""Longest accepted expression text, in characters."""
+MAX_DEPTH = 100
+"""Deepest accepted nesting of parentheses, calls, prefix signs and ``**`` exponents."""
+MAX_NODES = 250_000
+"""Most numbers, variable references and operations one expression may contain."""
+
+OPERATOR_OPS = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
+"""Ops written as operators (``+ - * / **`` and unary ``-``), not callable by name."""
+
+_ALLOWED = "allowed are numbers, variables, + - * / **, ( ) and calls like tanh(x)"
+
+# Instructions of the postfix program.
+_NUM = 0  # (_NUM, value, column)
+_VAR = 1  # (_VAR, name, column)
+_OP = 2  # (_OP, op name, column, arity)
+
+Instruction = tuple[int, float | str, int, int]
+
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_NONFINITE = re.compile(r"[+-]?(?:inf|infinity|nan)\Z", re.IGNORECASE)
+_STRING_PREFIX = re.compile(r"(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])\Z")
+
+# Multi-character punctuation, longest first; every other character is one token.
+_PUNCTUATION = (
+    "**=",
+    "//=",
+    ">>=",
+    "<<=",
+    "...",
+    "**",
+    "//",
+    "<<",
+    ">>",
+    "<=",
+    ">=",
+    "==",
+    "!=",
+    ":=",
+    "->",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "%=",
+    "@=",
+    "&=",
+    "|=",
+    "^=",
+)
+
+_LONG_PUNCTUATION: dict[str, tuple[str, ...]] = {}
+for _punct in _PUNCTUATION:
+    _LONG_PUNCTUATION[_punct[0]] = (*_LONG_PUNCTUATION.get(_punct[0], ()), _punct)
+
+_KEYWORD_MESSAGES = {
+    "lambda": "lambda expressions are not allowed",
+    "for": "comprehensions and loops ('for') are not allowed",
+    "async": "comprehensions and loops ('async') are not allowed",
+    "await": "'await' is not allowed",
+    "if": "conditional expressions ('if') are not allowed",
+    "else": "conditional expressions ('else') are not allowed",
+    "elif": "conditional expressions ('elif') are not allowed",
+    "and": "boolean operators ('and') are not allowed",
+    "or": "boolean operators ('or') are not allowed",
+    "not": "boolean operators ('not') are not allowed",
+    "in": "comparisons ('in') are not allowed",
+    "is": "comparisons ('is') are not allowed",
+    "True": "True is not a number here; write 1",
+    "False": "False is not a number here; write 0",
+    "None": "None is not a number",
+    "yield": "'yield' is not allowed",
+}
+
+_TOKEN_MESSAGES = {
+    "[": "subscripts and lists ('[') are not allowed",
+    "]": "subscripts and lists (']') are not allowed",
+    "{": "dicts, sets and braces ('{') are not allowed",
+    "}": "dicts, sets and braces ('}') are not allowed",
+    "'": "strings are not allowed",
+    '"': "strings are not allowed",
+    ";": "statements are not allowed: give one expression, without ';'",
+    "\n": "line breaks are not allowed: give one expression on one line",
+    "\r": "line breaks are not allowed: give one expression on one line",
+    "#": "comments ('#') are not allowed",
+    "\\": "backslashes are not allowed",
+    ":": "':' (slices, lambdas, annotations, dicts) is not allowed",
+    ":=": "assignment expressions (':=') are not allowed",
+    "->": "'->' is not allowed",
+    ".": "attribute access ('.') is not allowed",
+    "...": "'...' (Ellipsis) is not allowed",
+    "@": "'@' (matrix product, decorators) is not supported",
+    "%": "operator '%' is not supported; use + - * / **",
+    "//": "operator '//' is not supported; use + - * / **",
+    "<<": "operator '<<' is not supported; use + - * / **",
+    ">>": "operator '>>' is not supported; use + - * / **",
+    "&": "operator '&' is not supported; use + - * / **",
+    "|": "operator '|' is not supported; use + - * / **",
+    "~": "operator '~' is not supported; use + - * / **",
+    "^": "operator '^' is not supported (it is XOR in Python); write x**2 for a power",
+    "<": "comparisons ('<') are not allowed",
+    ">": "comparisons ('>') are not allowed",
+    "<=": "comparisons ('<=') are not allowed",
+    ">=": "comparisons ('>=') are not allowed",
+    "==": "comparisons ('==') are not allowed",
+    "!=": "comparisons ('!=') are not allowed",
+    "!": "'!' is not an operator here",
+    "$": "'$' is not allowed",
+    "?": "'?' is not allowed",
+    "`": "'`' is not allowed",
+}
+for _augmented in (
+    "**=",
+    "//=",
+    ">>=",
+    "<<=",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "%=",
+    "@=",
+    "&=",
+    "|=",
+    "^=",
+):
+    _TOKEN_MESSAGES[_augmented] = f"assignments ('{_augmented}') are not allowed"
+
+_BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("truediv", 2)}
+_PREFIX = 3
+_POWER = 4
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _show(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a one-line message: control and non-ASCII characters escaped."""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    shown = "".join(
+        ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+    return f"'{shown}'"
+
+
+def _describe_char(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def _error(message: str, column: int) -> ExpressionError:
+    return ExpressionError(f"column {column}: {message}", column)
+
+
+def _non_ascii(text: str, index: int) -> ExpressionError:
+    ch = text[index]
+    if ord(ch) < 32 or ord(ch) == 127:
+        return _error(f"control character {_describe_char(ch)} is not allowed", index + 1)
+    hint = ""
+    similar = unicodedata.normalize("NFKC", ch)
+    if similar.isascii() and similar.isprintable() and similar.strip():
+        hint = f" (did you mean {similar!r}?)"
+    return _error(
+        f"non-ASCII character {_describe_char(ch)} is not allowed{hint}; "
+        "expressions are plain ASCII",
+        index + 1,
+    )
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+# Token kinds.
+_T_NUM = "number"
+_T_NAME = "name"
+_T_CALL = "call"  # a (dotted) name followed by '('
+_T_PUNCT = "punct"
+
+Token = tuple[str, str, int]  # kind, text, 0-based start index
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    """Split ``text`` lazily, so the first problem from the left is the one reported."""
+    end = len(text)
+    i = 0
+    while i < end:
+        ch = text[i]
+        if ch == " " or ch == "\t":
+            i += 1
+            continue
+        if not (" " <= ch <= "~") and ch not in "\n\r":
+            raise _non_ascii(text, i)
+        if ch.isdigit() or (ch == "." and i + 1 < end and text[i + 1].isdigit()):
+            match = _NUMBER.match(text, i)
+            assert match is not None  # a digit, or '.' then a digit, always matches
+            stop = match.end()
+            literal = match.group()
+            if stop < end:
+                after = text[stop]
+                if after in "jJ":
+                    raise _error(
+                        f"complex literals ({_show(literal + after)}) are not allowed; "
+                        "fnad is real-valued",
+                        i + 1,
+                    )
+                if literal == "0" and after in "xXoObB":
+                    raise _error(
+                        f"only decimal numbers are allowed, not {_show(text[i : stop + 8])}",
+                        i + 1,
+                    )
+                if after == "_":
+                    raise _error(
+                        f"digit separators ('_') are not supported in {_show(text[i : stop + 8])}",
+                        stop + 1,
+                    )
+                if after.isalnum() or after == ".":
+                    raise _error(
+                        f"a number ({_show(literal)}) is directly followed by "
+                        f"{_show(text[stop : stop + 12])}; write an operator between them, "
+                        "e.g. 2*x",
+                        stop + 1,
+                    )
+            yield _T_NUM, literal, i
+            i = stop
+            continue
+        if ch.isalpha() or ch == "_":
+            match = _DOTTED.match(text, i)
+            assert match is not None
+            stop = match.end()
+            name = match.group()
+            first = name.split(".", 1)[0]
+            if first in _KEYWORD_MESSAGES or keyword.iskeyword(first):
+                message = _KEYWORD_MESSAGES.get(
+                    first, f"Python keyword {first!r} is not allowed (statements are not allowed)"
+                )
+                raise _error(f"{message}; {_ALLOWED}", i + 1)
+            if stop < end and text[stop] in "'\"" and _STRING_PREFIX.match(name):
+                kind = "f-strings" if "f" in name.lower() else "strings"
+                raise _error(f"{kind} are not allowed", i + 1)
+            j = stop
+            while j < end and text[j] in " \t":
+                j += 1
+            if j < end and text[j] == "(":
+                yield _T_CALL, name, i
+                i = j + 1
+            else:
+                yield _T_NAME, name, i
+                i = stop
+            continue
+        for punct in _LONG_PUNCTUATION.get(ch, ()):
+            if text.startswith(punct, i):
+                yield _T_PUNCT, punct, i
+                i += len(punct)
+                break
+        else:
+            yield _T_PUNCT, ch, i
+            i += 1
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def available_functions(rules: RuleTable | None = None) -> dict[str, int]:
+    """Name -> arity of every op an expression may call: all registered ops but the operators.
+
+    >>> sorted(available_functions())[:4]
+    ['abs', 'cos', 'exp', 'log']
+    """
+    table = current_rules() if rules is None else rules
+    return {name: table[name].arity for name in sorted(table) if name not in OPERATOR_OPS}
+
+
+def _function_list(functions: Mapping[str, int]) -> str:
+    return ", ".join(functions) or "(none)"
+
+
+class _Frame:
+    """An entry of the operator stack: an operator waiting for operands, or a '(' marker."""
+
+    __slots__ = ("arguments", "arity", "column", "kind", "op", "precedence", "start")
+
+    def __init__(
+        self, kind: str, op: str, precedence: int, column: int, start: int, arity: int = 0
+    ) -> None:
+        self.kind = kind  # "binary", "prefix", "paren" or "call"
+        self.op = op  # the op name ("" for parentheses)
+        self.precedence = precedence  # 0 for markers: nothing pops them but ')' and ','
+        self.column = column
+        self.start = start  # length of the output when pushed: where the operands begin
+        self.arity = arity  # for calls: the registered arity
+        self.arguments = 1  # for calls: commas seen + 1
+
+
+@attrs.frozen
+class Expression:
+    """A parsed expression: a postfix program over numbers, variables and registered ops.
+
+    Build it on the current tape with :meth:`build`, or get the value and gradient at
+    a point with :meth:`value_and_grad`.
+
+    >>> expr = parse("tanh(w*x + b)")
+    >>> expr.variables, expr.functions
+    (('w', 'x', 'b'), ('tanh',))
+    >>> value, grads = expr.value_and_grad(w=0.5, x=2.0, b=0.0)
+    >>> round(value, 6), round(grads["b"], 6)
+    (0.761594, 0.419974)
+    """
+
+    text: str
+    """The source text."""
+    program: tuple[Instruction, ...] = attrs.field(repr=False)
+    """The postfix program: ``(kind, number or name, column, arity)`` per instruction."""
+    variables: tuple[str, ...]
+    """The variable names, in order of first appearance."""
+    functions: tuple[str, ...]
+    """The op names called by name, in order of first appearance."""
+
+    def build(self, values: Mapping[str, SupportsFloat]) -> tuple[Node, dict[str, Node]]:
+        """Record the expression on the current tape; return its output and its leaves.
+
+        ``values`` must give exactly the expression's variables. Each variable becomes
+        one leaf :class:`~fnad.Node` labelled with its name (used as often as it appears);
+        each number becomes a ``const`` node, as ``x * 2`` does in Python.
+
+        >>> import fnad
+        >>> with fnad.Tape():
+        ...     z, leaves = parse("x*x + 1").build({"x": 3.0})
+        >>> z.data, z.backward()[leaves["x"]]
+        (10.0, 6.0)
+        """
+        self._check_values(values)
+        tape: Tape = current_tape()
+        leaves = {name: Node(values[name], label=name) for name in self.variables}
+        stack: list[Node] = []
+        for kind, payload, _column, arity in self.program:
+            if kind == _NUM:
+                assert isinstance(payload, float)
+                stack.append(tape.constant(payload))
+            elif kind == _VAR:
+                assert isinstance(payload, str)
+                stack.append(leaves[payload])
+            else:
+                assert isinstance(payload, str)
+                args = stack[len(stack) - arity :]
+                del stack[len(stack) - arity :]
+                stack.append(tape.apply(payload, *args))
+        (output,) = stack
+        return output, leaves
+
+    def value_and_grad(self, **values: SupportsFloat) -> tuple[float, dict[str, float]]:
+        """The value at ``values`` and the partial derivative for each variable.
+
+        Traced on a fresh private tape, like :func:`fnad.value_and_grad`.
+
+        >>> parse("x**-1").value_and_grad(x=2)
+        (0.5, {'x': -0.25})
+        """
+        with Tape():
+            output, leaves = self.build(values)
+            grads = output.backward()
+            return output.data, {name: grads.get(leaf, 0.0) for name, leaf in leaves.items()}
+
+    def _check_values(self, values: Mapping[str, SupportsFloat]) -> None:
+        used = set(self.variables)
+        unknown = [name for name in values if name not in used]
+        if unknown:
+            uses = ", ".join(self.variables) if self.variables else "no variables"
+            raise ExpressionError(
+                f"value given for {unknown[0]!r}, which the expression does not use "
+                f"(it uses {uses}); remove it or check its spelling"
+            )
+        for name in self.variables:
+            if name not in values:
+                column = next(c for k, p, c, _ in self.program if k == _VAR and p == name)
+                raise ExpressionError(
+                    f"no value for variable {name!r} (column {column}); give it as {name}=VALUE",
+                    column,
+                )
+
+
+def _number(literal: str, column: int, allow_nonfinite: bool) -> float:
+    value = float(literal)
+    if math.isinf(value) and not allow_nonfinite:
+        raise _error(
+            f"the number {_show(literal)} is too large for a float (it would be inf); "
+            "allow non-finite values (--allow-nonfinite) to use it",
+            column,
+        )
+    return value
+
+
+def parse(
+    text: str, *, rules: RuleTable | None = None, allow_nonfinite: bool = False
+) -> Expression:
+    """Parse ``text`` into an :class:`Expression`, or raise :class:`~fnad.ExpressionError`.
+
+    ``rules`` is the table whose ops may be called (default: :func:`fnad.current_rules`).
+    A number literal too large for a float is an error unless ``allow_nonfinite``.
+
+    >>> parse("2 ** 3 ** 2").value_and_grad()[0]
+    512.0
+    >>> parse("sinh(x)")
+    Traceback (most recent call last):
+    ...
+    fnad.errors.ExpressionError: column 1: unknown function 'sinh'; available functions: abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be a str, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(
+            f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH} "
+            "(fnad.parser.MAX_LENGTH)"
+        )
+    table = current_rules() if rules is None else rules
+    functions = available_functions(table)
+    output: list[Instruction] = []
+    stack: list[_Frame] = []
+    variables: dict[str, None] = {}
+    called: dict[str, None] = {}
+    expect_operand = True
+    previous = ""  # text of the previous token, for messages
+
+    def push(frame: _Frame) -> None:
+        if len(stack) >= MAX_DEPTH:
+            raise _error(
+                f"the expression nests more than {MAX_DEPTH} levels deep "
+                "(fnad.parser.MAX_DEPTH); simplify it",
+                frame.column,
+            )
+        stack.append(frame)
+
+    def emit(instruction: Instruction) -> None:
+        if len(output) >= MAX_NODES:
+            raise _error(
+                f"the expression has more than {MAX_NODES} numbers, names and operations "
+                "(fnad.parser.MAX_NODES)",
+                instruction[2],
+            )
+        output.append(instruction)
+
+    def reduce(frame: _Frame) -> None:
+        """Emit the op of a popped operator frame."""
+        if frame.kind == "prefix":
+            if frame.op == "pos":  # unary plus is the identity, as Node.__pos__
+                return
+            if len(output) == frame.start + 1 and output[-1][0] == _NUM:
+                # '-2' is the number -2, as Python's compiler folds it: x * -2 records
+                # mul(x, const -2) exactly like the Python API does.
+                _, number, column, _ = output.pop()
+                assert isinstance(number, float)
+                output.append((_NUM, -number, column, 0))
+                return
+            emit((_OP, "neg", frame.column, 1))
+        else:
+            emit((_OP, frame.op, frame.column, 2))
+
+    def nearest_marker() -> _Frame | None:
+        for frame in reversed(stack):
+            if frame.kind in ("paren", "call"):
+                return frame
+        return None
+
+    for kind, token, start in _tokens(text):
+        column = start + 1
+        if kind in (_T_NUM, _T_NAME, _T_CALL):
+            if not expect_operand:
+                raise _error(
+                    f"missing operator between {_show(previous)} and {_show(token)}; "
+                    "write e.g. x*y for a product",
+                    column,
+                )
+            if kind == _T_NUM:
+                emit((_NUM, _number(token, column, allow_nonfinite), column, 0))
+                expect_operand = False
+            elif kind == _T_NAME:
+                if token in functions:
+                    raise _error(
+                        f"{token!r} is a function; call it as {token}(...), or choose "
+                        "another variable name",
+                        column,
+                    )
+                dot = token.find(".")
+                if dot >= 0:
+                    raise _error(
+                        f"attribute access ({_show(token[dot:])}) is not allowed; {_ALLOWED}",
+                        column + dot,
+                    )
+                if token in table:
+                    raise _error(
+                        f"{token!r} is the name of an op; choose another variable name", column
+                    )
+                variables.setdefault(token)
+                emit((_VAR, token, column, 0))
+                expect_operand = False
+            else:
+                if token not in functions:
+                    hint = " (attribute access is not allowed)" if "." in token else ""
+                    raise _error(
+                        f"unknown function {token!r}{hint}; available functions: "
+                        f"{_function_list(functions)}",
+                        column,
+                    )
+                called.setdefault(token)
+                push(_Frame("call", token, 0, column, len(output), functions[token]))
+                expect_operand = True
+                previous = token + "("
+                continue
+            previous = token
+            continue
+
+        # punctuation
+        if token == "(":
+            if not expect_operand:
+                raise _error(
+                    f"'(' after {_show(previous)}: only registered functions can be called, "
+                    "and a product needs '*', e.g. 2*(x+1)",
+                    column,
+                )
+            push(_Frame("paren", "", 0, column, len(output)))
+        elif token == ")":
+            marker = nearest_marker()
+            if marker is None:
+                raise _error("unmatched ')'", column)
+            if expect_operand:
+                if marker.kind == "call" and stack[-1] is marker and len(output) == marker.start:
+                    raise _error(
+                        f"{marker.op}() takes {marker.arity} argument(s), got 0", marker.column
+                    )
+                if marker.kind == "paren" and stack[-1] is marker:
+                    raise _error("empty parentheses '()' are not allowed", marker.column)
+                raise _error(f"expected a value before ')', after {_show(previous)}", column)
+            while stack[-1] is not marker:
+                reduce(stack.pop())
+            stack.pop()
+            if marker.kind == "call":
+                if marker.arguments != marker.arity:
+                    raise _error(
+                        f"{marker.op}() takes {marker.arity} argument(s), got {marker.arguments}",
+                        marker.column,
+                    )
+                emit((_OP, marker.op, marker.column, marker.arity))
+            expect_operand = False
+        elif token == ",":
+            marker = nearest_marker()
+            if marker is None or marker.kind != "call":
+                raise _error("tuples (a ',' outside a function call) are not allowed", column)
+            if expect_operand:
+                raise _error(f"expected a value before ',', after {_show(previous)}", column)
+            while stack[-1] is not marker:
+                reduce(stack.pop())
+            marker.arguments += 1
+            expect_operand = True
+        elif token in ("+", "-") and expect_operand:
+            push(_Frame("prefix", "neg" if token == "-" else "pos", _PREFIX, column, len(output)))
+        elif token in _BINARY or token == "**":
+            if expect_operand:
+                if token in ("*", "**"):
+                    what = "starred arguments (*args)" if token == "*" else "'**' unpacking"
+                    raise _error(f"{what} are not allowed; {_ALLOWED}", column)
+                raise _error(f"expected a value before {token!r}", column)
+            if token == "**":
+                op, precedence = "pow", _POWER
+                while stack and stack[-1].precedence > precedence:
+                    reduce(stack.pop())
+            else:
+                op, precedence = _BINARY[token]
+                while stack and stack[-1].precedence >= precedence:
+                    reduce(stack.pop())
+            push(_Frame("binary", op, precedence, column, len(output)))
+            expect_operand = True
+        elif token == "=":
+            marker = nearest_marker()
+            if marker is not None and marker.kind == "call":
+                raise _error(
+                    f"keyword arguments are not allowed in {marker.op}(...); "
+                    "pass arguments by position",
+                    column,
+                )
+            raise _error(
+                "assignments ('=') are not allowed; give values as separate NAME=VALUE "
+                "arguments after the expression",
+                column,
+            )
+        elif token == "." and not expect_operand:
+            raise _error(
+                f"attribute access ({_show(text[start : start + 20])}) is not allowed; {_ALLOWED}",
+                column,
+            )
+        else:
+            message = _TOKEN_MESSAGES.get(token, f"unexpected character {_show(token)}")
+            raise _error(f"{message}; {_ALLOWED}", column)
+        previous = token
+
+    if not output and not stack:
+        raise ExpressionError("the expression is empty; give e.g. 'x*y + relu(y)'")
+    if expect_operand:
+        raise _error(f"the expression ends after {_show(previous)}; expected a value", len(text))
+    while stack:
+        frame = stack.pop()
+        if frame.kind in ("paren", "call"):
+            opened = f"{frame.op}(" if frame.kind == "call" else "("
+            raise _error(f"{_show(opened)} is never closed", frame.column)
+        reduce(frame)
+    return Expression(text, tuple(output), tuple(variables), tuple(called))
+
+
+def parse_value(text: str, *, allow_nonfinite: bool = False) -> float:
+    """A decimal number such as ``2``, ``-1.5`` or ``1e-3``; ``nan``/``inf`` only if allowed.
+
+    >>> parse_value("-1.5"), parse_value("inf", allow_nonfinite=True)
+    (-1.5, inf)
+    >>> parse_value("0x10")
+    Traceback (most recent call last):
+    ...
+    fnad.errors.ExpressionError: '0x10' is not a decimal number; write e.g. 2, -1.5 or 1e-3
+    """
+    stripped = text.strip()
+    if _DECIMAL.match(stripped):
+        value = float(stripped)
+        if math.isinf(value) and not allow_nonfinite:
+            raise ExpressionError(
+                f"{_show(stripped)} is too large for a float (it would be inf); "
+                "allow non-finite values (--allow-nonfinite) to use it"
+            )
+        return value
+    if _NONFINITE.match(stripped):
+        if allow_nonfinite:
+            return float(stripped)
+        raise ExpressionError(
+            f"{_show(stripped)} is not a finite number; allow non-finite values explicitly "
+            "(--allow-nonfinite) to use nan or inf"
+        )
+    raise ExpressionError(f"{_show(stripped)} is not a decimal number; write e.g. 2, -1.5 or 1e-3")
+
+
+def parse_assignments(
+    items: Sequence[str], *, rules: RuleTable | None = None, allow_nonfinite: bool = False
+) -> dict[str, float]:
+    """``["x=2", "y=3"]`` -> ``{"x": 2.0, "y": 3.0}``, checking names and values.
+
+    >>> parse_assignments(["x=2", "y=-0.5"])
+    {'x': 2.0, 'y': -0.5}
+    >>> parse_assignments(["relu=1"])
+    Traceback (most recent call last):
+    ...
+    fnad.errors.ExpressionError: cannot use 'relu' as a variable: it is the name of an op
+    """
+    table = current_rules() if rules is None else rules
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ExpressionError(f"expected NAME=VALUE, got {_show(item)}")
+        if not _IDENTIFIER.match(name):
+            bad = next((i for i, ch in enumerate(name) if not (" " <= ch <= "~")), None)
+            if bad is not None:
+                raise ExpressionError(
+                    f"in {_show(item)}: {str(_non_ascii(name, bad)).split(': ', 1)[1]}"
+                )
+            raise ExpressionError(
+                f"in {_show(item)}: {_show(name)} is not a variable name; "
+                "use letters, digits and '_', starting with a letter"
+            )
+        if keyword.iskeyword(name):
+            raise ExpressionError(f"cannot use the Python keyword {name!r} as a variable")
+        if name in table:
+            raise ExpressionError(f"cannot use {name!r} as a variable: it is the name of an op")
+        if name in values:
+            raise ExpressionError(f"{name!r} is given twice")
+        try:
+            values[name] = parse_value(text, allow_nonfinite=allow_nonfinite)
+        except ExpressionError as error:
+            raise ExpressionError(f"{name}: {error}") from None
+    return values
