@@ -14,9 +14,12 @@ __all__ = [
     "FnadError",
     "GradCheckError",
     "GraphFormatError",
+    "GraphSizeError",
     "NonFiniteError",
     "OperandTypeError",
     "OperandValueError",
+    "RenderError",
+    "ReplayInputError",
     "RuleError",
     "TapeError",
     "UnknownOpError",
@@ -73,3 +76,15 @@ class GradCheckError(FnadError, AssertionError):
 
 class GraphFormatError(FnadError, ValueError):
     """An exported graph document is malformed, unsafe or from an unknown schema version."""
+
+
+class GraphSizeError(FnadError, ValueError):
+    """A graph is larger than the limit an operation was asked to respect (e.g. rendering)."""
+
+
+class ReplayInputError(FnadError, TypeError):
+    """A loaded :class:`fnad.Program` was called with an input name it does not have."""
+
+
+class RenderError(FnadError, RuntimeError):
+    """Rendering failed: the graphviz package or its ``dot`` program is missing or failed."""
