@@ -33,6 +33,7 @@ import networkx as nx
 
 from fnad._floats import IEEEFloat
 from fnad.errors import (
+    FnadError,
     NonFiniteError,
     OperandTypeError,
     OperandValueError,
@@ -144,9 +145,13 @@ def _float_partials(rule: Rule, args: Sequence[float], out: float) -> Sequence[f
     """``rule.partials`` on floats, rerun on IEEE floats if Python raises."""
     try:
         parts = rule.partials(*args, out)
+    except FnadError:  # a rule's own diagnosis (e.g. from fnad.defop's checks): keep it
+        raise
     except (ArithmeticError, ValueError):
         try:
             parts = rule.partials(*[IEEEFloat(a) for a in args], IEEEFloat(out))
+        except FnadError:
+            raise
         except (ArithmeticError, ValueError) as error:
             raise RuleError(
                 f"op {rule.name!r}: partials raised {type(error).__name__}: {error} at "

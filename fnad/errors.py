@@ -22,6 +22,7 @@ __all__ = [
     "ReplayInputError",
     "RuleError",
     "TapeError",
+    "TransformError",
     "UnknownOpError",
 ]
 
@@ -72,6 +73,11 @@ class NonFiniteError(FnadError, FloatingPointError, ValueError):
 
 class GradCheckError(FnadError, AssertionError):
     """A derivative disagreed with its finite-difference estimate."""
+
+
+class TransformError(FnadError, ValueError):
+    """A transform (``fnad.grad``, ``jvp``, ...) was called wrongly: bad ``argnums``, primals
+    and tangents of different lengths, or a function that does not return a scalar."""
 
 
 class GraphFormatError(FnadError, ValueError):

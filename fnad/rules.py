@@ -48,6 +48,7 @@ __all__ = [
     "builtin_rules",
     "current_rules",
     "isolated_rules",
+    "use_rules",
 ]
 
 Forward = Callable[..., float]
@@ -212,6 +213,27 @@ def isolated_rules() -> Iterator[RuleTable]:
     False
     """
     table = _current.get().copy()
+    token = _current.set(table)
+    try:
+        yield table
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def use_rules(table: RuleTable) -> Iterator[RuleTable]:
+    """Make ``table`` the current table for the block: new tapes (and transforms) use it.
+
+    >>> table = builtin_rules().copy()
+    >>> _ = table.register(Rule("demo.own", 1, lambda x: x, lambda x, out: (1.0,)))
+    >>> with use_rules(table):
+    ...     "demo.own" in current_rules()
+    True
+    >>> "demo.own" in current_rules()
+    False
+    """
+    if not isinstance(table, RuleTable):
+        raise RuleError(f"use_rules() takes a fnad RuleTable, got {type(table).__name__}")
     token = _current.set(table)
     try:
         yield table
