@@ -15,6 +15,7 @@ Layout (dependencies point one way)::
 
 from fnad.core import Gradients, Node, Operand, Tape, current_tape, is_strict, strict, to_float
 from fnad.errors import (
+    ExpressionError,
     FnadError,
     GradCheckError,
     GraphFormatError,
@@ -41,12 +42,15 @@ from fnad.ops import (
     tanh,
     value,
 )
+from fnad.parser import Expression, parse
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BinaryOp",
+    "Expression",
+    "ExpressionError",
     "FnadError",
     "GradCheckError",
     "Gradients",
@@ -74,6 +78,7 @@ __all__ = [
     "is_strict",
     "isolated_rules",
     "log",
+    "parse",
     "power",
     "relu",
     "sigmoid",
