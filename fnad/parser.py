@@ -78,6 +78,9 @@ MAX_NODES = 250_000
 OPERATOR_OPS = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
 """Ops written as operators (``+ - * / **`` and unary ``-``), not callable by name."""
 
+# fnad.transforms' marker op for nested derivatives: an implementation detail, not a function.
+_INTERNAL_OPS = frozenset({"identity"})
+
 _ALLOWED = "allowed are numbers, variables, + - * / **, ( ) and calls like tanh(x)"
 
 # Instructions of the postfix program.
@@ -335,13 +338,14 @@ def _tokens(text: str) -> Iterator[Token]:
 
 
 def available_functions(rules: RuleTable | None = None) -> dict[str, int]:
-    """Name -> arity of every op an expression may call: all registered ops but the operators.
+    """Name -> arity of every op an expression may call: the registered ops but the operators.
 
     >>> sorted(available_functions())[:4]
     ['abs', 'cos', 'exp', 'log']
     """
     table = current_rules() if rules is None else rules
-    return {name: table[name].arity for name in sorted(table) if name not in OPERATOR_OPS}
+    hidden = OPERATOR_OPS | _INTERNAL_OPS
+    return {name: table[name].arity for name in sorted(table) if name not in hidden}
 
 
 def _function_list(functions: Mapping[str, int]) -> str:
@@ -520,9 +524,9 @@ def parse(
             if len(output) == frame.start + 1 and output[-1][0] == _NUM:
                 # '-2' is the number -2, as Python's compiler folds it: x * -2 records
                 # mul(x, const -2) exactly like the Python API does.
-                _, number, column, _ = output.pop()
+                number = output.pop()[1]
                 assert isinstance(number, float)
-                output.append((_NUM, -number, column, 0))
+                output.append((_NUM, -number, frame.column, 0))
                 return
             emit((_OP, "neg", frame.column, 1))
         else:

@@ -1,0 +1,8 @@
+"""``python -m fnad``: the same command line as the ``fnad`` console script."""
+
+import sys
+
+from fnad.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
