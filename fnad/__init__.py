@@ -19,13 +19,19 @@ from fnad.errors import (
     FnadError,
     GradCheckError,
     GraphFormatError,
+    GraphSizeError,
     NonFiniteError,
     OperandTypeError,
     OperandValueError,
+    RenderError,
+    ReplayInputError,
     RuleError,
     TapeError,
+    TransformError,
     UnknownOpError,
 )
+from fnad.explain import Explanation, GradientPath, explain
+from fnad.export import to_dot, to_graphml, to_json, to_networkx
 from fnad.ops import (
     BinaryOp,
     Scalar,
@@ -43,31 +49,44 @@ from fnad.ops import (
     value,
 )
 from fnad.parser import Expression, parse
-from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules
+from fnad.render import render
+from fnad.replay import Program, ValueAndGrad, from_json
+from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
+from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BinaryOp",
+    "Explanation",
     "Expression",
     "ExpressionError",
     "FnadError",
     "GradCheckError",
+    "GradientPath",
     "Gradients",
     "GraphFormatError",
+    "GraphSizeError",
     "Node",
     "NonFiniteError",
     "Operand",
     "OperandTypeError",
     "OperandValueError",
+    "Program",
+    "RenderError",
+    "ReplayInputError",
     "Rule",
     "RuleError",
     "RuleTable",
     "Scalar",
+    "ScalarFunction",
     "Tape",
     "TapeError",
+    "TransformError",
+    "Transformed",
     "UnaryOp",
     "UnknownOpError",
+    "ValueAndGrad",
     "__version__",
     "abs",
     "builtin_rules",
@@ -75,17 +94,30 @@ __all__ = [
     "current_rules",
     "current_tape",
     "exp",
+    "explain",
+    "from_json",
+    "grad",
+    "hessian",
     "is_strict",
     "isolated_rules",
+    "jvp",
     "log",
     "parse",
     "power",
     "relu",
+    "render",
     "sigmoid",
     "sin",
     "sqrt",
     "strict",
     "tanh",
+    "to_dot",
     "to_float",
+    "to_graphml",
+    "to_json",
+    "to_networkx",
+    "use_rules",
     "value",
+    "value_and_grad",
+    "vjp",
 ]

@@ -1,0 +1,538 @@
+"""Load an exported graph back as a :class:`Program`: re-evaluate and differentiate it.
+
+A document is untrusted input. :func:`from_json` checks the whole of it before building
+anything and raises :class:`~fnad.GraphFormatError` (a ValueError) naming the problem,
+the vertex or edge, and the fix: size and nesting limits (checked before the JSON parser,
+which recurses, ever sees the text), strict JSON (no ``NaN`` tokens, no duplicate keys),
+the schema name and version, vertex ids, ops (resolved by name in the rule table, never
+as Python), values, edges, argument positions against each op's arity, self-loops and
+cycles, and that every vertex feeds the output. All checks are loops; nothing recurses
+over the graph.
+
+A :class:`Program` replays the graph on a fresh private tape through the rule table, so
+at the document's own inputs it gives back the exported values and gradients bit for bit.
+
+>>> from fnad import Node, to_json
+>>> x, y = Node(2.0, label="x"), Node(3.0, label="y")
+>>> prog = from_json(to_json(x * y + x**2 + y.relu()))
+>>> prog.input_names
+('x', 'y')
+>>> prog.value_and_grad(x=2.0, y=3.0)
+ValueAndGrad(value=13.0, grads={'x': 7.0, 'y': 3.0})
+>>> print(prog.value_and_grad(x=1.0))
+value = 7.0
+∂/∂x = 5.0
+∂/∂y = 2.0
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+from collections.abc import Mapping
+from itertools import accumulate
+from typing import Any, NamedTuple, SupportsFloat
+
+import networkx as nx
+
+from fnad.core import CONST, Node, Tape, to_float
+from fnad.errors import GraphFormatError, ReplayInputError
+from fnad.export import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, input_names
+from fnad.rules import Rule, RuleTable, current_rules
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_VERTICES",
+    "Program",
+    "ValueAndGrad",
+    "from_json",
+]
+
+MAX_BYTES = 256 * 2**20
+"""Default limit on a document's size (256 MiB: about a million vertices)."""
+
+MAX_VERTICES = 2_000_000
+"""Default limit on the number of vertices a document may declare."""
+
+MAX_DEPTH = 16
+"""How deeply a document may nest JSON arrays/objects; a fnad.graph document nests 4 deep."""
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _fail(problem: str, fix: str) -> GraphFormatError:
+    return GraphFormatError(f"graph document: {problem}; {fix}")
+
+
+def _nesting(text: str) -> int:
+    """How deep the text's brackets nest, outside strings: a loop, never a recursion."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _reject_constant(token: str) -> Any:
+    raise _fail(
+        f"the JSON token {token} is not strict JSON",
+        'write non-finite numbers as the strings "nan", "inf" and "-inf", as fnad.to_json does',
+    )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _fail(
+                f"the key {key!r} appears twice in one JSON object (value {value!r:.40})",
+                "keep one of them",
+            )
+        result[key] = value
+    return result
+
+
+def parse(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
+    """Strict, bounded JSON parsing: size and nesting checked before ``json.loads`` runs."""
+    if isinstance(text, (bytes, bytearray)):
+        if len(text) > max_bytes:
+            raise _too_large(len(text), max_bytes)
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise _fail(f"the bytes are not UTF-8 ({error})", "save the file as UTF-8") from None
+    if not isinstance(text, str):
+        raise _fail(
+            f"expected the JSON text (str or bytes), got {type(text).__name__}",
+            "read the file first, e.g. from_json(path.read_text())",
+        )
+    if len(text) > max_bytes:
+        raise _too_large(len(text), max_bytes)
+    depth = _nesting(text)
+    if depth > MAX_DEPTH:
+        raise _fail(
+            f"the JSON nests {depth} levels deep, above the limit of {MAX_DEPTH} "
+            "(a fnad.graph document nests 4 levels)",
+            "this is not a document fnad.to_json wrote",
+        )
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except RecursionError:  # unreachable after the nesting check; kept as a second fence
+        raise _fail("the JSON nests too deeply to parse", "this is not a fnad.graph") from None
+    except ValueError as error:
+        if isinstance(error, GraphFormatError):
+            raise
+        raise _fail(f"not valid JSON ({error})", "pass the text fnad.to_json wrote") from None
+
+
+def _too_large(size: int, limit: int) -> GraphFormatError:
+    return _fail(
+        f"the document is {size:,} characters, above the limit of {limit:,}",
+        "pass a larger max_bytes= to from_json if you trust this file",
+    )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    if len(text) > 50:
+        text = text[:47] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _vertex_name(vertex: int, label: str) -> str:
+    return f"vertex {vertex} (label {label!r})" if label else f"vertex {vertex}"
+
+
+def _field(entry: dict[str, Any], key: str, where: str, fix: str) -> Any:
+    if key not in entry:
+        raise _fail(f"{where} has no {key!r} field", fix)
+    return entry[key]
+
+
+def _number(value: object, where: str, key: str) -> float:
+    result = decode_float(value)
+    if result is None or isinstance(value, bool):
+        raise _fail(
+            f"{where}: {key} is {_describe(value)}, not a number",
+            'write a JSON number, or "nan", "inf", "-inf" for non-finite values',
+        )
+    return result
+
+
+class _Vertex(NamedTuple):
+    op: str
+    label: str
+    data: float
+    grad: float | None
+    rule: Rule | None
+
+
+def _validate(
+    doc: Any, rules: RuleTable, max_vertices: int
+) -> tuple[dict[int, _Vertex], dict[int, list[int]], int, list[int]]:
+    """Check everything; return vertices, each op's argument ids, the output, an order."""
+    if not isinstance(doc, dict):
+        raise _fail(
+            f"the top level is {type(doc).__name__}, not an object",
+            'a fnad.graph document is {"graph": ..., "nodes": [...], "edges": [...]}',
+        )
+    graph = doc.get("graph")
+    if not isinstance(graph, dict):
+        raise _fail(
+            "missing the 'graph' object that holds the schema name and version",
+            f'write "graph": {{"schema": "{SCHEMA}", "version": {SCHEMA_VERSION}, ...}}',
+        )
+    if graph.get("schema") != SCHEMA:
+        raise _fail(
+            f"graph.schema is {_describe(graph.get('schema'))}, expected {SCHEMA!r}",
+            "load only documents written by fnad.to_json",
+        )
+    if "version" not in graph:
+        raise _fail(
+            "missing schema version (graph.version)",
+            f"documents of this fnad carry version {SCHEMA_VERSION}; add it or re-export",
+        )
+    version = graph["version"]
+    if not _is_int(version) or version != SCHEMA_VERSION:
+        newer = _is_int(version) and version > SCHEMA_VERSION
+        raise _fail(
+            f"unsupported schema version {_describe(version)}; this fnad reads version "
+            f"{SCHEMA_VERSION}",
+            "upgrade fnad to read it" if newer else "re-export the graph with fnad.to_json",
+        )
+    if doc.get("directed", True) is not True or doc.get("multigraph", False) is not False:
+        raise _fail(
+            "a fnad.graph is a directed graph without parallel edges",
+            'set "directed": true and "multigraph": false',
+        )
+    nodes, edges = doc.get("nodes"), doc.get("edges")
+    for key, value in (("nodes", nodes), ("edges", edges)):
+        if not isinstance(value, list):
+            raise _fail(f"{key!r} is {_describe(value)}, not a list", f'write "{key}": [...]')
+    assert isinstance(nodes, list) and isinstance(edges, list)
+    if len(nodes) > max_vertices:
+        raise _fail(
+            f"{len(nodes):,} vertices, above the limit of {max_vertices:,}",
+            "pass a larger max_vertices= to from_json if you trust this file",
+        )
+    if not nodes:
+        raise _fail("the graph has no vertices", "export a graph with fnad.to_json(z)")
+
+    vertices: dict[int, _Vertex] = {}
+    for n, entry in enumerate(nodes):
+        where = f"nodes[{n}]"
+        if not isinstance(entry, dict):
+            raise _fail(
+                f"{where} is {_describe(entry)}, not an object", "write one object per vertex"
+            )
+        vertex = _field(entry, "id", where, "give every vertex an integer id")
+        if not _is_int(vertex):
+            raise _fail(f"{where}: id is {_describe(vertex)}, not an integer", "use integer ids")
+        if vertex in vertices:
+            raise _fail(f"duplicate vertex id {vertex} ({where})", "give every vertex its own id")
+        label = entry.get("label", "")
+        if not isinstance(label, str):
+            raise _fail(
+                f"vertex {vertex}: label is {_describe(label)}, not a string", 'use "" for none'
+            )
+        name = _vertex_name(vertex, label)
+        op = _field(entry, "op", name, 'write "op": "" for an input, "const", or an op name')
+        if not isinstance(op, str):
+            raise _fail(f"{name}: op is {_describe(op)}, not a string", "write the op's name")
+        rule: Rule | None = None
+        if op not in (INPUT, CONST):
+            rule = rules.lookup.get(op)
+            if rule is None:
+                raise _fail(
+                    f"{name} has op {op!r}, which is not in the rule table",
+                    "register that op (fnad.defop) before loading, or check its spelling",
+                )
+        data = _number(_field(entry, "data", name, "write the vertex's value"), name, "data")
+        grad = _number(entry["grad"], name, "grad") if "grad" in entry else None
+        vertices[vertex] = _Vertex(op, label, data, grad, rule)
+
+    arguments: dict[int, dict[int, int]] = {v: {} for v in vertices}
+    successors: dict[int, list[int]] = {v: [] for v in vertices}
+    pairs: set[tuple[int, int]] = set()
+    for e, entry in enumerate(edges):
+        where = f"edges[{e}]"
+        if not isinstance(entry, dict):
+            raise _fail(
+                f"{where} is {_describe(entry)}, not an object", "write one object per edge"
+            )
+        ends = []
+        for key in ("source", "target"):
+            end = _field(entry, key, where, "give every edge a source and a target vertex id")
+            if not _is_int(end) or end not in vertices:
+                raise _fail(
+                    f"{where} has {key} {_describe(end)}, which is not a declared vertex id",
+                    "declare the vertex in 'nodes' or fix the edge",
+                )
+            ends.append(end)
+        source, target = ends
+        if source == target:
+            raise _fail(
+                f"{where} is a self-loop on {_vertex_name(target, vertices[target].label)}",
+                "an expression graph never feeds a vertex into itself; remove the edge",
+            )
+        if (source, target) in pairs:
+            raise _fail(
+                f"{where} repeats the edge {source} -> {target}",
+                "list every argument position of one pair in a single edge's 'positions'",
+            )
+        pairs.add((source, target))
+        op_vertex = vertices[target]
+        name = _vertex_name(target, op_vertex.label)
+        if op_vertex.rule is None:
+            kind = "an input" if op_vertex.op == INPUT else "a const"
+            raise _fail(
+                f"{where} gives an argument to {name}, which is {kind} and takes none",
+                "point the edge at the op vertex that uses the value",
+            )
+        positions = _field(entry, "positions", where, "list the argument positions it fills")
+        if not isinstance(positions, list) or not positions:
+            raise _fail(
+                f"{where}: positions is {_describe(positions)}, not a non-empty list",
+                "write the argument positions this edge fills, e.g. [0]",
+            )
+        arity = op_vertex.rule.arity
+        slots = arguments[target]
+        for position in positions:
+            if not _is_int(position) or not 0 <= position < arity:
+                raise _fail(
+                    f"{where} fills position {_describe(position)} of {name}, but op "
+                    f"{op_vertex.op!r} takes {arity} argument(s) (positions 0..{arity - 1})",
+                    "fix the position or the op",
+                )
+            if position in slots:
+                raise _fail(
+                    f"argument {position} of {name} (op {op_vertex.op!r}) is filled twice, "
+                    f"by vertices {slots[position]} and {source}",
+                    "give each argument position exactly one edge",
+                )
+            slots[position] = source
+        successors[source].append(target)
+
+    inputs: dict[int, list[int]] = {}
+    for vertex, slots in arguments.items():
+        rule = vertices[vertex].rule
+        if rule is None:
+            continue
+        missing = [p for p in range(rule.arity) if p not in slots]
+        if missing:
+            raise _fail(
+                f"{_vertex_name(vertex, vertices[vertex].label)} (op {rule.name!r}) takes "
+                f"{rule.arity} argument(s) but position(s) {missing} have no edge",
+                "add an edge for every argument position",
+            )
+        inputs[vertex] = [slots[p] for p in range(rule.arity)]
+
+    if "output" not in graph:
+        raise _fail("missing graph.output, the id of the output vertex", "add it or re-export")
+    output = graph["output"]
+    if not _is_int(output) or output not in vertices:
+        raise _fail(
+            f"graph.output is {_describe(output)}, which is not a declared vertex id",
+            "set it to the id of the output vertex",
+        )
+
+    # Kahn's algorithm: a topological order, or the proof that there is a cycle.
+    waiting = {v: len(set(args)) for v, args in inputs.items()}
+    # Smallest id first: a document whose ids are already topological (every one fnad
+    # writes) replays in id order, so a re-export numbers the vertices the same way.
+    ready = [v for v in vertices if v not in waiting]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        vertex = heapq.heappop(ready)
+        order.append(vertex)
+        for successor in successors[vertex]:
+            waiting[successor] -= 1
+            if waiting[successor] == 0:
+                heapq.heappush(ready, successor)
+    if len(order) < len(vertices):
+        stuck = [v for v in vertices if waiting.get(v, 0) > 0]
+        cycle_graph: nx.DiGraph[int] = nx.DiGraph()
+        cycle_graph.add_edges_from((inputs[v][p], v) for v in stuck for p in range(len(inputs[v])))
+        cycle = [edge[0] for edge in nx.find_cycle(cycle_graph.subgraph(stuck))]
+        shown = " -> ".join(map(str, [*cycle[:8], cycle[0]] if len(cycle) <= 8 else cycle[:8]))
+        raise _fail(
+            f"the edges form a cycle through vertices {shown}{' ...' if len(cycle) > 8 else ''}",
+            "an expression graph is acyclic; remove an edge of the cycle",
+        )
+
+    # Every vertex must feed the output: walk back from it.
+    reached = {output}
+    stack = [output]
+    while stack:
+        for argument in inputs.get(stack.pop(), ()):
+            if argument not in reached:
+                reached.add(argument)
+                stack.append(argument)
+    if len(reached) < len(vertices):
+        stray = next(v for v in vertices if v not in reached)
+        raise _fail(
+            f"{_vertex_name(stray, vertices[stray].label)} does not feed the output "
+            f"vertex {output} ({len(vertices) - len(reached)} such vertices)",
+            "export only the graph of one output (fnad.to_json(z)) or remove them",
+        )
+    return vertices, inputs, output, order
+
+
+# --------------------------------------------------------------------------- Program
+
+
+class ValueAndGrad(NamedTuple):
+    """What :meth:`Program.value_and_grad` returns: the value and ``{input name: gradient}``."""
+
+    value: float
+    grads: dict[str, float]
+
+    def __str__(self) -> str:
+        lines = [f"value = {self.value!r}"]
+        lines.extend(f"∂/∂{name} = {grad!r}" for name, grad in self.grads.items())
+        return "\n".join(lines)
+
+
+class Program:
+    """A loaded graph: evaluate and differentiate it at new inputs through the rule table.
+
+    Inputs are the document's ``op == ""`` vertices, named by :attr:`input_names` (their
+    labels; see :func:`fnad.export.input_names` for unlabelled or repeated ones). Inputs
+    left out of a call keep the value stored in the document. Build one with
+    :func:`from_json`.
+    """
+
+    __slots__ = ("_inputs", "_names", "_order", "_output", "_rules", "_vertices")
+
+    def __init__(
+        self,
+        vertices: dict[int, _Vertex],
+        inputs: dict[int, list[int]],
+        output: int,
+        order: list[int],
+        rules: RuleTable,
+    ) -> None:
+        self._vertices = vertices
+        self._inputs = inputs
+        self._output = output
+        self._order = order
+        self._rules = rules
+        leaves = sorted((v, vertices[v].label) for v in order if vertices[v].op == INPUT)
+        self._names = input_names(leaves)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names to pass to :meth:`value_and_grad`, in vertex-id order."""
+        return tuple(self._names.values())
+
+    @property
+    def inputs(self) -> dict[str, float]:
+        """The input values stored in the document."""
+        return {name: self._vertices[v].data for v, name in self._names.items()}
+
+    @property
+    def value(self) -> float:
+        """The output's value stored in the document."""
+        return self._vertices[self._output].data
+
+    @property
+    def rules(self) -> RuleTable:
+        """The rule table the program's ops were resolved in (and replay with)."""
+        return self._rules
+
+    def __len__(self) -> int:
+        return len(self._vertices)
+
+    def __repr__(self) -> str:
+        op = self._vertices[self._output].op or "input"
+        return (
+            f"Program({len(self._vertices)} vertices, inputs ({', '.join(self.input_names)}), "
+            f"output op {op!r})"
+        )
+
+    def _values(self, given: Mapping[str, SupportsFloat]) -> dict[int, float]:
+        ids = {name: v for v, name in self._names.items()}
+        values: dict[int, float] = {}
+        for name, value in given.items():
+            vertex = ids.get(name)
+            if vertex is None:
+                known = ", ".join(map(repr, ids)) or "(none)"
+                raise ReplayInputError(
+                    f"the program has no input named {name!r}; its inputs are {known}"
+                )
+            values[vertex] = to_float(value, f"input {name!r}")
+        return values
+
+    def trace(self, /, **inputs: SupportsFloat) -> tuple[Node, dict[str, Node]]:
+        """Rebuild the graph on a fresh tape; return the output node and the input nodes.
+
+        >>> from fnad import Node, to_json
+        >>> x = Node(3.0, label="x")
+        >>> z, leaves = from_json(to_json(x * x)).trace(x=4.0)
+        >>> z.data, z.backward()[leaves["x"]]
+        (16.0, 8.0)
+        """
+        values = self._values(inputs)
+        nodes: dict[int, Node] = {}
+        with Tape(self._rules) as tape:
+            for vertex in self._order:
+                entry = self._vertices[vertex]
+                if entry.op == INPUT:
+                    nodes[vertex] = Node(values.get(vertex, entry.data), label=entry.label)
+                elif entry.op == CONST:
+                    nodes[vertex] = tape.constant(entry.data, label=entry.label)
+                else:
+                    args = [nodes[a] for a in self._inputs[vertex]]
+                    nodes[vertex] = tape.apply(entry.op, *args)
+        return nodes[self._output], {name: nodes[v] for v, name in self._names.items()}
+
+    def __call__(self, /, **inputs: SupportsFloat) -> float:
+        """The output's value at ``inputs``."""
+        return self.trace(**inputs)[0].data
+
+    def value_and_grad(self, /, **inputs: SupportsFloat) -> ValueAndGrad:
+        """The output's value and its gradient with respect to every input, at ``inputs``.
+
+        >>> from fnad import Node, to_json
+        >>> a, b = Node(5.0, label="a"), Node(2.0, label="b")
+        >>> from_json(to_json(a - b)).value_and_grad(a=1.0, b=10.0)
+        ValueAndGrad(value=-9.0, grads={'a': 1.0, 'b': -1.0})
+        """
+        output, leaves = self.trace(**inputs)
+        grads = output.backward()
+        return ValueAndGrad(
+            output.data, {name: grads.get(node, 0.0) for name, node in leaves.items()}
+        )
+
+
+def from_json(
+    text: str | bytes,
+    *,
+    rules: RuleTable | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_vertices: int = MAX_VERTICES,
+) -> Program:
+    """Validate a ``fnad.graph`` JSON document completely, then load it as a :class:`Program`.
+
+    Ops are resolved by name in ``rules`` (default: :func:`fnad.current_rules`), so custom
+    ops must be registered before loading. Every problem is a
+    :class:`~fnad.GraphFormatError` that names it.
+
+    >>> from_json('{"graph": {"schema": "fnad.graph", "version": 9}}')
+    Traceback (most recent call last):
+    ...
+    fnad.errors.GraphFormatError: graph document: unsupported schema version 9 (int); this fnad reads version 1; upgrade fnad to read it
+    """
+    table = rules if rules is not None else current_rules()
+    doc = parse(text, max_bytes=max_bytes)
+    vertices, inputs, output, order = _validate(doc, table, max_vertices)
+    return Program(vertices, inputs, output, order, table)
