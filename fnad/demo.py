@@ -1,0 +1,343 @@
+"""The moons demo: micrograd's ``MLP(2, [16, 16, 1])`` learning two interleaving half moons.
+
+Run it as ``fnad demo`` or ``python -m fnad.demo``::
+
+    fnad demo                      # 100 steps with a progress bar, then a summary
+    fnad demo --plot moons.png     # also draw the decision boundary
+    fnad demo --json               # only a JSON summary on stdout: steps, loss, accuracy, seconds
+
+The setup is micrograd's: 100 points with noise 0.1, the hinge loss plus L2 regularisation
+``mean(relu(1 - yᵢ·scoreᵢ)) + 1e-4·Σ p²`` on all the points at once, and plain gradient
+descent whose learning rate falls linearly from 1.0 to 0.1 (``1.0 - 0.9·k/steps``). The
+seed fixes both the data and the initial weights, so a run is reproducible.
+
+The progress bar (tqdm) goes to stderr, and the picture needs matplotlib: both come with
+``pip install 'fnad[demo]'``; ``--json`` needs neither.
+
+This module sits on top of :mod:`fnad.nn` and :mod:`fnad.datasets`; ``fnad.cli`` wires
+:func:`add_arguments` and :func:`run` into the ``fnad demo`` subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+import attrs
+
+from fnad.datasets import Point, moons
+from fnad.nn import MLP, accuracy, hinge_loss, l2, train_step
+
+__all__ = [
+    "ALPHA",
+    "LAYERS",
+    "Summary",
+    "add_arguments",
+    "learning_rate",
+    "main",
+    "plot",
+    "run",
+    "train",
+]
+
+LAYERS = (16, 16, 1)
+"""The layer sizes of the demo's network (micrograd's)."""
+ALPHA = 1e-4
+"""The weight of the L2 regularisation (micrograd's)."""
+EXTRA_HINT = "pip install 'fnad[demo]'"
+
+PLOT_SIZE = (640, 480)
+"""Width and height of the ``--plot`` PNG, in pixels."""
+_DPI = 100
+
+
+def learning_rate(k: int, steps: int) -> float:
+    """micrograd's schedule ``1.0 - 0.9·k/100``, stretched over ``steps`` steps.
+
+    >>> learning_rate(0, 100), learning_rate(50, 100), learning_rate(99, 100)
+    (1.0, 0.55, 0.10899999999999999)
+    """
+    return 1.0 - 0.9 * k / steps
+
+
+@attrs.frozen
+class Summary:
+    """The outcome of a training run: what ``--json`` prints."""
+
+    steps: int
+    loss: float
+    """The loss of the final model."""
+    accuracy: float
+    """The training accuracy of the final model, between 0 and 1."""
+    seconds: float
+    """Wall-clock time of the training loop."""
+    seed: int
+    samples: int
+    noise: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as a JSON-ready dict."""
+        return attrs.asdict(self)
+
+
+def train(
+    model: MLP[float],
+    points: Sequence[Point],
+    labels: Sequence[int],
+    steps: int,
+    on_step: Callable[[int, float, float], None] | None = None,
+) -> MLP[float]:
+    """Train ``model`` for ``steps`` steps of the demo and return the trained model.
+
+    ``on_step(k, loss, accuracy)`` is called after step ``k`` with the loss and accuracy the
+    model had when the step began, as micrograd's demo prints them.
+
+    >>> from fnad.datasets import moons
+    >>> points, labels = moons(10, noise=0.1, seed=0)
+    >>> trained = train(MLP(2, [4, 1], seed=0), points, labels, steps=2)
+    >>> trained.shape
+    (2, 4, 1)
+    """
+    for k in range(steps):
+        model, loss, acc = train_step(model, points, labels, learning_rate(k, steps), ALPHA)
+        if on_step is not None:
+            on_step(k, loss, acc)
+    return model
+
+
+def evaluate(
+    model: MLP[float], points: Sequence[Point], labels: Sequence[int]
+) -> tuple[float, float]:
+    """The demo's loss and the accuracy of ``model`` on the data, computed on floats."""
+    scores = [model(x) for x in points]
+    loss = hinge_loss(scores, labels) + l2(model.parameters(), ALPHA)
+    return loss, accuracy(scores, labels)
+
+
+# --------------------------------------------------------------------------- picture
+
+
+def plot(
+    model: MLP[float],
+    points: Sequence[Point],
+    labels: Sequence[int],
+    path: str,
+    title: str = "",
+    resolution: int = 100,
+) -> None:
+    """Write a PNG of ``model``'s decision boundary with the data points on top.
+
+    The picture is :data:`PLOT_SIZE` pixels. It is drawn with matplotlib's Agg renderer
+    through a bare ``Figure``, so no pyplot state or global backend is touched.
+    """
+    try:
+        from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise _MissingExtra("matplotlib", "--plot") from error
+
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x0, x1 = min(xs) - 0.5, max(xs) + 0.5
+    y0, y1 = min(ys) - 0.5, max(ys) + 0.5
+    gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
+    gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
+    scores = [[model((x, y)) for x in gx] for y in gy]
+    classes = [[1.0 if s > 0.0 else -1.0 for s in row] for row in scores]
+
+    width, height = PLOT_SIZE
+    figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
+    axes = figure.add_subplot()
+    axes.contourf(
+        gx, gy, classes, levels=[-2.0, 0.0, 2.0], cmap=ListedColormap(["#c6dbef", "#fcbba1"])
+    )
+    if any(c > 0 for row in classes for c in row) and any(c < 0 for row in classes for c in row):
+        axes.contour(gx, gy, scores, levels=[0.0], colors="black", linewidths=1.0)
+    for label, color, name in ((-1, "#2171b5", "y = -1"), (1, "#cb181d", "y = +1")):
+        chosen = [p for p, y in zip(points, labels, strict=True) if y == label]
+        axes.scatter(
+            [p[0] for p in chosen],
+            [p[1] for p in chosen],
+            c=color,
+            s=24,
+            edgecolors="white",
+            linewidths=0.5,
+            label=name,
+        )
+    axes.set_xlim(x0, x1)
+    axes.set_ylim(y0, y1)
+    axes.set_xlabel("x₁")
+    axes.set_ylabel("x₂")
+    axes.legend(loc="upper right", fontsize="small")
+    if title:
+        axes.set_title(title, fontsize="medium")
+    figure.savefig(path, format="png", dpi=_DPI)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class _MissingExtra(ImportError):
+    def __init__(self, module: str, feature: str) -> None:
+        super().__init__(
+            f"fnad demo: {feature} needs {module}, which is not installed; "
+            f"install the demo extra: {EXTRA_HINT}"
+        )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _sample_count(text: str) -> int:
+    number = _positive_int(text)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"needs at least 2 points (one per moon), got {number}")
+    return number
+
+
+def _noise(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (number >= 0.0 and math.isfinite(number)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the demo's options to ``parser`` (used by ``fnad demo`` and ``python -m fnad.demo``).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["--steps", "5", "--json"])
+    >>> args.steps, args.seed, args.json, args.plot
+    (5, 1337, True, None)
+    """
+    parser.add_argument(
+        "--steps", type=_positive_int, default=100, help="training steps (default: 100)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1337,
+        help="seed of the data and the initial weights (default: 1337, micrograd's)",
+    )
+    parser.add_argument(
+        "--samples", type=_sample_count, default=100, help="number of moons points (default: 100)"
+    )
+    parser.add_argument(
+        "--noise", type=_noise, default=0.1, help="noise of the moons points (default: 0.1)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print only a JSON summary (steps, loss, accuracy, seconds) on stdout; no progress bar",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        default=None,
+        help="write the decision boundary and the data points to this PNG (needs matplotlib)",
+    )
+
+
+def run(
+    args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run the demo with parsed ``args``; return the exit status (0 on success).
+
+    The progress bar goes to ``stderr``, the summary to ``stdout`` (default: the ``sys``
+    streams). A missing optional dependency is reported on stderr with the command that
+    installs it, before any training, and the status is 1.
+    """
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    steps: int = args.steps
+    try:
+        if args.plot is not None:
+            _require("matplotlib", "--plot")
+        if not args.json:
+            _require("tqdm", "the progress bar")
+    except _MissingExtra as error:
+        print(f"{error} (or pass --json, which needs no extra)", file=err)
+        return 1
+
+    points, labels = moons(args.samples, args.noise, args.seed)
+    model = MLP(2, list(LAYERS), seed=args.seed)
+
+    on_step: Callable[[int, float, float], None] | None = None
+    bar: Any = None
+    if not args.json:
+        # importlib keeps mypy from needing tqdm's stubs (not part of the dev extra).
+        tqdm = importlib.import_module("tqdm").tqdm
+        bar = tqdm(total=steps, desc="training", unit="step", file=err, dynamic_ncols=True)
+
+        def on_step(k: int, loss: float, acc: float) -> None:
+            bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=False)
+            bar.update(1)
+
+    started = time.perf_counter()
+    try:
+        model = train(model, points, labels, steps, on_step)
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - started
+    loss, acc = evaluate(model, points, labels)
+    summary = Summary(steps, loss, acc, seconds, args.seed, args.samples, args.noise)
+
+    if args.plot is not None:
+        title = f"fnad {model!r}: {steps} steps, training accuracy {acc:.0%}"
+        try:
+            plot(model, points, labels, args.plot, title)
+        except OSError as error:
+            print(f"fnad demo: cannot write the plot to {args.plot!r}: {error}", file=err)
+            return 1
+
+    if args.json:
+        print(json.dumps(summary.as_dict()), file=out)
+    else:
+        print(
+            f"{model!r} on {args.samples} moons points (noise {args.noise}, seed {args.seed}): "
+            f"{steps} steps in {seconds:.1f} s",
+            file=out,
+        )
+        print(f"final loss {loss:.4f}, training accuracy {acc:.1%}", file=out)
+        if args.plot is not None:
+            print(f"wrote {args.plot}", file=out)
+    return 0
+
+
+def _require(module: str, feature: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        raise _MissingExtra(module, feature) from error
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fnad.demo [options]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m fnad.demo",
+        description="Train micrograd's MLP(2, [16, 16, 1]) on the two-moons data with fnad.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
