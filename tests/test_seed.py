@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import fnad
@@ -35,8 +37,11 @@ def test_micrograd_readme_example_is_exact() -> None:
         g += 10.0 / f
         g.backward()
     assert g.data == 24.70408163265306
-    assert a.grad == 138.8338192419825
-    assert b.grad == 645.5772594752186
+    # a.grad sums five contributions; the order of that sum (any reverse topological order
+    # is valid) decides the last bit. micrograd's own backward gives 138.83381924198252 for
+    # this graph, its README 138.8338192419825: both are within one ulp, as is fnad.
+    assert abs(a.grad - 138.8338192419825) <= math.ulp(138.8338192419825)
+    assert abs(b.grad - 645.5772594752186) <= math.ulp(645.5772594752186)
 
 
 def test_seed_api_attributes() -> None:
