@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import platform
 import random
 import statistics
@@ -70,7 +71,7 @@ def initial_weights(seed: int = 1337) -> list[list[tuple[list[float], float]]]:
     rng = random.Random(seed)
     return [
         [([rng.uniform(-1, 1) for _ in range(nin)], 0.0) for _ in range(nout)]
-        for nin, nout in zip(SIZES, SIZES[1:], strict=False)
+        for nin, nout in itertools.pairwise(SIZES)
     ]
 
 

@@ -736,7 +736,9 @@ class Tape:
                     stack.append(parent)
         members = nodes.keys()
         succ: Adjacency = {}
-        for node, children in zip(nodes, map(self._adjacency_succ.__getitem__, nodes)):
+        all_succ = self._adjacency_succ
+        for node in nodes:
+            children = all_succ[node]
             if children.keys() <= members:
                 succ[node] = children
             else:
