@@ -2,9 +2,9 @@
 
 >>> from fnad.cli import main
 >>> main(["grad", "x*y + x**2 + relu(y)", "x=2", "y=3"])
-f = 13.0
-df/dx = 7.0
-df/dy = 3.0
+z = 13.0
+dz/dx = 7.0
+dz/dy = 3.0
 0
 >>> main(["grad", "x*y + x**2 + relu(y)", "x=2", "y=3", "--json"])
 {"value": 13.0, "grad": {"x": 7.0, "y": 3.0}}
@@ -27,6 +27,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from fnad import parser as expression_parser
-from fnad.core import Tape
+from fnad.core import Node, Tape
 from fnad.errors import FnadError
 
 __all__ = ["main"]
@@ -43,24 +44,31 @@ _EXIT_OK = 0
 _EXIT_CHECK_FAILED = 1
 _EXIT_USAGE = 2
 
+_LONG_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]*(=|\Z)")
+
 
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse with one-line errors, and expressions such as ``-x*y`` taken as arguments."""
 
     def _parse_optional(self, arg_string: str) -> Any:
-        # argparse reads any unknown word starting with '-' as an option, so "-2**2" or
-        # "-x*y" would be refused. fnad's options are all long ('--json'), so a single
-        # leading '-' that is not a known option ('-h') starts an expression.
+        # argparse reads any word starting with '-' as an option, so "-2**2" or "-x*y"
+        # would be refused. fnad's options are all long ('--json'), so only '-h' and
+        # words like '--name' or '--name=value' are options; '-x*y', '-2' or '---x'
+        # start an expression.
         if (
             arg_string.startswith("-")
-            and not arg_string.startswith("--")
+            and arg_string != "--"
             and arg_string not in self._option_string_actions
+            and not _LONG_OPTION.match(arg_string)
         ):
             return None
         return super()._parse_optional(arg_string)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(_EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        one_line = " ".join(message.split())
+        if len(one_line) > 300:  # argparse quotes the arguments, which may be huge
+            one_line = one_line[:297] + "..."
+        self.exit(_EXIT_USAGE, f"{self.prog}: error: {one_line} (see '{self.prog} --help')\n")
 
 
 # --------------------------------------------------------------------------- output
@@ -180,40 +188,103 @@ def _grad(args: argparse.Namespace) -> int:
         gradients = output.backward()
         grads = {name: gradients.get(leaves[name], 0.0) for name in values}
         _write_graph_files(args, output)
-    if args.json:
-        _out(
-            _json(
-                {
-                    "value": _json_float(output.data),
-                    "grad": {name: _json_float(g) for name, g in grads.items()},
-                }
-            )
-        )
-    else:
-        _out(f"f = {_number(output.data)}")
-        for name, grad in grads.items():
-            _out(f"df/d{name} = {_number(grad)}")
+    _print_result(output.data, grads, as_json=args.json)
     return _EXIT_OK
 
 
-def _write_graph_files(args: argparse.Namespace, output: Any) -> None:
+def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> None:
+    if as_json:
+        document = {
+            "value": _json_float(value),
+            "grad": {name: _json_float(grad) for name, grad in grads.items()},
+        }
+        _out(_json(document))
+        return
+    # The seed example's names: z = 13.0, dz/dx = 7.0 (f if a variable is called z).
+    output = "f" if "z" in grads else "z"
+    _out(f"{output} = {_number(value)}")
+    for name, grad in grads.items():
+        _out(f"d{output}/d{name} = {_number(grad)}")
+
+
+def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
     from fnad import export
 
-    writers: list[tuple[str | None, Callable[[], str]]] = [
-        (args.dot, lambda: export.to_dot(output)),
-        (args.save, lambda: export.to_json(output)),
-    ]
-    for path, render in writers:
+    for path, text in ((args.dot, export.to_dot), (args.save, export.to_json)):
         if path is not None:
-            Path(path).write_text(render(), encoding="utf-8")
+            Path(path).write_text(text(output), encoding="utf-8")
             _write(sys.stderr, f"fnad: wrote {path}\n")
+    if args.svg is not None:
+        from fnad.render import render
+
+        render(output, args.svg)
+        _write(sys.stderr, f"fnad: wrote {args.svg}\n")
+
+
+# --------------------------------------------------------------------------- fnad replay
+
+
+def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, float]:
+    """NAME=VALUE pairs for a saved graph, whose input names may be any label (``w#3``)."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.rpartition("=")
+        if not sep or not name:
+            raise FnadError(f"expected NAME=VALUE, got {item!r}")
+        if name in values:
+            raise FnadError(f"{name!r} is given twice")
+        try:
+            values[name] = expression_parser.parse_value(text, allow_nonfinite=allow_nonfinite)
+        except FnadError as error:
+            raise FnadError(f"{name}: {error}") from None
+    return values
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from fnad.replay import MAX_BYTES, from_json
+
+    for plugin in args.plugin:
+        _load_plugin(plugin)
+    values = _replay_values(args.assignments, args.allow_nonfinite)
+    with open(args.file, "rb") as file:
+        # Read one byte past the limit, so from_json can say the file is too large
+        # without a huge file ever being read whole.
+        data = file.read(MAX_BYTES + 1)
+    program = from_json(data)
+    value, grads = program.value_and_grad(**values)
+    _print_result(value, grads, as_json=args.json)
+    return _EXIT_OK
+
+
+# --------------------------------------------------------------------------- fnad explain
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from fnad.explain import explain
+
+    for plugin in args.plugin:
+        _load_plugin(plugin)
+    expression = expression_parser.parse(args.expression, allow_nonfinite=args.allow_nonfinite)
+    values = expression_parser.parse_assignments(
+        args.assignments, allow_nonfinite=args.allow_nonfinite
+    )
+    if args.wrt not in values:
+        given = ", ".join(values) or "no variables"
+        raise FnadError(
+            f"--wrt {args.wrt!r} is not one of the variables given ({given}); "
+            "name one of them, e.g. --wrt x"
+        )
+    with Tape():
+        output, leaves = expression.build(values)
+        _out(str(explain(output, leaves[args.wrt], max_paths=args.max_paths)))
+    return _EXIT_OK
 
 
 # --------------------------------------------------------------------------- the parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of the ``fnad`` command (``fnad --help``)."""
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The argparse parser of the ``fnad`` command (``fnad --help``), and one per command."""
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _ArgumentParser(
         prog="fnad",
@@ -241,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             '  fnad grad "x*y + x**2 + relu(y)" x=2 y=3\n'
             '  fnad grad "tanh(w*x + b)" w=0.5 x=2 b=0 --json\n'
-            '  fnad grad "x*y" x=2 y=3 --dot graph.dot --save graph.json'
+            '  fnad grad "x*y" x=2 y=3 --svg graph.svg --save graph.json'
         ),
         formatter_class=formatter,
     )
@@ -253,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='print {"value": ..., "grad": {NAME: ...}} as strict JSON '
         '(nan and infinities as the strings "nan", "inf", "-inf")',
     )
+    grad.add_argument(
+        "--svg",
+        metavar="FILE",
+        help="draw the graph (values, gradients, local derivatives) as SVG into FILE; "
+        "needs graphviz: pip install 'fnad[viz]' and the dot program",
+    )
     grad.add_argument("--dot", metavar="FILE", help="write the graph in graphviz DOT to FILE")
     grad.add_argument(
         "--save",
@@ -261,20 +338,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_plugin_option(grad)
     grad.set_defaults(handler=_grad)
-    return parser
+
+    replay = commands.add_parser(
+        "replay",
+        help="evaluate and differentiate a saved graph (fnad grad --save) at new inputs",
+        description=(
+            "Load a graph saved as fnad JSON (fnad grad --save, fnad.to_json) and print\n"
+            "its value and the partial derivative for each input at the given values.\n"
+            "Inputs not given keep the values stored in the file. The file is untrusted\n"
+            "input: it is validated completely, and its ops are looked up by name."
+        ),
+        epilog=(
+            "examples:\n"
+            '  fnad grad "x*y + x**2 + relu(y)" x=2 y=3 --save graph.json\n'
+            "  fnad replay graph.json x=1 y=-1 --json"
+        ),
+        formatter_class=formatter,
+    )
+    replay.add_argument("file", metavar="FILE", help="a fnad JSON graph (schema fnad.graph)")
+    _add_value_options(replay)
+    replay.add_argument(
+        "--json", action="store_true", help="print the result as strict JSON, as fnad grad does"
+    )
+    _add_plugin_option(replay)
+    replay.set_defaults(handler=_replay)
+
+    explain = commands.add_parser(
+        "explain",
+        help="show a partial derivative as a sum over paths of products of local derivatives",
+        description=(
+            "Evaluate EXPR at the given values and show d(EXPR)/d(NAME) as the chain rule\n"
+            "computes it: the sum, over every path from NAME to the output, of the\n"
+            "product of the local derivatives along the path."
+        ),
+        epilog='example:\n  fnad explain "x*y + x**2 + relu(y)" x=2 y=3 --wrt x',
+        formatter_class=formatter,
+    )
+    explain.add_argument("expression", metavar="EXPR", help="the expression, as for fnad grad")
+    _add_value_options(explain)
+    explain.add_argument(
+        "--wrt", required=True, metavar="NAME", help="the variable to differentiate by"
+    )
+    explain.add_argument(
+        "--max-paths",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="list at most the N largest paths (default: 20); the rest are summed",
+    )
+    _add_plugin_option(explain)
+    explain.set_defaults(handler=_explain)
+    return parser, dict(commands.choices)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fnad`` command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
     >>> main(["grad", "x**-1", "x=2"])
-    f = 0.5
-    df/dx = -0.25
+    z = 0.5
+    dz/dx = -0.25
     0
     """
-    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser, commands = build_parser()
     try:
-        args = parser.parse_args(argv)
+        if arguments and arguments[0] in commands:
+            # Intermixed, so options may also come between the expression and the values
+            # (but argparse's intermixed mode mishandles '--', after which all is positional).
+            command, rest = commands[arguments[0]], arguments[1:]
+            parse = command.parse_args if "--" in rest else command.parse_intermixed_args
+            args = parse(rest)
+            args.command = arguments[0]
+        else:
+            args = parser.parse_args(arguments)
     except SystemExit as exit_:  # --help, --version and usage errors
         code = exit_.code
         return code if isinstance(code, int) else (_EXIT_OK if code is None else _EXIT_USAGE)

@@ -1,0 +1,459 @@
+"""The ``fnad`` command line: results equal the Python API, bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fnad
+from fnad.cli import _write, main
+from fnad.parser import MAX_DEPTH, MAX_LENGTH
+from tests.test_parser import VARIABLES, expressions, python_oracle, same
+
+FNAD = Path(sys.executable).with_name("fnad")
+
+
+@contextlib.contextmanager
+def captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        yield out, err
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    with captured() as (out, err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def decode(value: float | str) -> float:
+    return float(value)  # "nan", "inf" and "-inf" are what float() reads
+
+
+def strict_json(text: str) -> dict[str, object]:
+    def refuse(token: str) -> object:
+        raise AssertionError(f"not strict JSON: {token}")
+
+    document = json.loads(text, parse_constant=refuse)
+    assert isinstance(document, dict)
+    return document
+
+
+def assert_one_line_error(code: int, out: str, err: str, command: str = "grad") -> None:
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.endswith("\n"), err[:300]
+    assert err.startswith(f"fnad {command}: error: ") or err.startswith("fnad: error: ")
+    assert "Traceback" not in err
+    assert len(err) < 1000
+
+
+# --------------------------------------------------------------------------- fnad grad
+
+
+def test_grad_json_is_the_issue_example() -> None:
+    code, out, err = run("grad", "x*y + x**2 + relu(y)", "x=2", "y=3", "--json")
+    assert (code, err) == (0, "")
+    assert out == '{"value": 13.0, "grad": {"x": 7.0, "y": 3.0}}\n'
+
+
+def test_grad_text_output_reads_like_the_seed_example() -> None:
+    assert run("grad", "x*y + x**2 + relu(y)", "x=2", "y=3") == (
+        0,
+        "z = 13.0\ndz/dx = 7.0\ndz/dy = 3.0\n",
+        "",
+    )
+    # a variable called z: the output is f
+    assert run("grad", "z*2", "z=1")[1] == "f = 2.0\ndf/dz = 2.0\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "value", "grads"),
+    [
+        (["-2**2"], -4.0, {}),
+        (["x**-1", "x=2"], 0.5, {"x": -0.25}),
+        (["-x*y", "x=2", "y=3"], -6.0, {"x": -3.0, "y": -2.0}),
+        (["-x", "x=2"], -2.0, {"x": -1.0}),
+        (["--", "--x", "x=2"], 2.0, {"x": 1.0}),
+        (["- x", "x=-2"], 2.0, {"x": -1.0}),
+        (["(-2)**2"], 4.0, {}),
+    ],
+)
+def test_grad_values(argv: list[str], value: float, grads: dict[str, float]) -> None:
+    code, out, err = run("grad", "--json", *argv)
+    assert (code, err) == (0, "")
+    assert strict_json(out) == {"value": value, "grad": grads}
+
+
+def test_options_may_come_anywhere() -> None:
+    expected = run("grad", "x*y", "x=2", "y=3", "--json")
+    assert run("grad", "--json", "x*y", "x=2", "y=3") == expected
+    assert run("grad", "x*y", "--json", "x=2", "y=3") == expected
+
+
+def test_gradients_are_listed_in_the_order_given() -> None:
+    out = run("grad", "x*y", "y=3", "x=2", "--json")[1]
+    assert out == '{"value": 6.0, "grad": {"y": 2.0, "x": 3.0}}\n'
+
+
+def test_non_finite_results_are_strict_json() -> None:
+    code, out, _ = run("grad", "log(x) + 0*y", "x=0", "y=-1", "--json")
+    assert code == 0
+    document = strict_json(out)
+    assert document == {"value": "-inf", "grad": {"x": "inf", "y": 0.0}}
+    code, out, _ = run("grad", "sqrt(x)", "x=-1", "--json")
+    assert strict_json(out) == {"value": "nan", "grad": {"x": "nan"}}
+    assert run("grad", "sqrt(x)", "x=-1")[1] == "z = nan\ndz/dx = nan\n"
+
+
+def test_non_finite_values_need_the_flag() -> None:
+    code, out, err = run("grad", "x", "x=inf")
+    assert_one_line_error(code, out, err)
+    assert "--allow-nonfinite" in err
+    code, out, _ = run("grad", "x*2", "x=-inf", "--allow-nonfinite", "--json")
+    assert strict_json(out) == {"value": "-inf", "grad": {"x": 2.0}}
+    code, out, _ = run("grad", "x*0", "x=nan", "--allow-nonfinite", "--json")
+    assert strict_json(out) == {"value": "nan", "grad": {"x": 0.0}}
+    assert_one_line_error(*run("grad", "x*1e999", "x=1"))
+    assert strict_json(run("grad", "1e999", "--allow-nonfinite", "--json")[1])["value"] == "inf"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["x*y", "x=2"], "no value for variable 'y'"),
+        (["x", "x=2", "y=3"], "value given for 'y', which the expression does not use"),
+        (["x", "x=2", "x=3"], "'x' is given twice"),
+        (["x", "x"], "expected NAME=VALUE"),
+        (["x", "x=two"], "x: 'two' is not a decimal number"),
+        (["x", "x=0x10"], "not a decimal number"),
+        (["x", "x=1_0"], "not a decimal number"),
+        (["relu(x)", "relu=1", "x=1"], "cannot use 'relu' as a variable"),
+        (["sinh(x)", "x=1"], "unknown function 'sinh'; available functions: abs, cos, exp"),
+        ([""], "the expression is empty"),
+        (["x", "x=__import__('os').system('touch PWNED')"], "not a decimal number"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str) -> None:
+    code, out, err = run("grad", *argv)
+    assert_one_line_error(code, out, err)
+    assert message in err
+
+
+def test_usage_errors_are_one_line() -> None:
+    for argv in (["grad"], ["grad", "x", "--nope"], ["nope"], [], ["explain", "x", "x=1"]):
+        code, out, err = run(*argv)
+        assert_one_line_error(code, out, err, argv[0] if argv and argv[0] != "nope" else "")
+        assert "--help" in err
+
+
+@pytest.mark.parametrize("command", [[], ["grad"], ["replay"], ["explain"]])
+def test_help_on_every_command(command: list[str]) -> None:
+    code, out, err = run(*command, "--help")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"usage: fnad {' '.join(command)}".rstrip())
+    assert "example" in out or not command
+
+
+def test_version() -> None:
+    assert run("--version") == (0, f"fnad {fnad.__version__}\n", "")
+
+
+# --------------------------------------------------------------------------- injection corpus
+
+CORPUS = [
+    "__import__('os').system('touch PWNED')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "x.__class__",
+    "x.__class__.__mro__[-1].__subclasses__()",
+    "lambda: __import__('os').system('touch PWNED')",
+    "(lambda: 0)()",
+    "[__import__('os').system('touch PWNED') for _ in range(10**9)]",
+    "(x for x in range(10**100))",
+    "{x: x for x in range(10**9)}",
+    "-" * 100_000 + "x",
+    "(" * 10_000 + "x" + ")" * 10_000,
+    "relu(" * 10_000 + "x" + ")" * 10_000,
+    "x" + "**x" * 10_000,
+    "x" * (10 * 2**20),
+    "x\x00",
+    "\x00__import__('os').system('touch PWNED')",
+    "x; __import__('os').system('touch PWNED')",
+    "x\n__import__('os').system('touch PWNED')",
+    "open('PWNED', 'w')",
+    "exec(\"open('PWNED', 'w')\")",
+    "eval('1')",
+    "compile('1', 'f', 'eval')",
+    "globals()",
+    "__builtins__",
+    "getattr(x, '__class__')",
+    "breakpoint()",
+    "x if __import__('os').system('touch PWNED') else x",
+    "f\"{__import__('os').system('touch PWNED')}\"",
+    "(PWNED := 1)",
+    "x.__class__.__init__.__globals__['os'].system('touch PWNED')",
+    "\uff58 + 1",
+    "\u0445",  # Cyrillic small ha, looks like x
+    "x\u202e + 1",
+    "1j",
+    "not x",
+    "x < y",
+    "relu(x=1)",
+    "relu(*[x])",
+    "'PWNED'",
+    "import os",
+    "tanh.__globals__",
+    "\\x41",
+]
+
+
+@pytest.mark.parametrize("text", CORPUS, ids=lambda text: repr(text[:30]))
+@pytest.mark.parametrize("command", ["grad", "explain"])
+def test_injection_corpus(
+    text: str, command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    extra = ["--wrt", "x"] if command == "explain" else []
+    code, out, err = run(command, text, "x=1", *extra)
+    assert_one_line_error(code, out, err, command)
+    assert "\x00" not in err and err.isascii()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_limits_are_what_the_corpus_hits() -> None:
+    err = run("grad", "-" * 100_000 + "x", "x=1")[2]
+    assert f"more than {MAX_DEPTH} levels" in err and "column 101" in err
+    err = run("grad", "x" * (10 * 2**20))[2]
+    assert f"the limit is {MAX_LENGTH}" in err
+
+
+# --------------------------------------------------------------------------- Hypothesis
+
+
+@given(st.text(max_size=80), st.lists(st.text(max_size=12), max_size=3))
+def test_any_text_exits_0_or_2_without_a_traceback(text: str, assignments: list[str]) -> None:
+    code, out, err = run("grad", text, *assignments)
+    assert code in (0, 2)
+    if code == 2:
+        assert err.count("\n") == 1 and "Traceback" not in err
+    else:
+        assert err == "" and out.startswith(("z = ", "f = "))
+
+
+@given(
+    expressions(),
+    st.fixed_dictionaries(
+        {name: st.sampled_from([-1.5, -0.5, 0.0, 0.25, 2.0]) for name in VARIABLES}
+    ),
+)
+def test_cli_output_equals_the_python_api(pair: tuple[str, str], values: dict[str, float]) -> None:
+    text, oracle_text = pair
+    used = {name: value for name, value in values.items() if name in fnad.parse(text).variables}
+    code, out, err = run("grad", text, *(f"{k}={v!r}" for k, v in used.items()), "--json")
+    assert (code, err) == (0, "")
+    document = strict_json(out)
+    expected_value, expected_grads = python_oracle(oracle_text, used)
+    assert isinstance(document["value"], (float, int, str))
+    assert same(decode(document["value"]), expected_value)
+    grads = document["grad"]
+    assert isinstance(grads, dict) and grads.keys() == expected_grads.keys()
+    for name, grad in grads.items():
+        assert same(decode(grad), expected_grads[name]), (text, name)
+
+
+# --------------------------------------------------------------------------- graph files
+
+
+def test_save_then_replay(tmp_path: Path) -> None:
+    saved = tmp_path / "graph.json"
+    code, _, err = run("grad", "x*y + x**2 + relu(y)", "x=2", "y=3", "--save", str(saved))
+    assert code == 0 and err == f"fnad: wrote {saved}\n"
+    assert json.loads(saved.read_text())["graph"]["schema"] == "fnad.graph"
+    assert (
+        run("replay", str(saved), "--json")[1]
+        == run("grad", "x*y + x**2 + relu(y)", "x=2", "y=3", "--json")[1]
+    )
+    assert (
+        run("replay", str(saved), "x=1", "y=-1", "--json")[1]
+        == run("grad", "x*y + x**2 + relu(y)", "x=1", "y=-1", "--json")[1]
+    )
+    # y keeps its saved value 3
+    assert run("replay", str(saved), "x=1") == (0, "z = 7.0\ndz/dx = 5.0\ndz/dy = 2.0\n", "")
+
+
+def test_replay_rejects_bad_files_and_inputs(tmp_path: Path) -> None:
+    saved = tmp_path / "graph.json"
+    run("grad", "x*y", "x=2", "y=3", "--save", str(saved))
+    document = json.loads(saved.read_text())
+    for case, message in [
+        (["q=1"], "no input named 'q'"),
+        (["x"], "expected NAME=VALUE"),
+        (["x=nan"], "--allow-nonfinite"),
+        (["x=1", "x=2"], "given twice"),
+    ]:
+        code, out, err = run("replay", str(saved), *case)
+        assert_one_line_error(code, out, err, "replay")
+        assert message in err
+    bad = tmp_path / "bad.json"
+    for text in ["{", "[]", '{"graph": {"schema": "fnad.graph", "version": 99}}', "\x00"]:
+        bad.write_text(text)
+        assert_one_line_error(*run("replay", str(bad)), "replay")
+    document["nodes"][-1]["op"] = "__import__"
+    bad.write_text(json.dumps(document))
+    code, out, err = run("replay", str(bad))
+    assert_one_line_error(code, out, err, "replay")
+    assert "__import__" in err
+    code, out, err = run("replay", str(tmp_path / "missing.json"))
+    assert_one_line_error(code, out, err, "replay")
+    assert "No such file" in err
+    assert_one_line_error(*run("replay", str(tmp_path)), "replay")
+
+
+def test_dot_file(tmp_path: Path) -> None:
+    target = tmp_path / "graph.dot"
+    assert run("grad", "x*3", "x=2", "--dot", str(target))[0] == 0
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("digraph fnad {") and text == fnad.to_dot(fnad.Node(2.0, label="x") * 3)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_svg_file(tmp_path: Path) -> None:
+    pytest.importorskip("graphviz")
+    target = tmp_path / "graph.svg"
+    assert run("grad", "x*y + relu(y)", "x=2", "y=3", "--svg", str(target))[0] == 0
+    assert "<svg" in target.read_text(encoding="utf-8")
+
+
+def test_unwritable_file_is_one_line(tmp_path: Path) -> None:
+    code, out, err = run("grad", "x", "x=1", "--save", str(tmp_path / "no" / "such" / "dir.json"))
+    assert_one_line_error(code, out, err)
+    assert "cannot access" in err
+
+
+# --------------------------------------------------------------------------- fnad explain
+
+
+def test_explain_the_seed_example() -> None:
+    code, out, err = run("explain", "x*y + x**2 + relu(y)", "x=2", "y=3", "--wrt", "x")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("∂z/∂x = 7, the sum over 2 paths")
+    assert lines[1].split() == ["4", "=", "x", "─[4]→", "pow", "─[1]→", "add", "─[1]→", "z"]
+    assert lines[2].split() == ["3", "=", "x", "─[3]→", "mul", "─[1]→", "add", "─[1]→", "z"]
+
+
+def test_explain_errors() -> None:
+    code, out, err = run("explain", "x*y", "x=2", "y=3", "--wrt", "q")
+    assert_one_line_error(code, out, err, "explain")
+    assert "--wrt 'q'" in err
+    code, out, err = run("explain", "x*y", "x=2", "y=3", "--wrt", "x", "--max-paths", "0")
+    assert_one_line_error(code, out, err, "explain")
+    assert "--max-paths: must be at least 1" in err
+
+
+def test_explain_limits_the_paths() -> None:
+    text = "+".join(["x*y"] * 30)
+    code, out, _ = run("explain", text, "x=1", "y=2", "--wrt", "x", "--max-paths", "2")
+    assert code == 0 and len(out.splitlines()) == 4
+    assert "showing the 2 largest of 30 paths; the other 28 add up to 56" in out
+
+
+def test_output_that_the_terminal_cannot_encode_is_escaped() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    _write(stream, "∂z/∂x = 7\n")
+    stream.flush()
+    assert raw.getvalue() == b"\\u2202z/\\u2202x = 7\n"
+
+
+# --------------------------------------------------------------------------- plugins
+
+PLUGIN = """
+import math
+import fnad
+
+fnad.defop(
+    "{name}.softplus",
+    impl=lambda x: math.log1p(math.exp(x)),
+    partials=lambda x, out: (fnad.sigmoid(x),),
+    samples=[(0.5,), (-2.0,)],
+)
+"""
+
+
+def test_plugin_by_path_and_by_module_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    by_path = tmp_path / "plugin_by_path.py"
+    by_path.write_text(PLUGIN.format(name="bypath"))
+    (tmp_path / "plugin_by_name.py").write_text(PLUGIN.format(name="byname"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with fnad.isolated_rules():
+        code, out, err = run("grad", "bypath.softplus(x)", "x=0", "--plugin", str(by_path))
+        assert (code, err) == (0, "")
+        assert out == "z = 0.6931471805599453\ndz/dx = 0.5\n"
+        code, out, err = run(
+            "grad", "byname.softplus(x) * 2", "x=0", "--json", "--plugin", "plugin_by_name"
+        )
+        assert (code, err) == (0, "")
+        assert strict_json(out) == {"value": 2 * math.log(2), "grad": {"x": 1.0}}
+    monkeypatch.delitem(sys.modules, "plugin_by_name")
+
+
+def test_plugin_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "plugin_raises.py").write_text("raise RuntimeError('boom')\n")
+    (tmp_path / "plugin_imports.py").write_text("import no_such_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for plugin, message in [
+        ("no_such_plugin_xyz", "cannot import plugin 'no_such_plugin_xyz'"),
+        ("plugin_raises", "RuntimeError: boom"),
+        ("plugin_imports", "No module named 'no_such_dependency_xyz'"),
+        (str(tmp_path / "missing.py"), "does not exist"),
+    ]:
+        code, out, err = run("grad", "x", "x=1", "--plugin", plugin)
+        assert_one_line_error(code, out, err)
+        assert message in err
+
+
+# --------------------------------------------------------------------------- real processes
+
+
+def subprocess_run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+@pytest.mark.skipif(not FNAD.exists(), reason="the fnad console script is not installed")
+def test_console_script(tmp_path: Path) -> None:
+    done = subprocess_run(
+        str(FNAD), "grad", "x*y + x**2 + relu(y)", "x=2", "y=3", "--json", cwd=tmp_path
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == {"value": 13.0, "grad": {"x": 7.0, "y": 3.0}}
+
+
+def test_python_m_fnad_refuses_without_a_traceback(tmp_path: Path) -> None:
+    for text in ("__import__('os').system('touch PWNED')", "-" * 100_000 + "x"):
+        done = subprocess_run(sys.executable, "-m", "fnad", "grad", text, "x=1", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("fnad grad: error:")
+        assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_python_m_fnad_help(tmp_path: Path) -> None:
+    done = subprocess_run(sys.executable, "-m", "fnad", "--help", cwd=tmp_path)
+    assert done.returncode == 0 and "grad" in done.stdout and "replay" in done.stdout
