@@ -667,7 +667,12 @@ class Tape:
             raise _non_finite(op, [x if type(x) is Node else a], data)
         if type(x) is not Node:
             x = self.constant(a)
-        node = _make(data, op, (x,), self)
+        node: Node = _new_node(Node)
+        _set_data(node, data)
+        _set_op(node, op)
+        _set_label(node, "")
+        _set_inputs(node, (x,))
+        _set_tape(node, self)
         self._attrs[node] = {"data": data, "op": op, "label": ""}
         self._adjacency_succ[node] = {}
         self._adjacency_pred[node] = {x: _EDGE_0}
@@ -700,7 +705,12 @@ class Tape:
             x = self.constant(a)
         if type(y) is not Node:
             y = self.constant(b)
-        node = _make(data, op, (x, y), self)
+        node: Node = _new_node(Node)
+        _set_data(node, data)
+        _set_op(node, op)
+        _set_label(node, "")
+        _set_inputs(node, (x, y))
+        _set_tape(node, self)
         self._attrs[node] = {"data": data, "op": op, "label": ""}
         succ = self._adjacency_succ
         succ[node] = {}
@@ -728,9 +738,12 @@ class Tape:
         pred = self._adjacency_pred
         attrs_of = self._attrs
         nodes: NodeAttrs = {output: attrs_of[output]}
+        sub_pred: Adjacency = {}
         stack = [output]
         while stack:
-            for parent in pred[stack.pop()]:
+            node = stack.pop()
+            sub_pred[node] = parents = pred[node]
+            for parent in parents:
                 if parent not in nodes:
                     nodes[parent] = attrs_of[parent]
                     stack.append(parent)
@@ -743,7 +756,7 @@ class Tape:
                 succ[node] = children
             else:
                 succ[node] = {c: data for c, data in children.items() if c in members}
-        return _graph_from_dicts(nodes, succ, {node: pred[node] for node in nodes})
+        return _graph_from_dicts(nodes, succ, sub_pred)
 
     def backward_order(self, output: Node) -> list[Node]:
         """``output`` and its ancestors, output first: ``networkx.topological_sort`` reversed."""
