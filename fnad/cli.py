@@ -280,6 +280,32 @@ def _explain(args: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
+# --------------------------------------------------------------------------- fnad check
+
+
+def _check(args: argparse.Namespace) -> int:
+    from fnad.check import check_rules
+
+    for plugin in args.plugin:
+        _load_plugin(plugin)
+    report = check_rules(ops=args.op or None, order=args.order)
+    _out(str(report))
+    return _EXIT_OK if report.ok else _EXIT_CHECK_FAILED
+
+
+# --------------------------------------------------------------------------- fnad demo
+
+
+def _prepare_demo(sub: argparse.ArgumentParser) -> None:
+    """Import the demo only when it is asked for, and add its options to ``sub``."""
+    try:
+        from fnad import demo
+    except ImportError as error:
+        sub.error(f"the demo cannot be loaded ({error}); install it with pip install 'fnad[demo]'")
+    demo.add_arguments(sub)
+    sub.set_defaults(handler=demo.run)
+
+
 # --------------------------------------------------------------------------- the parser
 
 
@@ -388,6 +414,46 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     _add_plugin_option(explain)
     explain.set_defaults(handler=_explain)
+
+    check = commands.add_parser(
+        "check",
+        help="check every registered op's derivative rule against finite differences",
+        description=(
+            "Check the derivative rule of every registered op (built-in, and those of\n"
+            "--plugin modules) at the op's sample points: first and second derivatives,\n"
+            "in reverse and forward mode, against finite differences. Exit status 0 if\n"
+            "all agree, 1 with a report of the disagreements otherwise."
+        ),
+        epilog=("examples:\n  fnad check\n  fnad check --plugin mylib.ops --op mylib.softplus"),
+        formatter_class=formatter,
+    )
+    check.add_argument(
+        "--op",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="check only this op (may be repeated); default: every registered op",
+    )
+    check.add_argument(
+        "--order",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="check derivatives of orders 1 to N (default: 2)",
+    )
+    _add_plugin_option(check)
+    check.set_defaults(handler=_check)
+
+    commands.add_parser(
+        "demo",
+        help="train micrograd's MLP on the two-moons data (fnad demo --help for options)",
+        description=(
+            "Train micrograd's MLP(2, [16, 16, 1]) on two interleaving half moons with\n"
+            "fnad. The progress bar needs tqdm and --plot needs matplotlib:\n"
+            "pip install 'fnad[demo]'."
+        ),
+        formatter_class=formatter,
+    )
     return parser, dict(commands.choices)
 
 
@@ -416,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Intermixed, so options may also come between the expression and the values
             # (but argparse's intermixed mode mishandles '--', after which all is positional).
             command, rest = commands[arguments[0]], arguments[1:]
+            if arguments[0] == "demo":
+                _prepare_demo(command)
             parse = command.parse_args if "--" in rest else command.parse_intermixed_args
             args = parse(rest)
             args.command = arguments[0]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnad
@@ -466,6 +466,7 @@ def python_oracle(oracle_text: str, values: dict[str, float]) -> tuple[float, di
         return output.data, {name: grads.get(leaf, 0.0) for name, leaf in leaves.items()}
 
 
+@settings(max_examples=150)
 @given(
     expressions(),
     st.fixed_dictionaries(
@@ -492,6 +493,7 @@ TOKENS = [
 ]  # fmt: skip
 
 
+@settings(max_examples=200)
 @given(st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=25).map("".join)))
 def test_any_text_parses_or_raises_expression_error(text: str) -> None:
     try:
