@@ -168,8 +168,8 @@ def input_names(leaves: Sequence[tuple[int, str]]) -> dict[int, str]:
     input, or one whose label is shared, is named ``label#id`` (``#3`` when unlabelled),
     so every name is unique.
 
-    >>> input_names([(0, "x"), (1, "y"), (2, "y"), (5, "")])
-    {0: 'x', 1: 'y#1', 2: 'y#2', 5: '#5'}
+    >>> input_names([(0, "x"), (1, "y"), (2, "y"), (5, ""), (6, "z")])
+    {0: 'x', 1: 'y#1', 2: 'y#2', 5: '#5', 6: 'z'}
     """
     counts: dict[str, int] = {}
     for _, label in leaves:
@@ -188,7 +188,7 @@ def input_names(leaves: Sequence[tuple[int, str]]) -> dict[int, str]:
             name = f"{name}#{vertex}"
         names[vertex] = name
         taken.add(name)
-    return names
+    return {vertex: names[vertex] for vertex, _ in leaves}
 
 
 # --------------------------------------------------------------------------- networkx
@@ -319,14 +319,14 @@ _XML_INVALID = frozenset(
 def _xml_text(text: str) -> str:
     if not any(ord(ch) in _XML_INVALID for ch in text):
         return text
-    return "".join(
-        f"\\x{ord(ch):02x}"
-        if ord(ch) < 0x100
-        else f"\\u{ord(ch):04x}"
-        if ord(ch) in _XML_INVALID
-        else ch
-        for ch in text
-    )
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code not in _XML_INVALID:
+            out.append(ch)
+        else:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
 
 
 def _xsd_double(value: float) -> str:
