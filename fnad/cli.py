@@ -2,9 +2,9 @@
 
 >>> from fnad.cli import main
 >>> main(["grad", "x*y + x**2 + relu(y)", "x=2", "y=3"])
-z = 13.0
-dz/dx = 7.0
-dz/dy = 3.0
+f = 13.0
+df/dx = 7.0
+df/dy = 3.0
 0
 >>> main(["grad", "x*y + x**2 + relu(y)", "x=2", "y=3", "--json"])
 {"value": 13.0, "grad": {"x": 7.0, "y": 3.0}}
@@ -200,8 +200,8 @@ def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> No
         }
         _out(_json(document))
         return
-    # The seed example's names: z = 13.0, dz/dx = 7.0 (f if a variable is called z).
-    output = "f" if "z" in grads else "z"
+    # f = 13.0, df/dx = 7.0 (z if a variable is called f).
+    output = "z" if "f" in grads else "f"
     _out(f"{output} = {_number(value)}")
     for name, grad in grads.items():
         _out(f"d{output}/d{name} = {_number(grad)}")
@@ -471,8 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fnad`` command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
     >>> main(["grad", "x**-1", "x=2"])
-    z = 0.5
-    dz/dx = -0.25
+    f = 0.5
+    df/dx = -0.25
     0
     """
     arguments = list(sys.argv[1:] if argv is None else argv)

@@ -72,11 +72,11 @@ def test_grad_json_is_the_issue_example() -> None:
 def test_grad_text_output_reads_like_the_seed_example() -> None:
     assert run("grad", "x*y + x**2 + relu(y)", "x=2", "y=3") == (
         0,
-        "z = 13.0\ndz/dx = 7.0\ndz/dy = 3.0\n",
+        "f = 13.0\ndf/dx = 7.0\ndf/dy = 3.0\n",
         "",
     )
-    # a variable called z: the output is f
-    assert run("grad", "z*2", "z=1")[1] == "f = 2.0\ndf/dz = 2.0\n"
+    # a variable called f: the output is z
+    assert run("grad", "f*2", "f=1")[1] == "z = 2.0\ndz/df = 2.0\n"
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_non_finite_results_are_strict_json() -> None:
     assert document == {"value": "-inf", "grad": {"x": "inf", "y": 0.0}}
     code, out, _ = run("grad", "sqrt(x)", "x=-1", "--json")
     assert strict_json(out) == {"value": "nan", "grad": {"x": "nan"}}
-    assert run("grad", "sqrt(x)", "x=-1")[1] == "z = nan\ndz/dx = nan\n"
+    assert run("grad", "sqrt(x)", "x=-1")[1] == "f = nan\ndf/dx = nan\n"
 
 
 def test_non_finite_values_need_the_flag() -> None:
@@ -291,7 +291,7 @@ def test_save_then_replay(tmp_path: Path) -> None:
         == run("grad", "x*y + x**2 + relu(y)", "x=1", "y=-1", "--json")[1]
     )
     # y keeps its saved value 3
-    assert run("replay", str(saved), "x=1") == (0, "z = 7.0\ndz/dx = 5.0\ndz/dy = 2.0\n", "")
+    assert run("replay", str(saved), "x=1") == (0, "f = 7.0\ndf/dx = 5.0\ndf/dy = 2.0\n", "")
 
 
 def test_replay_rejects_bad_files_and_inputs(tmp_path: Path) -> None:
@@ -402,7 +402,7 @@ def test_plugin_by_path_and_by_module_name(tmp_path: Path, monkeypatch: pytest.M
     with fnad.isolated_rules():
         code, out, err = run("grad", "bypath.softplus(x)", "x=0", "--plugin", str(by_path))
         assert (code, err) == (0, "")
-        assert out == "z = 0.6931471805599453\ndz/dx = 0.5\n"
+        assert out == "f = 0.6931471805599453\ndf/dx = 0.5\n"
         code, out, err = run(
             "grad", "byname.softplus(x) * 2", "x=0", "--json", "--plugin", "plugin_by_name"
         )
