@@ -517,13 +517,13 @@ class Tape:
         "_lookup",
         "_order_cache",
         "_position_cache",
+        "_rules",
         "_tokens",
-        "rules",
     )
 
     def __init__(self, rules: RuleTable | None = None) -> None:
-        self.rules: RuleTable = rules if rules is not None else current_rules()
-        self._lookup = self.rules.lookup
+        self._rules: RuleTable = rules if rules is not None else current_rules()
+        self._lookup = self._rules.lookup
         graph: nx.DiGraph[Node] = nx.DiGraph()
         nx.freeze(graph)
         self._graph = graph
@@ -554,6 +554,11 @@ class Tape:
 
     def __len__(self) -> int:
         return len(self._attrs)
+
+    @property
+    def rules(self) -> RuleTable:
+        """The rule table this tape records and differentiates with (fixed at creation)."""
+        return self._rules
 
     @property
     def graph(self) -> nx.DiGraph[Node]:
