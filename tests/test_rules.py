@@ -37,7 +37,7 @@ def test_backward_through_an_op_missing_from_the_tapes_table_names_it() -> None:
         # A recorded op cannot lose its rule through the public API (tables only grow);
         # simulate it by editing the table's private dict.
         del table.lookup["demo.twice"]
-        with pytest.raises(fnad.UnknownOpError, match="demo.twice"):
+        with pytest.raises(fnad.UnknownOpError, match=r"demo\.twice"):
             y.backward()
 
 
