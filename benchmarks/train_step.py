@@ -1,0 +1,275 @@
+"""Benchmark: one training step of micrograd's moons demo in fnad, micrograd and torch scalars.
+
+Same data (``fnad.datasets.moons(100, 0.1, seed)``), same initial weights (fnad's
+``MLP(2, [16, 16, 1], seed=seed)`` copied into the others), same loss (hinge + 1e-4·L2 on
+all 100 points), same learning-rate schedule, one process. The engines are interleaved
+step by step: step k of fnad, then of micrograd, then of torch, so machine noise hits all of
+them alike. Reports the median time per step, the ratios, and the first step at which each
+reached 95% training accuracy. Python's cyclic GC is left on (what users get); it frees
+both engines' graphs, which are full of reference cycles, and dominates at these sizes.
+
+Before timing, it checks that one step's gradients agree between the engines for the
+same weights.
+
+Usage::
+
+    .venv/bin/pip install -e '.[bench]'          # micrograd==0.1.0
+    .venv/bin/pip install torch==2.13.0          # optional: torch scalars
+    .venv/bin/python benchmarks/train_step.py    # timing, 100 steps
+    .venv/bin/python benchmarks/train_step.py --memory 1000   # fnad's peak RSS over 1000 steps
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import fnad
+from fnad.datasets import moons
+from fnad.demo import ALPHA, LAYERS, learning_rate
+from fnad.nn import MLP, accuracy, hinge_loss, l2, train_step
+
+Step = Callable[[float], tuple[float, float]]
+"""One training step at a learning rate; returns (loss, accuracy) before the update."""
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def fnad_engine(
+    weights: Sequence[float], points: Any, labels: Any
+) -> tuple[Step, Callable[[], list[float]]]:
+    state = {"model": MLP(2, list(LAYERS), seed=0).with_parameters(weights)}
+
+    def step(lr: float) -> tuple[float, float]:
+        result = train_step(state["model"], points, labels, lr, ALPHA)
+        state["model"] = result.model
+        return result.loss, result.accuracy
+
+    def gradient() -> list[float]:
+        with fnad.Tape():
+            net = state["model"].trace()
+            loss = hinge_loss([net(x) for x in points], labels) + l2(net.parameters(), ALPHA)
+            return list(net.gradient(loss.backward()))
+
+    return step, gradient
+
+
+def micrograd_engine(
+    weights: Sequence[float], points: Any, labels: Any
+) -> tuple[Step, Callable[[], list[float]]]:
+    from micrograd.engine import Value
+    from micrograd.nn import MLP as MicroMLP
+
+    model = MicroMLP(2, list(LAYERS))
+    params = model.parameters()
+    for p, w in zip(params, weights, strict=True):
+        p.data = w
+
+    def loss_of() -> tuple[Any, list[Any]]:
+        # micrograd's demo loss, verbatim
+        inputs = [list(map(Value, x)) for x in points]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in params)
+        return data_loss + reg_loss, scores
+
+    def step(lr: float) -> tuple[float, float]:
+        total, scores = loss_of()
+        model.zero_grad()
+        total.backward()
+        for p in params:
+            p.data -= lr * p.grad
+        return total.data, accuracy([s.data for s in scores], labels)
+
+    def gradient() -> list[float]:
+        total, _ = loss_of()
+        model.zero_grad()
+        total.backward()
+        return [float(p.grad) for p in params]
+
+    return step, gradient
+
+
+def torch_engine(
+    weights: Sequence[float], points: Any, labels: Any
+) -> tuple[Step, Callable[[], list[float]]]:
+    import torch
+
+    torch.set_num_threads(1)
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
+    sizes = [2, *LAYERS]
+    layout = []
+    position = 0
+    for depth, (nin, nout) in enumerate(itertools.pairwise(sizes)):
+        neurons = []
+        for _ in range(nout):
+            neurons.append((params[position : position + nin], params[position + nin]))
+            position += nin + 1
+        layout.append((neurons, depth != len(LAYERS) - 1))
+
+    def loss_of() -> tuple[Any, list[float]]:
+        scores = []
+        for x in points:
+            values = [torch.tensor(v, dtype=torch.float64) for v in x]
+            for neurons, nonlin in layout:
+                outputs = []
+                for w, b in neurons:
+                    act = b
+                    for wi, xi in zip(w, values, strict=True):
+                        act = act + wi * xi
+                    outputs.append(act.relu() if nonlin else act)
+                values = outputs
+            scores.append(values[0])
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in params)
+        return data_loss + reg_loss, [float(s) for s in scores]
+
+    def step(lr: float) -> tuple[float, float]:
+        total, scores = loss_of()
+        for p in params:
+            p.grad = None
+        total.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        return float(total), accuracy(scores, labels)
+
+    def gradient() -> list[float]:
+        total, _ = loss_of()
+        for p in params:
+            p.grad = None
+        total.backward()
+        return [float(p.grad) for p in params]
+
+    return step, gradient
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def machine() -> str:
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {platform.machine()}, "
+        f"fnad {fnad.__version__}"
+    )
+
+
+def compare(seed: int, steps: int, engines: dict[str, Any]) -> dict[str, Any]:
+    points, labels = moons(100, 0.1, seed)
+    weights = MLP(2, list(LAYERS), seed=seed).parameters()
+    built = {name: make(weights, points, labels) for name, make in engines.items()}
+
+    reference = built["fnad"][1]()
+    gradients: dict[str, float] = {}
+    for name, (_, gradient) in built.items():
+        theirs = gradient()
+        worst = max(abs(a - b) / max(1.0, abs(a)) for a, b in zip(reference, theirs, strict=True))
+        gradients[name] = worst
+        if worst > 1e-9:
+            raise SystemExit(f"{name}'s gradients differ from fnad's by {worst:.3g} (relative)")
+
+    times: dict[str, list[float]] = {name: [] for name in built}
+    reached: dict[str, int | None] = {name: None for name in built}
+    final: dict[str, tuple[float, float]] = {}
+    for k in range(steps):
+        lr = learning_rate(k, steps)
+        for name, (step, _) in built.items():
+            started = time.perf_counter()
+            loss, acc = step(lr)
+            times[name].append(time.perf_counter() - started)
+            final[name] = (loss, acc)
+            if acc >= 0.95 and reached[name] is None:
+                reached[name] = k
+        print(
+            f"step {k}: "
+            + ", ".join(f"{n} {times[n][-1]:.3f}s acc {final[n][1]:.2f}" for n in built),
+            file=sys.stderr,
+        )
+
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    return {
+        "machine": machine(),
+        "gc": "on (default thresholds)",
+        "seed": seed,
+        "steps": steps,
+        "median_step_seconds": medians,
+        "p10_p90_step_seconds": {
+            name: (statistics.quantiles(ts, n=10)[0], statistics.quantiles(ts, n=10)[-1])
+            for name, ts in times.items()
+        },
+        "ratio_to_micrograd": {name: medians[name] / medians["micrograd"] for name in medians}
+        if "micrograd" in medians
+        else {},
+        "first_step_at_95_percent": reached,
+        "loss_and_accuracy_at_last_step": final,
+        "max_relative_gradient_difference_vs_fnad": gradients,
+    }
+
+
+def peak_rss_bytes() -> int:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def memory(seed: int, steps: int) -> dict[str, Any]:
+    points, labels = moons(100, 0.1, seed)
+    model = MLP(2, list(LAYERS), seed=seed)
+    gc.collect()
+    checkpoints: dict[int, int] = {}
+    started = time.perf_counter()
+    for k in range(1, steps + 1):
+        model = train_step(model, points, labels, learning_rate(k - 1, steps), ALPHA).model
+        if k in (1, 10, 100) or k % 100 == 0 or k == steps:
+            checkpoints[k] = peak_rss_bytes()
+            print(f"step {k}: peak RSS {checkpoints[k] / 2**20:.1f} MiB", file=sys.stderr)
+    return {
+        "machine": machine(),
+        "gc": "on (default thresholds), no explicit collections",
+        "steps": steps,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mib_after_step": {k: round(v / 2**20, 1) for k, v in checkpoints.items()},
+        "ratio_final_to_step_10": checkpoints[steps] / checkpoints[10],
+        "final_accuracy": accuracy([model(x) for x in points], labels),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--no-torch", action="store_true", help="skip torch even if installed")
+    parser.add_argument(
+        "--memory", type=int, metavar="STEPS", help="measure fnad's peak RSS instead"
+    )
+    args = parser.parse_args(argv)
+    if args.memory:
+        print(json.dumps(memory(args.seed, args.memory), indent=2))
+        return 0
+    engines: dict[str, Any] = {"fnad": fnad_engine, "micrograd": micrograd_engine}
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("torch not installed: comparing with micrograd only", file=sys.stderr)
+        else:
+            engines["torch"] = torch_engine
+    print(json.dumps(compare(args.seed, args.steps, engines), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
