@@ -20,6 +20,7 @@ node's tape; the built-in ones live in :mod:`fnad.ops`.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -466,6 +467,8 @@ def current_tape() -> Tape:
     return tape
 
 
+_serials = itertools.count(1)
+
 _EDGE_DATA: dict[tuple[int, ...], dict[str, tuple[int, ...]]] = {}
 
 
@@ -518,10 +521,12 @@ class Tape:
         "_order_cache",
         "_position_cache",
         "_rules",
+        "_serial",
         "_tokens",
     )
 
     def __init__(self, rules: RuleTable | None = None) -> None:
+        self._serial = next(_serials)
         self._rules: RuleTable = rules if rules is not None else current_rules()
         self._lookup = self._rules.lookup
         graph: nx.DiGraph[Node] = nx.DiGraph()
@@ -549,8 +554,8 @@ class Tape:
         _current_tape.reset(self._tokens.pop())
 
     def __repr__(self) -> str:
-        graph = self._graph
-        return f"Tape({graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges)"
+        # O(1): counting edges would walk the whole tape.
+        return f"Tape(#{self._serial}, nodes={len(self._attrs)})"
 
     def __len__(self) -> int:
         return len(self._attrs)
