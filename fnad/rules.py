@@ -173,6 +173,12 @@ class RuleTable(Mapping[str, Rule]):
                     f"op {rule.name!r} is already registered; choose another name "
                     "(e.g. 'mylib.name') or pass replace=True to override it"
                 )
+            if existing is not None and existing.arity != rule.arity:
+                # Nodes and operators call ops with a fixed number of arguments.
+                raise RuleError(
+                    f"op {rule.name!r} has arity {existing.arity}; a replacement must keep it, "
+                    f"got arity {rule.arity} (register the new rule under another name)"
+                )
             self._rules[rule.name] = rule
         return rule
 

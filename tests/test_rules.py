@@ -85,6 +85,9 @@ def test_duplicate_registration_needs_replace() -> None:
         table.register(rule)
     table.register(rule, replace=True)
     assert table["demo.once"] is rule
+    binary = Rule("demo.once", 2, lambda a, b: a, lambda a, b, out: (1.0, 0.0))
+    with pytest.raises(fnad.RuleError, match="must keep it"):
+        table.register(binary, replace=True)
     with pytest.raises(fnad.RuleError, match="takes a fnad Rule"):
         table.register("demo.once")  # type: ignore[arg-type]
 
