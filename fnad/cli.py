@@ -34,6 +34,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+import attrs
+
 from fnad import parser as expression_parser
 from fnad.core import Node, Tape
 from fnad.errors import FnadError
@@ -276,7 +278,10 @@ def _explain(args: argparse.Namespace) -> int:
         )
     with Tape():
         output, leaves = expression.build(values)
-        _out(str(explain(output, leaves[args.wrt], max_paths=args.max_paths)))
+        explanation = explain(output, leaves[args.wrt], max_paths=args.max_paths)
+    # The output is called f, as fnad grad prints it (z if a variable is called f).
+    names = ("z" if "f" in values else "f", args.wrt)
+    _out(str(attrs.evolve(explanation, names=names)))
     return _EXIT_OK
 
 

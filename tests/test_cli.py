@@ -350,9 +350,12 @@ def test_explain_the_seed_example() -> None:
     code, out, err = run("explain", "x*y + x**2 + relu(y)", "x=2", "y=3", "--wrt", "x")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].startswith("∂z/∂x = 7, the sum over 2 paths")
-    assert lines[1].split() == ["4", "=", "x", "─[4]→", "pow", "─[1]→", "add", "─[1]→", "z"]
-    assert lines[2].split() == ["3", "=", "x", "─[3]→", "mul", "─[1]→", "add", "─[1]→", "z"]
+    assert lines[0].startswith("∂f/∂x = 7, the sum over 2 paths from x to f")
+    assert lines[1].split() == ["4", "=", "x", "─[4]→", "pow", "─[1]→", "add", "─[1]→", "f"]
+    assert lines[2].split() == ["3", "=", "x", "─[3]→", "mul", "─[1]→", "add", "─[1]→", "f"]
+    # the output is z when a variable is called f
+    out = run("explain", "f*y", "f=2", "y=3", "--wrt", "f")[1]
+    assert out.startswith("∂z/∂f = 3, the sum over 1 path from f to z")
 
 
 def test_explain_errors() -> None:

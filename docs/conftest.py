@@ -1,0 +1,23 @@
+"""Doctests of the docs: docs/cli.md runs its commands in an empty temporary directory,
+and the ops its plugin example registers disappear with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import fnad
+
+
+@pytest.fixture(autouse=True)
+def _cli_examples_in_a_scratch_directory(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    if Path(str(request.node.path)).name != "cli.md":
+        yield
+        return
+    monkeypatch.chdir(tmp_path)
+    with fnad.isolated_rules():
+        yield
