@@ -13,7 +13,9 @@ Layout (dependencies point one way)::
     errors <- rules <- core (Node, Tape) <- ops (built-in rules)
 """
 
+from fnad.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
 from fnad.core import Gradients, Node, Operand, Tape, current_tape, is_strict, strict, to_float
+from fnad.custom import CustomBinaryOp, CustomNaryOp, CustomUnaryOp, defop
 from fnad.errors import (
     ExpressionError,
     FnadError,
@@ -58,6 +60,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BinaryOp",
+    "CustomBinaryOp",
+    "CustomNaryOp",
+    "CustomUnaryOp",
     "Explanation",
     "Expression",
     "ExpressionError",
@@ -67,8 +72,10 @@ __all__ = [
     "Gradients",
     "GraphFormatError",
     "GraphSizeError",
+    "Mismatch",
     "Node",
     "NonFiniteError",
+    "OpCheck",
     "Operand",
     "OperandTypeError",
     "OperandValueError",
@@ -76,6 +83,7 @@ __all__ = [
     "RenderError",
     "ReplayInputError",
     "Rule",
+    "RuleCheckReport",
     "RuleError",
     "RuleTable",
     "Scalar",
@@ -90,9 +98,12 @@ __all__ = [
     "__version__",
     "abs",
     "builtin_rules",
+    "check_grad",
+    "check_rules",
     "cos",
     "current_rules",
     "current_tape",
+    "defop",
     "exp",
     "explain",
     "from_json",

@@ -169,7 +169,9 @@ def _truediv(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
 @rule("pow", 2, _floats.pow, (1.5, 2.0), (0.7, -1.5), (2.0, 0.5), (2.5, 3.0), (3.0, -2.0))
 def _pow(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar | float, Scalar | float]:
     """∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a  (both 0 where PyTorch masks them)"""
-    d_base = 0.0 if value(b) == 0.0 else b * power(a, b - 1)
+    # Masked only where b·a^(b-1) is 0·inf: elsewhere at b == 0 it is an exact 0 whose own
+    # derivative (∂²/∂a∂b = 1/a) higher orders need.
+    d_base = 0.0 if value(b) == 0.0 and value(a) == 0.0 else b * power(a, b - 1)
     d_exponent = 0.0 if value(a) == 0.0 and value(b) >= 0.0 else out * log(a)
     return d_base, d_exponent
 

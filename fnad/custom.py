@@ -1,0 +1,418 @@
+"""Custom ops: register your own op and its derivative rule with :func:`defop`.
+
+    >>> import math
+    >>> import fnad
+    >>> with fnad.isolated_rules():
+    ...     softplus = fnad.defop(
+    ...         "mylib.softplus",
+    ...         impl=lambda x: math.log1p(math.exp(x)),
+    ...         partials=lambda x, out: (fnad.sigmoid(x),),
+    ...         samples=[(0.5,), (-2.0,)],
+    ...     )
+    ...     softplus(0.0), fnad.grad(softplus)(0.0), fnad.grad(fnad.grad(softplus))(0.0)
+    (0.6931471805599453, 0.5, 0.25)
+
+A custom op is a rule in a :class:`~fnad.RuleTable`, exactly like a built-in one: a Node
+records it under its name, and every transform, every order of derivative, export and
+rendering use it through the table.
+
+Invariants this module keeps:
+
+- **Loud registration.** A name that is taken (unless ``replace=True``), a name that is not
+  a dotted identifier, ``partials`` whose signature does not match ``impl`` (it takes the
+  same arguments, then ``out``), and at the declared ``samples``, ``partials`` that return
+  the wrong number of values, non-numbers, or cannot run on Nodes: each is a
+  :class:`~fnad.RuleError` naming the op, raised before anything is registered.
+- **Checked partials.** Every call of a custom op's partials is checked: a tuple with one
+  real number (or Node) per argument, else a RuleError naming the op.
+- **Isolation through tables.** ``defop`` registers into ``table``, by default the current
+  one (:func:`fnad.current_rules`). Inside ``with fnad.isolated_rules():`` that is a private
+  copy that disappears with the block; a plugin can keep its own table and use it with
+  ``fnad.Tape(rules=table)`` or ``with fnad.use_rules(table):``.
+- **Thread-safe.** Registration goes through :meth:`RuleTable.register`, which holds the
+  table's lock; of two threads registering one name, exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any, SupportsFloat, overload
+
+from fnad.core import (
+    Node,
+    Operand,
+    Tape,
+    _describe,
+    _float_partials,
+    _forward,
+    _non_finite,
+    is_strict,
+    to_float,
+)
+from fnad.errors import FnadError, RuleError, UnknownOpError
+from fnad.ops import BinaryOp, UnaryOp
+from fnad.rules import Partials, Rule, RuleTable, _accepts_positional, current_rules
+
+__all__ = [
+    "CustomBinaryOp",
+    "CustomNaryOp",
+    "CustomUnaryOp",
+    "defop",
+]
+
+
+# --------------------------------------------------------------------------- op callables
+
+
+def _evaluate(rule: Rule, args: tuple[float, ...]) -> float:
+    result = _forward(rule, args)
+    if result - result and is_strict():
+        raise _non_finite(rule.name, args, result)
+    return result
+
+
+def _record(rule: Rule, tape: Tape, args: tuple[Operand, ...]) -> Node:
+    if rule.name not in tape.rules.lookup:
+        raise UnknownOpError(
+            f"op {rule.name!r} is not in the rule table of {tape!r}; it was registered in "
+            "another table. Record it on a tape that uses that table "
+            "(fnad.Tape(rules=table), or `with fnad.use_rules(table):`), or register it "
+            "with fnad.defop in this context"
+        )
+    return tape.apply(rule.name, *args)
+
+
+class CustomUnaryOp(UnaryOp):
+    """A one-argument op made by :func:`defop`: Node in, recorded Node out; number in, float out.
+
+    Floats are computed with the op's own ``impl``; Nodes record the op by name on their
+    tape, whose rule table must hold it.
+    """
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule.name, rule.doc)
+        self.rule = rule
+
+    @overload
+    def __call__(self, x: Node, /) -> Node: ...
+    @overload
+    def __call__(self, x: SupportsFloat, /) -> float: ...
+    def __call__(self, x: Operand, /) -> Node | float:
+        if isinstance(x, Node):
+            return _record(self.rule, x.tape, (x,))
+        return _evaluate(self.rule, (to_float(x, self.name, 1),))
+
+
+class CustomBinaryOp(BinaryOp):
+    """A two-argument op made by :func:`defop`; a Node on either side records it."""
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(rule.name, rule.doc)
+        self.rule = rule
+
+    @overload
+    def __call__(self, a: Node, b: Operand, /) -> Node: ...
+    @overload
+    def __call__(self, a: SupportsFloat, b: Node, /) -> Node: ...
+    @overload
+    def __call__(self, a: SupportsFloat, b: SupportsFloat, /) -> float: ...
+    def __call__(self, a: Operand, b: Operand, /) -> Node | float:
+        if isinstance(a, Node):
+            return _record(self.rule, a.tape, (a, b))
+        if isinstance(b, Node):
+            return _record(self.rule, b.tape, (a, b))
+        return _evaluate(self.rule, (to_float(a, self.name, 1), to_float(b, self.name, 2)))
+
+
+class CustomNaryOp:
+    """An op of three or more arguments made by :func:`defop`; any Node argument records it."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.name = rule.name
+        self.rule = rule
+        self.__doc__ = rule.doc
+
+    @overload
+    def __call__(self, *args: SupportsFloat) -> float: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, *args: Operand) -> Node: ...
+    # The overlap is deliberate: all numbers give a float, any Node records a Node.
+    def __call__(self, *args: Operand) -> Node | float:
+        rule = self.rule
+        if len(args) != rule.arity:
+            raise RuleError(
+                f"op {self.name!r} takes {rule.arity} arguments, got {len(args)}: {args!r}"
+            )
+        for arg in args:
+            if isinstance(arg, Node):
+                return _record(rule, arg.tape, args)
+        return _evaluate(rule, tuple(to_float(a, self.name, i) for i, a in enumerate(args, 1)))
+
+    def __repr__(self) -> str:
+        return f"<fnad op {self.name!r}>"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _impl_arity(name: str, impl: object) -> int:
+    if not callable(impl):
+        raise RuleError(f"op {name!r}: impl must be a function of floats, got {_describe(impl)}")
+    try:
+        signature = inspect.signature(impl)
+    except (TypeError, ValueError):
+        raise RuleError(
+            f"op {name!r}: cannot read the signature of impl {impl!r}; wrap it in a "
+            "function that names its arguments, e.g. impl=lambda x: f(x)"
+        ) from None
+    arity = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            raise RuleError(
+                f"op {name!r}: impl takes *{parameter.name}, so its arity is unknown; name "
+                "each argument (def impl(x, y): ...)"
+            )
+        if (
+            parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+            and parameter.default is parameter.empty
+        ):
+            arity += 1
+    if arity == 0:
+        raise RuleError(f"op {name!r}: impl takes no arguments; an op needs at least one")
+    return arity
+
+
+def _signature_text(fn: object) -> str:
+    try:
+        return str(inspect.signature(fn))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def _check_partials_signature(name: str, arity: int, impl: object, partials: object) -> None:
+    if partials is None:
+        raise RuleError(
+            f"op {name!r}: no partials given; pass partials=lambda {_args(arity)}, out: (...) "
+            "returning one local derivative per argument"
+        )
+    if not callable(partials):
+        raise RuleError(f"op {name!r}: partials must be callable, got {_describe(partials)}")
+    if _accepts_positional(partials, arity + 1) is False:
+        takes_arity = _accepts_positional(partials, arity) is True
+        hint = (
+            " (it is missing `out`, the op's output, which comes after the arguments)"
+            if takes_arity
+            else ""
+        )
+        raise RuleError(
+            f"op {name!r}: impl{_signature_text(impl)} takes {arity} argument(s), so partials "
+            f"must take those {arity} then `out`: partials{_signature_text(partials)} cannot be "
+            f"called that way{hint}; e.g. partials=lambda {_args(arity)}, out: (...)"
+        )
+
+
+def _args(arity: int) -> str:
+    return ", ".join("x" if arity == 1 else f"x{i}" for i in range(arity))
+
+
+def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
+    """``partials`` wrapped so that every result is a tuple of ``arity`` numbers or Nodes."""
+
+    def checked(*args: Any) -> tuple[Any, ...]:
+        parts = partials(*args)
+        if type(parts) is not tuple:
+            if isinstance(parts, (list, tuple)):
+                parts = tuple(parts)
+            else:
+                raise RuleError(
+                    f"op {name!r}: partials returned {_describe(parts)}; return a tuple with "
+                    f"one local derivative per argument, e.g. `return ({_args(arity)},)`"
+                    " (mind the trailing comma for one argument)"
+                    if arity == 1
+                    else f"op {name!r}: partials returned {_describe(parts)}; return a tuple "
+                    f"with one local derivative per argument ({arity} values)"
+                )
+        if len(parts) != arity:
+            raise RuleError(
+                f"op {name!r}: partials returned {len(parts)} value(s) for {arity} argument(s); "
+                "return one local derivative per argument, in argument order"
+            )
+        on_nodes = isinstance(args[-1], Node)
+        result: list[Any] = []
+        for position, part in enumerate(parts, 1):
+            if type(part) is float or (on_nodes and type(part) is Node):
+                result.append(part)
+            elif isinstance(part, Node):
+                raise RuleError(
+                    f"op {name!r}: partial {position} is a Node although the op's arguments are "
+                    "plain floats; compute partials only from the arguments and `out`"
+                )
+            elif isinstance(part, bool) or not isinstance(part, (numbers.Real, Decimal)):
+                raise RuleError(
+                    f"op {name!r}: partial {position} is {_describe(part)}, not a number; "
+                    "each partial must be a real number (or, on Nodes, a Node)"
+                )
+            else:
+                result.append(float(part))
+        return tuple(result)
+
+    checked.__wrapped__ = partials  # type: ignore[attr-defined]
+    checked.__doc__ = partials.__doc__
+    checked.__module__ = getattr(partials, "__module__", __name__)
+    return checked
+
+
+def _samples(name: str, arity: int, samples: Iterable[object]) -> tuple[tuple[float, ...], ...]:
+    points: list[tuple[float, ...]] = []
+    for point in samples:
+        if arity == 1 and not isinstance(point, (tuple, list)):
+            point = (point,)
+        if not isinstance(point, (tuple, list)):
+            raise RuleError(
+                f"op {name!r}: sample {point!r} is not a tuple of {arity} numbers; "
+                f"e.g. samples=[{tuple(0.5 for _ in range(arity))}]"
+            )
+        try:
+            points.append(
+                tuple(to_float(v, f"op {name!r}: sample {tuple(point)!r}") for v in point)
+            )
+        except FnadError as error:
+            raise RuleError(str(error)) from None
+    return tuple(points)
+
+
+def _probe(rule: Rule, table: RuleTable) -> None:
+    """Run ``rule`` at its samples on floats and on Nodes, so mistakes surface at defop."""
+    for point in rule.samples:
+        out = _forward(rule, point)
+        _float_partials(rule, point, out)
+        tape = Tape(rules=table)
+        with tape:
+            nodes = [Node(v) for v in point]
+            out_node = tape.apply(rule.name, *nodes) if rule.name in table else Node(out)
+        try:
+            rule.partials(*nodes, out_node)
+        except TypeError as error:
+            raise RuleError(
+                f"op {rule.name!r}: partials cannot run on fnad.Node arguments ({error}); write "
+                "them with fnad functions and operators (fnad.exp(x), not math.exp(x)) and use "
+                "fnad.value(x) for comparisons, so that higher-order derivatives work"
+            ) from error
+
+
+# --------------------------------------------------------------------------- defop
+
+
+@overload
+def defop(
+    name: str,
+    *,
+    impl: Callable[[float], SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomUnaryOp: ...
+@overload
+def defop(
+    name: str,
+    *,
+    impl: Callable[[float, float], SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomBinaryOp: ...
+@overload
+def defop(
+    name: str,
+    *,
+    impl: Callable[..., SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomNaryOp: ...
+def defop(
+    name: str,
+    *,
+    impl: Callable[..., SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomUnaryOp | CustomBinaryOp | CustomNaryOp:
+    """Register op ``name`` and return it as a function of Nodes and floats.
+
+    Args:
+        name: a dotted identifier, e.g. ``"mylib.softplus"``; it names the op in graphs,
+            exports and error messages.
+        impl: the forward function on floats. Its required positional parameters are the
+            op's arguments (their count is the arity).
+        partials: ``partials(*args, out)`` returns one local derivative ∂out/∂argᵢ per
+            argument. Write it with fnad functions and operators (``fnad.exp``, ``*``, ...)
+            so that it also runs on Nodes: then the one rule serves reverse mode, forward
+            mode and every higher order. It may return plain numbers for constants.
+        samples: points (one tuple per point; bare numbers for one argument) inside the
+            op's domain and away from kinks, where :func:`fnad.check_rules` checks the rule
+            against finite differences. ``defop`` also runs the rule there once.
+        replace: allow replacing an op already registered under ``name``.
+        table: the :class:`~fnad.RuleTable` to register into; by default the current one.
+        doc: the op's docstring; by default ``impl``'s.
+
+    Returns a :class:`CustomUnaryOp`, :class:`CustomBinaryOp` or :class:`CustomNaryOp`,
+    after the arity. Raises :class:`~fnad.RuleError` for every malformed registration.
+
+    >>> import fnad
+    >>> with fnad.isolated_rules():
+    ...     hypot = fnad.defop(
+    ...         "mylib.hypot",
+    ...         impl=lambda a, b: (a * a + b * b) ** 0.5,
+    ...         partials=lambda a, b, out: (a / out, b / out),
+    ...         samples=[(3.0, 4.0)],
+    ...     )
+    ...     hypot(3.0, 4.0), fnad.grad(hypot, argnums=(0, 1))(3.0, 4.0)
+    (5.0, (0.6, 0.8))
+    >>> fnad.defop("my op", impl=lambda x: x, partials=lambda x, out: (1.0,))
+    Traceback (most recent call last):
+    ...
+    fnad.errors.RuleError: op name 'my op' is not a (dotted) identifier; use names like 'softplus' or 'mylib.softplus'
+    """
+    if not isinstance(name, str):
+        raise RuleError(f"op name must be a str like 'mylib.softplus', got {_describe(name)}")
+    target = current_rules() if table is None else table
+    if not isinstance(target, RuleTable):
+        raise RuleError(f"op {name!r}: table must be a fnad RuleTable, got {_describe(table)}")
+    # Rule() validates the name; build a throwaway one first so a bad name is reported first.
+    Rule(name, 1, lambda x: x, lambda x, out: (1.0,))
+    if name in target and not replace:
+        raise RuleError(
+            f"op {name!r} is already registered; choose another name (e.g. 'mylib.name') or "
+            "pass replace=True to override it"
+        )
+    arity = _impl_arity(name, impl)
+    _check_partials_signature(name, arity, impl, partials)
+    rule = Rule(
+        name,
+        arity,
+        impl,  # type: ignore[arg-type]
+        _checked_partials(name, arity, partials),
+        samples=_samples(name, arity, samples),
+        doc=(doc if doc is not None else getattr(impl, "__doc__", None)) or "",
+    )
+    staging = target.copy()
+    staging.register(rule, replace=True)
+    _probe(rule, staging)
+    target.register(rule, replace=replace)
+    if arity == 1:
+        return CustomUnaryOp(rule)
+    if arity == 2:
+        return CustomBinaryOp(rule)
+    return CustomNaryOp(rule)
