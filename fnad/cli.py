@@ -39,6 +39,7 @@ import attrs
 from fnad import parser as expression_parser
 from fnad.core import Node, Tape
 from fnad.errors import FnadError
+from fnad.rules import RuleTable, current_rules
 
 __all__ = ["main"]
 
@@ -50,7 +51,14 @@ _LONG_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]*(=|\Z)")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    """argparse with one-line errors, and expressions such as ``-x*y`` taken as arguments."""
+    """argparse with one-line errors, and expressions such as ``-x*y`` taken as arguments.
+
+    Abbreviated options are off: ``--s`` must not silently mean ``--save``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def _parse_optional(self, arg_string: str) -> Any:
         # argparse reads any word starting with '-' as an option, so "-2**2" or "-x*y"
@@ -113,41 +121,54 @@ def _json_float(value: float) -> float | str:
 
 # --------------------------------------------------------------------------- plugins
 
-_loaded_files: dict[Path, ModuleType] = {}
+# (plugin, rule table) pairs already loaded. A plugin registers its ops in the current
+# table when it is imported; when main() runs again in the same process with another
+# current table (fnad.isolated_rules), the plugin is imported again to register there.
+_loaded: list[tuple[str, RuleTable]] = []
 
 
 def _load_plugin(spec: str) -> None:
     """Import a plugin module by name (``mylib.ops``) or from a file (``ops.py``)."""
+    table = current_rules()
+    if any(done == spec and loaded is table for done, loaded in _loaded):
+        return
+    is_file = spec.endswith(".py") or "/" in spec or "\\" in spec
     try:
-        if spec.endswith(".py") or "/" in spec or "\\" in spec:
-            path = Path(spec).resolve()
-            if path in _loaded_files:
-                return
-            if not path.is_file():
-                raise FnadError(f"plugin file {spec!r} does not exist")
-            name = "fnad_plugin_" + "".join(ch if ch.isalnum() else "_" for ch in path.stem)
-            module_spec = importlib.util.spec_from_file_location(name, path)
-            if module_spec is None or module_spec.loader is None:
-                raise FnadError(f"cannot load plugin file {spec!r} as a Python module")
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-            _loaded_files[path] = module
+        if is_file:
+            _exec_file(spec)
+        elif spec in sys.modules:
+            importlib.reload(sys.modules[spec])
         else:
             importlib.import_module(spec)
     except FnadError as error:
         raise FnadError(f"plugin {spec!r}: {error}") from None
     except ModuleNotFoundError as error:
-        if error.name == spec or (error.name and spec.startswith(error.name + ".")):
+        if not is_file and (error.name == spec or spec.startswith(f"{error.name}.")):
             raise FnadError(
                 f"cannot import plugin {spec!r}: no module named {error.name!r}; put it on "
                 "PYTHONPATH or pass the path of its .py file"
             ) from None
         raise FnadError(f"plugin {spec!r} failed to import: {error}") from None
     except Exception as error:  # the plugin's own code failed: report it, it is not fnad's
+        rerun = f"python {spec}" if is_file else f"python -c 'import {spec}'"
         raise FnadError(
             f"plugin {spec!r} failed to import: {type(error).__name__}: {error} "
-            f"(run python -c 'import {spec}' to see the traceback)"
+            f"(run {rerun} to see the traceback)"
         ) from None
+    _loaded.append((spec, table))
+
+
+def _exec_file(spec: str) -> ModuleType:
+    path = Path(spec).resolve()
+    if not path.is_file():
+        raise FnadError(f"plugin file {spec!r} does not exist")
+    name = "fnad_plugin_" + "".join(ch if ch.isalnum() else "_" for ch in path.stem)
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise FnadError(f"cannot load plugin file {spec!r} as a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
 
 
 def _add_plugin_option(sub: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,6 +168,19 @@ def test_help_on_every_command(command: list[str]) -> None:
     assert "example" in out or not command
 
 
+def test_options_are_not_abbreviated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("grad", "x", "x=1", "--sav=graph.json")
+    assert_one_line_error(code, out, err, "grad")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chain_of_100k_terms() -> None:
+    code, out, err = run("grad", "+".join(["x"] * 100_000), "x=0.5", "--json")
+    assert (code, err) == (0, "")
+    assert strict_json(out) == {"value": 50_000.0, "grad": {"x": 100_000.0}}
+
+
 def test_version() -> None:
     assert run("--version") == (0, f"fnad {fnad.__version__}\n", "")
 
@@ -242,10 +256,23 @@ def test_the_limits_are_what_the_corpus_hits() -> None:
 # --------------------------------------------------------------------------- Hypothesis
 
 
+@contextlib.contextmanager
+def scratch_directory() -> Iterator[Path]:
+    """Run in an empty temporary directory (random text may spell '--save=FILE')."""
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory() as directory:
+        os.chdir(directory)
+        try:
+            yield Path(directory)
+        finally:
+            os.chdir(previous)
+
+
 @settings(max_examples=200)
 @given(st.text(max_size=80), st.lists(st.text(max_size=12), max_size=3))
 def test_any_text_exits_0_or_2_without_a_traceback(text: str, assignments: list[str]) -> None:
-    code, out, err = run("grad", text, *assignments)
+    with scratch_directory():
+        code, out, err = run("grad", text, *assignments)
     assert code in (0, 2)
     if code == 2:
         assert err.count("\n") == 1 and "Traceback" not in err
@@ -411,7 +438,27 @@ def test_plugin_by_path_and_by_module_name(tmp_path: Path, monkeypatch: pytest.M
         )
         assert (code, err) == (0, "")
         assert strict_json(out) == {"value": 2 * math.log(2), "grad": {"x": 1.0}}
+        # run again in the same table: the plugins are not registered twice
+        again = run("grad", "bypath.softplus(x)", "x=0", "--plugin", str(by_path))
+        assert again == (0, "f = 0.6931471805599453\ndf/dx = 0.5\n", "")
+        assert run("check", "--plugin", "plugin_by_name", "--op", "byname.softplus")[0] == 0
     monkeypatch.delitem(sys.modules, "plugin_by_name")
+
+
+def test_replay_needs_the_plugin_of_a_custom_op(tmp_path: Path) -> None:
+    plugin = tmp_path / "replay_plugin.py"
+    plugin.write_text(PLUGIN.format(name="replayed"))
+    saved = tmp_path / "graph.json"
+    with fnad.isolated_rules():
+        argv = ["replayed.softplus(x) * y", "x=0", "y=2", "--plugin", str(plugin)]
+        assert run("grad", *argv, "--save", str(saved))[0] == 0
+    with fnad.isolated_rules():
+        code, out, err = run("replay", str(saved), "x=1")
+        assert_one_line_error(code, out, err, "replay")
+        assert "replayed.softplus" in err
+        code, out, err = run("replay", str(saved), "x=0", "--plugin", str(plugin), "--json")
+        assert (code, err) == (0, "")
+        assert strict_json(out) == {"value": 2 * math.log(2), "grad": {"x": 1.0, "y": math.log(2)}}
 
 
 def test_plugin_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
