@@ -6,7 +6,9 @@ largest contribution first, for the seed example::
 
     dz/dx = 7 = (2x · 1 · 1) + (y · 1 · 1) = 4 + 3
 
-A graph can hold exponentially many paths (``n`` stacked ``a + a`` give ``2**n``), so
+A path is a sequence of vertices; an argument used twice (``x * x``) is one edge whose
+local derivative sums its positions (``x + x``). A graph can hold exponentially many
+paths (``a = a.sin() + a.cos()`` repeated ``n`` times gives ``2**n``), so
 ``explain`` never enumerates them: it counts them exactly (dynamic programming over the
 topological order) and keeps only the ``max_paths`` largest, found with a k-best pass over
 the DAG in O(edges × max_paths) time, then says how much the paths it did not show add up
@@ -100,8 +102,8 @@ class Explanation:
                 path.nodes[1:], path.ids[1:], path.factors, strict=True
             ):
                 hops.append(f"─[{number(factor)}]→ {self._name(node, vertex)}")
-            if len(hops) > 8:
-                hops = [*hops[:4], f"… {len(hops) - 7:,} more hops …", *hops[-3:]]
+            if len(hops) > 14:
+                hops = [*hops[:7], f"… {len(hops) - 13:,} more hops …", *hops[-6:]]
             lines.append(f"  {number(path.product):>{width}}  =  {' '.join(hops)}")
         if self.truncated:
             hidden = self.total_paths - len(self.paths)

@@ -89,5 +89,7 @@ def need_graphviz_package() -> None:
         import graphviz  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: F401
     except ImportError:
         if os.environ.get("FNAD_REQUIRE_DOT") == "1":
-            pytest.fail("FNAD_REQUIRE_DOT=1 but the graphviz package is missing: pip install 'fnad[viz]'")
+            pytest.fail(
+                "FNAD_REQUIRE_DOT=1 but the graphviz package is missing: pip install 'fnad[viz]'"
+            )
         pytest.skip("the graphviz Python package is not installed (pip install 'fnad[viz]')")

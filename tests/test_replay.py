@@ -42,7 +42,7 @@ def test_seed_round_trip() -> None:
     assert prog.value_and_grad(x=2.0, y=3.0) == (13.0, {"x": 7.0, "y": 3.0})
     assert str(prog.value_and_grad()) == "value = 13.0\n∂/∂x = 7.0\n∂/∂y = 3.0"
     assert repr(prog) == "Program(8 vertices, inputs (x, y), output op 'add')"
-    out, leaves = prog.trace(x=2.0, y=3.0)
+    out, _ = prog.trace(x=2.0, y=3.0)
     assert to_json(out) == text  # the replayed graph exports to the same text
 
 
@@ -115,7 +115,7 @@ def test_labels_empty_non_ascii_and_duplicate() -> None:
     value, grads = prog.value_and_grad(**{"θ₁": 2.0, "#1": 5.0, "x#3": 1.0})
     assert value == 2.0 * 5.0 + 3.0 - 1.0
     assert grads == {"θ₁": 5.0, "#1": 2.0, "x#2": 1.0, "x#3": -1.0}
-    out, leaves = prog.trace()
+    _, leaves = prog.trace()
     assert [leaf.label for leaf in leaves.values()] == ["θ₁", "", "x", "x"]
 
 
@@ -137,7 +137,11 @@ def test_nan_and_inf_round_trip() -> None:
 def test_custom_ops_resolve_by_name_in_the_rule_table() -> None:
     cube = Rule("test.cube", 1, lambda v: v**3, lambda v, out: (3 * v * v,), samples=((2.0,),))
     fma = Rule(
-        "test.fma", 3, lambda a, b, c: a * b + c, lambda a, b, c, out: (b, a, 1.0), ((1.0, 2.0, 3.0),)
+        "test.fma",
+        3,
+        lambda a, b, c: a * b + c,
+        lambda a, b, c, out: (b, a, 1.0),
+        ((1.0, 2.0, 3.0),),
     )
     with isolated_rules() as table:
         table.register(cube)
@@ -153,7 +157,7 @@ def test_custom_ops_resolve_by_name_in_the_rule_table() -> None:
         out, _ = prog.trace()
         assert to_json(out) == text
     # outside the block the ops are unknown: a clear error, nothing evaluated
-    with pytest.raises(fnad.GraphFormatError, match="op 'test.cube', which is not in the rule"):
+    with pytest.raises(fnad.GraphFormatError, match=r"op 'test\.cube', which is not in the rule"):
         from_json(text)
     # an explicit table works anywhere
     assert from_json(text, rules=table).value_and_grad().value == 42.0

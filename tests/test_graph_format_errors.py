@@ -1,0 +1,405 @@
+"""from_json on untrusted documents: every malformed class is a GraphFormatError that names it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fnad
+from fnad import GraphFormatError, Node, from_json, to_json
+
+Doc = dict[str, Any]
+
+
+def seed_doc() -> Doc:
+    with fnad.Tape():
+        x, y = Node(2.0, label="x"), Node(3.0, label="y")
+        z = x * y + x**2 + y.relu()
+    doc: Doc = json.loads(to_json(z))
+    return doc
+
+
+def load(doc: Any, **kwargs: Any) -> fnad.Program:
+    return from_json(json.dumps(doc), **kwargs)
+
+
+def edge(doc: Doc, source: int, target: int) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        e for e in doc["edges"] if (e["source"], e["target"]) == (source, target)
+    )
+    return found
+
+
+def test_the_untouched_document_loads() -> None:
+    assert load(seed_doc()).value_and_grad().value == 13.0
+
+
+# Each case: a mutation of the seed document (vertices: 0 x, 1 y, 2 mul, 3 const 2, 4 pow,
+# 5 add, 6 relu, 7 add) and the words the error must contain.
+CASES: list[tuple[str, Callable[[Doc], Any], list[str]]] = [
+    (
+        "unknown op",
+        lambda d: d["nodes"][2].update(op="os.system"),
+        ["vertex 2 has op 'os.system', which is not in the rule table", "fnad.defop"],
+    ),
+    (
+        "self-loop",
+        lambda d: edge(d, 0, 2).update(source=2),
+        ["self-loop on vertex 2", "remove the edge"],
+    ),
+    (
+        "cycle",
+        lambda d: [
+            edge(d, 2, 5).update(positions=[0]),
+            d["edges"].append({"source": 7, "target": 2, "positions": [1]}),
+            d["edges"].remove(edge(d, 1, 2)),
+        ],
+        ["cycle through vertices", "2 -> 5 -> 7 -> 2", "acyclic"],
+    ),
+    (
+        "wrong arity: a missing position",
+        lambda d: d["edges"].remove(edge(d, 1, 2)),
+        ["vertex 2 (op 'mul') takes 2 argument(s) but position(s) [1] have no edge"],
+    ),
+    (
+        "position beyond the arity",
+        lambda d: edge(d, 1, 2).update(positions=[2]),
+        ["fills position 2 (int) of vertex 2", "takes 2 argument(s) (positions 0..1)"],
+    ),
+    (
+        "duplicate argument position",
+        lambda d: edge(d, 1, 2).update(positions=[0]),
+        ["argument 0 of vertex 2 (op 'mul') is filled twice, by vertices 0 and 1"],
+    ),
+    (
+        "position that is not an int",
+        lambda d: edge(d, 1, 2).update(positions=["1"]),
+        ["fills position '1' (str)"],
+    ),
+    (
+        "empty positions",
+        lambda d: edge(d, 1, 2).update(positions=[]),
+        ["positions is [] (list), not a non-empty list"],
+    ),
+    (
+        "edge to an undeclared vertex",
+        lambda d: edge(d, 1, 2).update(target=99),
+        ["has target 99 (int), which is not a declared vertex id"],
+    ),
+    (
+        "edge from an undeclared vertex",
+        lambda d: edge(d, 1, 2).update(source=-5),
+        ["has source -5 (int), which is not a declared vertex id"],
+    ),
+    (
+        "edge into an input",
+        lambda d: d["edges"].append({"source": 1, "target": 0, "positions": [0]}),
+        ["gives an argument to vertex 0 (label 'x'), which is an input and takes none"],
+    ),
+    (
+        "edge into a const",
+        lambda d: d["edges"].append({"source": 1, "target": 3, "positions": [0]}),
+        ["gives an argument to vertex 3, which is a const"],
+    ),
+    (
+        "repeated edge",
+        lambda d: d["edges"].append(dict(edge(d, 0, 2))),
+        ["repeats the edge 0 -> 2", "single edge's 'positions'"],
+    ),
+    (
+        "duplicate vertex id",
+        lambda d: d["nodes"][1].update(id=0),
+        ["duplicate vertex id 0 (nodes[1])"],
+    ),
+    (
+        "id that is not an int",
+        lambda d: d["nodes"][1].update(id="1"),
+        ["nodes[1]: id is '1' (str), not an integer"],
+    ),
+    (
+        "bool id",
+        lambda d: d["nodes"][1].update(id=True),
+        ["nodes[1]: id is True (bool), not an integer"],
+    ),
+    (
+        "missing id",
+        lambda d: d["nodes"][1].pop("id"),
+        ["nodes[1] has no 'id' field"],
+    ),
+    (
+        "non-numeric data",
+        lambda d: d["nodes"][0].update(data="2.0"),
+        ["vertex 0 (label 'x'): data is '2.0' (str), not a number", '"nan", "inf", "-inf"'],
+    ),
+    (
+        "null data",
+        lambda d: d["nodes"][3].update(data=None),
+        ["vertex 3: data is None (NoneType), not a number"],
+    ),
+    (
+        "bool data",
+        lambda d: d["nodes"][3].update(data=True),
+        ["vertex 3: data is True (bool), not a number"],
+    ),
+    (
+        "list data",
+        lambda d: d["nodes"][3].update(data=[1.0]),
+        ["vertex 3: data is [1.0] (list), not a number"],
+    ),
+    (
+        "int too large for a float",
+        lambda d: d["nodes"][3].update(data=10**400),
+        ["vertex 3: data is", "not a number"],
+    ),
+    (
+        "missing data",
+        lambda d: d["nodes"][3].pop("data"),
+        ["vertex 3 has no 'data' field"],
+    ),
+    (
+        "non-numeric grad",
+        lambda d: d["nodes"][3].update(grad={}),
+        ["vertex 3: grad is {} (dict), not a number"],
+    ),
+    (
+        "op that is not a string",
+        lambda d: d["nodes"][2].update(op=3),
+        ["vertex 2: op is 3 (int), not a string"],
+    ),
+    (
+        "label that is not a string",
+        lambda d: d["nodes"][2].update(label=None),
+        ["vertex 2: label is None (NoneType), not a string"],
+    ),
+    (
+        "missing op",
+        lambda d: d["nodes"][2].pop("op"),
+        ["vertex 2 has no 'op' field"],
+    ),
+    (
+        "vertex that is not an object",
+        lambda d: d["nodes"].__setitem__(2, [2, "mul"]),
+        ["nodes[2] is [2, 'mul'] (list), not an object"],
+    ),
+    (
+        "wrong schema version",
+        lambda d: d["graph"].update(version=2),
+        ["unsupported schema version 2 (int); this fnad reads version 1", "upgrade fnad"],
+    ),
+    (
+        "older or odd schema version",
+        lambda d: d["graph"].update(version="1"),
+        ["unsupported schema version '1' (str)", "re-export"],
+    ),
+    (
+        "missing schema version",
+        lambda d: d["graph"].pop("version"),
+        ["missing schema version (graph.version)"],
+    ),
+    (
+        "wrong schema name",
+        lambda d: d["graph"].update(schema="other"),
+        ["graph.schema is 'other' (str), expected 'fnad.graph'"],
+    ),
+    (
+        "missing graph object",
+        lambda d: d.pop("graph"),
+        ["missing the 'graph' object"],
+    ),
+    (
+        "missing output",
+        lambda d: d["graph"].pop("output"),
+        ["missing graph.output"],
+    ),
+    (
+        "undeclared output",
+        lambda d: d["graph"].update(output=42),
+        ["graph.output is 42 (int), which is not a declared vertex id"],
+    ),
+    (
+        "vertex that does not feed the output",
+        lambda d: d["graph"].update(output=5),
+        ["vertex 6 does not feed the output vertex 5 (2 such vertices)"],
+    ),
+    (
+        "nodes not a list",
+        lambda d: d.update(nodes={"0": {}}),
+        ["'nodes' is {'0': {}} (dict), not a list"],
+    ),
+    (
+        "no vertices",
+        lambda d: d.update(nodes=[], edges=[]),
+        ["the graph has no vertices"],
+    ),
+    (
+        "undirected",
+        lambda d: d.update(directed=False),
+        ['set "directed": true'],
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_malformed_document_is_named(mutate: Callable[[Doc], Any], words: list[str]) -> None:
+    doc = seed_doc()
+    mutate(doc)
+    with pytest.raises(GraphFormatError) as info:
+        load(doc)
+    message = str(info.value)
+    assert message.startswith("graph document: ")
+    assert "; " in message  # problem; fix
+    for word in words:
+        assert word in message
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", ["not valid JSON"]),
+        ("{", ["not valid JSON"]),
+        ("[1, 2]", ["the top level is list, not an object"]),
+        ('"fnad"', ["the top level is str, not an object"]),
+        ('{"graph": {"schema": "fnad.graph", "version": 1, "x": NaN}}', ["NaN is not strict"]),
+        ('{"a": Infinity}', ["Infinity is not strict JSON"]),
+        ('{"a": -Infinity}', ["-Infinity is not strict JSON"]),
+        ('{"graph": {}, "graph": {}}', ["the key 'graph' appears twice"]),
+    ],
+)
+def test_invalid_json_is_named(text: str, words: list[str]) -> None:
+    with pytest.raises(GraphFormatError) as info:
+        from_json(text)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_non_text_input() -> None:
+    with pytest.raises(
+        GraphFormatError, match="expected the JSON text \\(str or bytes\\), got dict"
+    ):
+        from_json({"graph": {}})  # type: ignore[arg-type]
+    with pytest.raises(GraphFormatError, match="not UTF-8"):
+        from_json(b"\xff\xfe{")
+    doc = seed_doc()
+    assert from_json(json.dumps(doc).encode()).value == 13.0
+
+
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_deep_nesting_is_refused_before_parsing(opener: str) -> None:
+    depth = sys.getrecursionlimit() * 50
+    closer = "]" if opener == "[" else "}"
+    text = opener * depth + "1" + closer * depth
+    with pytest.raises(GraphFormatError, match=f"nests {depth} levels deep, above the limit"):
+        from_json(text)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    doc = seed_doc()
+    doc["nodes"][0]["label"] = '[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{\\"[['
+    assert load(doc).input_names[0] == doc["nodes"][0]["label"]
+
+
+def test_size_limits() -> None:
+    text = to_json_seed()
+    with pytest.raises(GraphFormatError, match="above the limit of 100; pass a larger max_bytes="):
+        from_json(text, max_bytes=100)
+    with pytest.raises(GraphFormatError, match="above the limit of 100"):
+        from_json(text.encode(), max_bytes=100)
+    with pytest.raises(GraphFormatError, match=r"8 vertices, above the limit of 5.*max_vertices="):
+        from_json(text, max_vertices=5)
+
+
+def to_json_seed() -> str:
+    return json.dumps(seed_doc())
+
+
+def test_nothing_in_a_document_is_evaluated_as_python() -> None:
+    doc = seed_doc()
+    doc["nodes"][2]["op"] = "__import__('os').system('false')"
+    with pytest.raises(GraphFormatError, match="not in the rule table"):
+        load(doc)
+    doc = seed_doc()
+    doc["nodes"][2]["op"] = "__class__"
+    with pytest.raises(GraphFormatError, match="not in the rule table"):
+        load(doc)
+
+
+def test_unknown_extra_fields_are_ignored() -> None:
+    doc = seed_doc()
+    doc["nodes"][0]["color"] = "red"
+    doc["edges"][0]["weight"] = 2
+    doc["graph"]["name"] = "seed"
+    assert load(doc).value == 13.0
+
+
+def test_a_hand_written_document_in_any_vertex_order_loads() -> None:
+    doc = {
+        "graph": {"schema": "fnad.graph", "version": 1, "output": "z"},
+        "nodes": [{"id": 0, "op": "", "data": 1.0}],
+        "edges": [],
+    }
+    with pytest.raises(GraphFormatError, match=r"graph\.output is 'z'"):
+        load(doc)
+    doc = {
+        "graph": {"schema": "fnad.graph", "version": 1, "output": 10},
+        "nodes": [
+            {"id": 10, "op": "sub", "data": 0.0},
+            {"id": 3, "op": "", "label": "b", "data": 1.0},
+            {"id": 7, "op": "", "label": "a", "data": "inf"},
+        ],
+        "edges": [
+            {"source": 3, "target": 10, "positions": [0]},
+            {"source": 7, "target": 10, "positions": [1]},
+        ],
+    }
+    prog = load(doc)
+    assert prog.input_names == ("b", "a")
+    assert prog.value_and_grad(a=1.0, b=5.0) == (4.0, {"b": 1.0, "a": -1.0})
+
+
+@given(st.data())
+def test_random_mutations_never_crash(data: st.DataObject) -> None:
+    """Any change to a valid document either loads or raises GraphFormatError."""
+    doc = seed_doc()
+    junk = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 12),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=5),
+        st.sampled_from(["nan", "inf", "mul", "", "const", "relu"]),
+        st.lists(st.integers(-1, 3), max_size=3),
+    )
+    for _ in range(data.draw(st.integers(1, 4))):
+        section = data.draw(st.sampled_from(["nodes", "edges", "graph"]))
+        if section == "graph":
+            key = data.draw(st.sampled_from(["schema", "version", "output"]))
+            doc["graph"][key] = data.draw(junk)
+            continue
+        entries = doc[section]
+        if not entries:
+            continue
+        i = data.draw(st.integers(0, len(entries) - 1))
+        action = data.draw(st.sampled_from(["set", "drop", "delete", "copy"]))
+        if action == "delete":
+            del entries[i]
+        elif action == "copy":
+            entries.append(copy.deepcopy(entries[i]))
+        else:
+            key = data.draw(st.sampled_from(sorted(entries[i])))
+            if action == "drop":
+                del entries[i][key]
+            else:
+                entries[i][key] = data.draw(junk)
+    try:
+        prog = load(doc)
+    except GraphFormatError:
+        return
+    prog.value_and_grad()  # whatever loads also replays
