@@ -52,7 +52,7 @@ from fnad.core import (
     is_strict,
     to_float,
 )
-from fnad.errors import FnadError, RuleError, UnknownOpError
+from fnad.errors import RuleError, UnknownOpError
 from fnad.ops import BinaryOp, UnaryOp
 from fnad.rules import Partials, Rule, RuleTable, _accepts_positional, current_rules
 
@@ -275,12 +275,13 @@ def _samples(name: str, arity: int, samples: Iterable[object]) -> tuple[tuple[fl
                 f"op {name!r}: sample {point!r} is not a tuple of {arity} numbers; "
                 f"e.g. samples=[{tuple(0.5 for _ in range(arity))}]"
             )
-        try:
-            points.append(
-                tuple(to_float(v, f"op {name!r}: sample {tuple(point)!r}") for v in point)
-            )
-        except FnadError as error:
-            raise RuleError(str(error)) from None
+        for v in point:
+            if isinstance(v, bool) or not isinstance(v, (numbers.Real, Decimal)):
+                raise RuleError(
+                    f"op {name!r}: sample {tuple(point)!r} holds {_describe(v)}; sample points "
+                    "are tuples of real numbers"
+                )
+        points.append(tuple(float(v) for v in point))
     return tuple(points)
 
 
@@ -306,6 +307,8 @@ def _probe(rule: Rule, table: RuleTable) -> None:
 # --------------------------------------------------------------------------- defop
 
 
+# One overload per arity: a catch-all Callable[..., ...] would make mypy infer Any for
+# lambdas. Ops of more than six arguments work, but need a cast to type-check.
 @overload
 def defop(
     name: str,
@@ -332,7 +335,40 @@ def defop(
 def defop(
     name: str,
     *,
-    impl: Callable[..., SupportsFloat],
+    impl: Callable[[float, float, float], SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomNaryOp: ...
+@overload
+def defop(
+    name: str,
+    *,
+    impl: Callable[[float, float, float, float], SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomNaryOp: ...
+@overload
+def defop(
+    name: str,
+    *,
+    impl: Callable[[float, float, float, float, float], SupportsFloat],
+    partials: Partials,
+    samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
+    replace: bool = False,
+    table: RuleTable | None = None,
+    doc: str | None = None,
+) -> CustomNaryOp: ...
+@overload
+def defop(
+    name: str,
+    *,
+    impl: Callable[[float, float, float, float, float, float], SupportsFloat],
     partials: Partials,
     samples: Iterable[SupportsFloat | Sequence[SupportsFloat]] = (),
     replace: bool = False,
