@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from fnad.core import Node, Tape
-from fnad.errors import FnadError, GradCheckError
+from fnad.errors import GradCheckError
 from fnad.rules import RuleTable, current_rules, use_rules
 from fnad.transforms import ScalarFunction, _name_of, grad, jvp
 
@@ -328,7 +328,7 @@ def _check_op(
                 )
                 continue
             mismatches, count = _compare(f, point, names, order, modes, eps, atol, rtol)
-        except (FnadError, ArithmeticError, TypeError, ValueError) as error:
+        except Exception as error:  # a broken rule is a finding to report, not a crash
             problems.append(f"at {point}: {type(error).__name__}: {error}")
             continue
         checked += count
@@ -360,7 +360,7 @@ def check_rules(
     >>> print(report)
     fnad rule check: 2 ops, 5 sample points, orders 1-2, modes fwd, rev
       ok         mul   2 samples, 24 derivatives
-      ok         tanh  3 samples, 18 derivatives
+      ok         tanh  3 samples, 12 derivatives
     all checked ops passed: 2 ok, 0 failed, 0 unchecked
     """
     target = current_rules() if table is None else table
