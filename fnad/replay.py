@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any, NamedTuple, SupportsFloat
@@ -38,7 +40,7 @@ import networkx as nx
 
 from fnad.core import CONST, Node, Tape, to_float
 from fnad.errors import GraphFormatError, ReplayInputError
-from fnad.export import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, input_names
+from fnad.export import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, encode_float, input_names
 from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_VERTICES",
     "Program",
     "ValueAndGrad",
+    "from_graphml",
     "from_json",
 ]
 
@@ -534,5 +537,136 @@ def from_json(
     """
     table = rules if rules is not None else current_rules()
     doc = parse(text, max_bytes=max_bytes)
+    vertices, inputs, output, order = _validate(doc, table, max_vertices)
+    return Program(vertices, inputs, output, order, table)
+
+
+# --------------------------------------------------------------------------- GraphML
+
+_GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
+_FORBIDDEN_XML = ("<!doctype", "<!entity")
+
+
+def _graphml_number(text: str | None) -> float | str | None:
+    """A GraphML double as the JSON document spells it; unparsable text stays as is."""
+    if text is None:
+        return None
+    try:
+        value = float(text)  # XML Schema's NaN/INF/-INF included
+    except ValueError:
+        return text
+    return encode_float(value)
+
+
+def _graphml_int(text: str | None) -> int | str | None:
+    if text is not None and re.fullmatch(r"-?[0-9]{1,18}", text.strip()):
+        return int(text)
+    return text
+
+
+def _graphml_document(data: bytes, max_bytes: int) -> dict[str, Any]:
+    """The GraphML text as the equivalent ``fnad.graph`` JSON document (not yet validated)."""
+    if len(data) > max_bytes:
+        raise _too_large(len(data), max_bytes)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _fail(f"the GraphML is not UTF-8 ({error})", "save it as UTF-8") from None
+    lowered = text.lower()
+    for token in _FORBIDDEN_XML:
+        if token in lowered:
+            raise _fail(
+                f"the GraphML contains a {token[2:].upper()} declaration, which fnad refuses "
+                "(entity expansion can exhaust memory or read local files)",
+                "remove the DOCTYPE/ENTITY declarations; fnad.to_graphml writes none",
+            )
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as error:
+        raise _fail(f"not well-formed XML ({error})", "pass a file fnad.to_graphml wrote") from None
+    if root.tag not in (f"{_GRAPHML}graphml", "graphml"):
+        raise _fail(f"the root element is <{root.tag}>, not <graphml>", "pass a GraphML file")
+    ns = _GRAPHML if root.tag.startswith("{") else ""
+    keys: dict[str | None, tuple[str | None, str | None, str | None]] = {
+        key.get("id"): (key.get("for"), key.get("attr.name"), key.get("attr.type"))
+        for key in root.findall(f"{ns}key")
+    }
+    graphs = root.findall(f"{ns}graph")
+    if len(graphs) != 1:
+        raise _fail(f"the file holds {len(graphs)} graphs", "a fnad GraphML file holds exactly one")
+    graph = graphs[0]
+
+    def fields(element: ET.Element) -> dict[str, tuple[str | None, str]]:
+        found: dict[str, tuple[str | None, str]] = {}
+        for item in element.findall(f"{ns}data"):
+            _, name, kind = keys.get(item.get("key"), (None, None, None))
+            if name is not None:
+                found[name] = (kind, item.text or "")
+        return found
+
+    def converted(kind: str | None, text: str) -> Any:
+        if kind in ("double", "float"):
+            return _graphml_number(text)
+        if kind in ("int", "long"):
+            return _graphml_int(text)
+        return text
+
+    meta = {name: converted(kind, text) for name, (kind, text) in fields(graph).items()}
+    nodes = []
+    for vertex in graph.findall(f"{ns}node"):
+        entry: dict[str, Any] = {"id": _graphml_int(vertex.get("id")), "label": ""}
+        for name, (kind, text) in fields(vertex).items():
+            entry[name] = converted(kind, text)
+        nodes.append(entry)
+    edges = []
+    for edge in graph.findall(f"{ns}edge"):
+        link: dict[str, Any] = {
+            "source": _graphml_int(edge.get("source")),
+            "target": _graphml_int(edge.get("target")),
+        }
+        for name, (kind, text) in fields(edge).items():
+            if name == "positions":
+                parts = [_graphml_int(p) for p in text.split(",")] if text.strip() else []
+                link[name] = parts
+            else:
+                link[name] = converted(kind, text)
+        edges.append(link)
+    return {
+        "directed": graph.get("edgedefault", "directed") == "directed",
+        "multigraph": False,
+        "graph": meta,
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def from_graphml(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    rules: RuleTable | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_vertices: int = MAX_VERTICES,
+) -> Program:
+    """Load a file written by :func:`fnad.to_graphml` (a path, or its bytes) as a Program.
+
+    The same checks as :func:`from_json` apply, and before any XML is parsed, DOCTYPE and
+    ENTITY declarations are refused (no entity expansion, no external entities). Labels
+    keep the ``\\xNN`` escapes GraphML needed for control characters.
+
+    >>> import os, tempfile
+    >>> from fnad import Node, to_graphml
+    >>> x = Node(2.0, label="x")
+    >>> path = os.path.join(tempfile.mkdtemp(), "g.graphml")
+    >>> to_graphml(x * x + 1, path)
+    >>> from_graphml(path).value_and_grad(x=3.0)
+    ValueAndGrad(value=10.0, grads={'x': 6.0})
+    """
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        with open(source, "rb") as file:
+            data = file.read(max_bytes + 1)  # one byte more tells "too large" without reading all
+    table = rules if rules is not None else current_rules()
+    doc = _graphml_document(data, max_bytes)
     vertices, inputs, output, order = _validate(doc, table, max_vertices)
     return Program(vertices, inputs, output, order, table)

@@ -6,6 +6,7 @@ import copy
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -403,3 +404,70 @@ def test_random_mutations_never_crash(data: st.DataObject) -> None:
     except GraphFormatError:
         return
     prog.value_and_grad()  # whatever loads also replays
+
+
+# --------------------------------------------------------------------------- GraphML
+
+
+def seed_graphml(tmp_path: Path) -> str:
+    with fnad.Tape():
+        x, y = Node(2.0, label="x"), Node(3.0, label="y")
+        z = x * y + x**2 + y.relu()
+    path = tmp_path / "seed.graphml"
+    fnad.to_graphml(z, path)
+    return path.read_text(encoding="utf-8")
+
+
+def test_graphml_loads_back(tmp_path: Path) -> None:
+    text = seed_graphml(tmp_path)
+    assert fnad.from_graphml(text.encode()).value_and_grad() == (13.0, {"x": 7.0, "y": 3.0})
+    assert fnad.from_graphml(tmp_path / "seed.graphml").input_names == ("x", "y")
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph><node id="&lol2;"/></graph></graphml>
+"""
+
+EXTERNAL = """<?xml version="1.0"?>
+<!DOCTYPE graphml [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph><node id="&secret;"/></graph></graphml>
+"""
+
+
+@pytest.mark.parametrize("text", [BILLION_LAUGHS, EXTERNAL], ids=["entities", "external"])
+def test_graphml_doctype_and_entities_are_refused_before_parsing(text: str) -> None:
+    with pytest.raises(
+        GraphFormatError, match="contains a DOCTYPE declaration, which fnad refuses"
+    ):
+        fnad.from_graphml(text.encode())
+
+
+def test_graphml_malformed_documents(tmp_path: Path) -> None:
+    text = seed_graphml(tmp_path)
+    cases = [
+        (text[:200], "not well-formed XML"),
+        ("<root/>", "the root element is <root>, not <graphml>"),
+        (text.replace('<node id="1">', '<node id="n1">'), "id is 'n1' (str), not an integer"),
+        (text.replace(">mul<", ">no.such<"), "op 'no.such', which is not in the rule table"),
+        (text.replace(">3.0</data>", ">three</data>", 1), "data is 'three' (str), not a number"),
+        (
+            text.replace('<data key="e_positions">1</data>', '<data key="e_positions">0</data>', 1),
+            "is filled twice",
+        ),
+        (
+            text.replace('<data key="g_version">1</data>', '<data key="g_version">2</data>'),
+            "unsupported schema version 2",
+        ),
+        (text.replace('edgedefault="directed"', 'edgedefault="undirected"'), '"directed": true'),
+        (text.replace('source="4" target="5"', 'source="5" target="5"'), "self-loop on vertex 5"),
+    ]
+    for broken, words in cases:
+        assert broken != text
+        with pytest.raises(GraphFormatError) as info:
+            fnad.from_graphml(broken.encode())
+        assert words in str(info.value), (words, str(info.value))
+    with pytest.raises(GraphFormatError, match="above the limit of 100"):
+        fnad.from_graphml(tmp_path / "seed.graphml", max_bytes=100)
+    with pytest.raises(GraphFormatError, match="not UTF-8"):
+        fnad.from_graphml(b"\xff\xfe<graphml/>")

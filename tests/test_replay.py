@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -244,3 +246,14 @@ def test_random_dags_replay_at_new_inputs_equals_building_directly(
     assert same(value, direct.data)
     for name, leaf in zip(prog.input_names, on_graph, strict=True):
         assert same(by_name[name], direct_grads[direct_leaves[position[leaf]]])
+
+
+@given(expressions())
+def test_random_dags_round_trip_through_graphml(expr: Expr) -> None:
+    z, _ = expr.build()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "g.graphml"
+        fnad.to_graphml(z, path)
+        prog = fnad.from_graphml(path)
+    out, _ = prog.trace()
+    assert to_json(out) == to_json(z)  # same values, grads, labels, operand order
