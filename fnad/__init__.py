@@ -52,7 +52,7 @@ from fnad.ops import (
 )
 from fnad.parser import Expression, parse
 from fnad.render import render
-from fnad.replay import Program, ValueAndGrad, from_json
+from fnad.replay import Program, ValueAndGrad, from_graphml, from_json
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
 from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp
 
@@ -106,6 +106,7 @@ __all__ = [
     "defop",
     "exp",
     "explain",
+    "from_graphml",
     "from_json",
     "grad",
     "hessian",
