@@ -25,8 +25,8 @@ from fnad.export import snapshot, to_dot
 
 __all__ = ["MAX_RENDER_NODES", "render"]
 
-MAX_RENDER_NODES = 300
-"""Default vertex limit for :func:`render`; dot lays out ~300 boxes in about a second."""
+MAX_RENDER_NODES = 200
+"""Default vertex limit for :func:`render`; dot lays out a 200-vertex DAG in a few seconds at most."""
 
 
 def render(
