@@ -62,7 +62,10 @@ MAX_VERTICES = 2_000_000
 MAX_DEPTH = 16
 """How deeply a document may nest JSON arrays/objects; a fnad.graph document nests 4 deep."""
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A JSON string, or an unterminated one up to the end of the text: every match attempt
+# at a quote succeeds, so stripping strings stays linear even on hostile text such as
+# '\\"' * 10**6 (a pattern that can fail would be retried at every quote: quadratic).
+_STRING = re.compile(r'"(?:[^"\\]+|\\.|\\\Z)*(?:"|\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 

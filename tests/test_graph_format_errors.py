@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -471,3 +472,13 @@ def test_graphml_malformed_documents(tmp_path: Path) -> None:
         fnad.from_graphml(tmp_path / "seed.graphml", max_bytes=100)
     with pytest.raises(GraphFormatError, match="not UTF-8"):
         fnad.from_graphml(b"\xff\xfe<graphml/>")
+
+
+@pytest.mark.parametrize(
+    "text", ['\\"' * 1_000_000, '"' + '\\"' * 1_000_000 + "\\", '["' + "\\" * 2_000_001]
+)
+def test_hostile_text_is_rejected_in_linear_time(text: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(GraphFormatError, match="not valid JSON"):
+        from_json(text)
+    assert time.perf_counter() - start < 2.0
