@@ -584,3 +584,14 @@ def test_python_m_fnad_refuses_without_a_traceback(tmp_path: Path) -> None:
 def test_python_m_fnad_help(tmp_path: Path) -> None:
     done = subprocess_run(sys.executable, "-m", "fnad", "--help", cwd=tmp_path)
     assert done.returncode == 0 and "grad" in done.stdout and "replay" in done.stdout
+
+
+def test_the_documented_limits_are_the_real_ones() -> None:
+    from fnad.parser import MAX_NODES
+    from fnad.render import MAX_RENDER_NODES
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"| length | {MAX_LENGTH:,} characters |" in doc
+    assert f"| nesting depth | {MAX_DEPTH} levels |" in doc
+    assert f"| size | {MAX_NODES:,} |" in doc
+    assert f"`fnad.render.MAX_RENDER_NODES` ({MAX_RENDER_NODES})" in doc
