@@ -527,3 +527,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         target = f" {error.filename!r}" if error.filename else ""
         return _fail(prog, f"cannot access{target}: {error.strerror or error}")
+    except KeyboardInterrupt:
+        _write(sys.stderr, f"{prog}: interrupted\n")
+        return 130  # 128 + SIGINT, as shells report it

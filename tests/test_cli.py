@@ -595,3 +595,13 @@ def test_the_documented_limits_are_the_real_ones() -> None:
     assert f"| nesting depth | {MAX_DEPTH} levels |" in doc
     assert f"| size | {MAX_NODES:,} |" in doc
     assert f"`fnad.render.MAX_RENDER_NODES` ({MAX_RENDER_NODES})" in doc
+
+
+def test_interrupt_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fnad.cli
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fnad.cli, "_grad", interrupted)
+    assert run("grad", "x", "x=1") == (130, "", "fnad grad: interrupted\n")
