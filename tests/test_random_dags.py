@@ -66,7 +66,7 @@ def run_fnad(program: Program) -> tuple[float, list[float]] | None:
     with fnad.Tape() as tape:
         values: list[Node] = [Node(v, label=f"x{i}") for i, v in enumerate(program.leaves)]
         for name, args in program.steps:
-            arity, _, domain = OPS[name]
+            _, _, domain = OPS[name]
             if not domain(*(values[i].data for i in args)):
                 return None
             values.append(tape.apply(name, *(values[i] for i in args)))
