@@ -60,8 +60,8 @@ _DPI = 100
 def learning_rate(k: int, steps: int) -> float:
     """micrograd's schedule ``1.0 - 0.9·k/100``, stretched over ``steps`` steps.
 
-    >>> learning_rate(0, 100), learning_rate(50, 100), learning_rate(99, 100)
-    (1.0, 0.55, 0.10899999999999999)
+    >>> learning_rate(0, 100), learning_rate(50, 100), round(learning_rate(99, 100), 3)
+    (1.0, 0.55, 0.109)
     """
     return 1.0 - 0.9 * k / steps
 
