@@ -16,6 +16,7 @@ Usage::
     .venv/bin/pip install -e '.[bench]'          # micrograd==0.1.0
     .venv/bin/pip install torch==2.13.0          # optional: torch scalars
     .venv/bin/python benchmarks/train_step.py    # timing, 100 steps
+    .venv/bin/python benchmarks/train_step.py --no-gc     # the same with the cyclic GC off
     .venv/bin/python benchmarks/train_step.py --memory 1000   # fnad's peak RSS over 1000 steps
 """
 
@@ -168,7 +169,7 @@ def machine() -> str:
     )
 
 
-def compare(seed: int, steps: int, engines: dict[str, Any]) -> dict[str, Any]:
+def compare(seed: int, steps: int, engines: dict[str, Any], gc_on: bool = True) -> dict[str, Any]:
     points, labels = moons(100, 0.1, seed)
     weights = MLP(2, list(LAYERS), seed=seed).parameters()
     built = {name: make(weights, points, labels) for name, make in engines.items()}
@@ -185,8 +186,12 @@ def compare(seed: int, steps: int, engines: dict[str, Any]) -> dict[str, Any]:
     times: dict[str, list[float]] = {name: [] for name in built}
     reached: dict[str, int | None] = {name: None for name in built}
     final: dict[str, tuple[float, float]] = {}
+    if not gc_on:
+        gc.disable()
     for k in range(steps):
         lr = learning_rate(k, steps)
+        if not gc_on:
+            gc.collect()  # untimed: free the previous round's graphs between rounds
         for name, (step, _) in built.items():
             started = time.perf_counter()
             loss, acc = step(lr)
@@ -200,10 +205,11 @@ def compare(seed: int, steps: int, engines: dict[str, Any]) -> dict[str, Any]:
             file=sys.stderr,
         )
 
+    gc.enable()
     medians = {name: statistics.median(ts) for name, ts in times.items()}
     return {
         "machine": machine(),
-        "gc": "on (default thresholds)",
+        "gc": "on (default thresholds)" if gc_on else "off while timing, collected between rounds",
         "seed": seed,
         "steps": steps,
         "median_step_seconds": medians,
@@ -253,6 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--no-torch", action="store_true", help="skip torch even if installed")
     parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="time with the cyclic GC off (collecting between rounds): the engines' own work",
+    )
+    parser.add_argument(
         "--memory", type=int, metavar="STEPS", help="measure fnad's peak RSS instead"
     )
     args = parser.parse_args(argv)
@@ -267,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("torch not installed: comparing with micrograd only", file=sys.stderr)
         else:
             engines["torch"] = torch_engine
-    print(json.dumps(compare(args.seed, args.steps, engines), indent=2))
+    print(json.dumps(compare(args.seed, args.steps, engines, gc_on=not args.no_gc), indent=2))
     return 0
 
 
