@@ -11,6 +11,10 @@
 Layout (dependencies point one way)::
 
     errors <- rules <- core (Node, Tape) <- ops (built-in rules)
+           <- transforms / custom / check / export / replay / explain / render / nn / parser
+           <- cli
+
+``fnad.nn``, ``fnad.datasets`` and ``fnad.cli`` are submodules, imported on demand.
 """
 
 from fnad.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
