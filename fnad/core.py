@@ -250,7 +250,7 @@ class Node:
 
     def __reduce__(self) -> tuple[Callable[[Tape, int], Node], tuple[Tape, int]]:
         # Pickle the whole tape once (flat, no recursion) and this node's position on it.
-        return _node_at, (self.tape, self.tape._position(self))
+        return _node_at, (self.tape, self.tape.position(self))
 
     # -- backward ----------------------------------------------------------------------
 
@@ -805,6 +805,25 @@ class Tape:
         self._grads = grads
         return Gradients(output, grads)
 
+    def local_derivatives(self, node: Node) -> tuple[float, ...]:
+        """∂node/∂inputᵢ at the recorded values, one per argument: the chain-rule factor
+        on each edge into ``node`` (empty for a leaf). IEEE results, never raises for nan.
+
+        >>> with Tape() as tape:
+        ...     x, y = Node(2.0), Node(3.0)
+        ...     z = x * y
+        >>> tape.local_derivatives(z)
+        (3.0, 2.0)
+        """
+        if not node.inputs:
+            return ()
+        token = _strict.set(False)  # it reports values; judging them is strict()'s business
+        try:
+            parts = _float_partials(self._rule_for(node), [a.data for a in node.inputs], node.data)
+        finally:
+            _strict.reset(token)
+        return tuple(float(p) for p in parts)
+
     def _rule_for(self, node: Node) -> Rule:
         try:
             return self.rules.lookup[node.op]
@@ -903,7 +922,15 @@ class Tape:
             self._position_cache = {}
         return self._order_cache
 
-    def _position(self, node: Node) -> int:
+    def position(self, node: Node) -> int:
+        """Where ``node`` stands in recording order, a topological order by construction.
+
+        >>> with Tape() as tape:
+        ...     x = Node(1.0)
+        ...     y = x * x
+        >>> tape.position(x), tape.position(y)
+        (0, 1)
+        """
         order = self._nodes_in_order()
         if len(self._position_cache) != len(order):
             self._position_cache = {n: i for i, n in enumerate(order)}

@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape
 import attrs
 import networkx as nx
 
-from fnad.core import CONST, Node, _float_partials, _strict
+from fnad.core import CONST, Node
 from fnad.errors import OperandTypeError
 
 __all__ = [
@@ -128,30 +128,21 @@ def snapshot(z: Node) -> Snapshot:
             "pass the node whose graph you want, e.g. to_json(z)"
         )
     order = z.tape.backward_order(z)
-    rules = z.tape.rules
     grads: dict[Node, float] = {z: 1.0}
     partials: dict[Node, tuple[float, ...]] = {}
-    # A strict() block judges computed values; an export only reports them, so the
-    # partials' inner terms (pow's log of a negative base) must not raise here.
-    token = _strict.set(False)
-    try:
-        for node in order:
-            inputs = node.inputs
-            if not inputs:
-                continue
-            rule = rules[node.op]
-            parts = tuple(
-                float(p) for p in _float_partials(rule, [a.data for a in inputs], node.data)
-            )
-            partials[node] = parts
-            grad = grads[node]
-            for argument, partial in zip(inputs, parts, strict=True):
-                grads[argument] = grads.get(argument, 0.0) + grad * partial
-    finally:
-        _strict.reset(token)
+    # The same walk as z.backward(), keeping each node's local derivatives for the edges;
+    # the tape's own gradient record is left alone.
+    for node in order:
+        inputs = node.inputs
+        if not inputs:
+            continue
+        partials[node] = parts = z.tape.local_derivatives(node)
+        grad = grads[node]
+        for argument, partial in zip(inputs, parts, strict=True):
+            grads[argument] = grads.get(argument, 0.0) + grad * partial
     # Number the vertices in recording order (a topological order by construction), so
     # ids read like the program: x is 0, y is 1, ... and the output is last.
-    position = z.tape._position
+    position = z.tape.position
     order.sort(key=position)
     return Snapshot(
         nodes=order,

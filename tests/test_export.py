@@ -141,7 +141,7 @@ def test_random_dag_export_matches_backward_bit_for_bit(expr: Expr) -> None:
     assert g.number_of_nodes() == len(order)
     assert nx.is_directed_acyclic_graph(g)
     assert all(u < v for u, v in g.edges)  # ids are topological
-    by_id = sorted(order, key=z.tape._position)
+    by_id = sorted(order, key=z.tape.position)
     for i, node in enumerate(by_id):
         assert g.nodes[i]["op"] == node.op and g.nodes[i]["label"] == node.label
         assert same(g.nodes[i]["data"], node.data)

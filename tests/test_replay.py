@@ -221,7 +221,7 @@ def test_random_dags_round_trip_bit_for_bit(expr: Expr) -> None:
     assert same(value, z.data)
     on_graph = {leaf for leaf in leaves if leaf in grads}
     assert len(by_name) == len(on_graph)
-    names = dict(zip(prog.inputs, sorted(on_graph, key=z.tape._position), strict=True))
+    names = dict(zip(prog.inputs, sorted(on_graph, key=z.tape.position), strict=True))
     for name, leaf in names.items():
         assert leaf.label == name.split("#")[0] if "#" in name else leaf.label == name
         assert same(by_name[name], grads[leaf])
