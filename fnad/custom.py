@@ -48,12 +48,10 @@ from fnad.core import (
     _describe,
     _float_partials,
     _forward,
-    _non_finite,
-    is_strict,
     to_float,
 )
 from fnad.errors import RuleError, UnknownOpError
-from fnad.ops import BinaryOp, UnaryOp
+from fnad.ops import BinaryOp, UnaryOp, evaluate
 from fnad.rules import Partials, Rule, RuleTable, _accepts_positional, current_rules
 
 __all__ = [
@@ -67,13 +65,6 @@ __all__ = [
 # --------------------------------------------------------------------------- op callables
 
 
-def _evaluate(rule: Rule, args: tuple[float, ...]) -> float:
-    result = _forward(rule, args)
-    if result - result and is_strict():
-        raise _non_finite(rule.name, args, result)
-    return result
-
-
 def _record(rule: Rule, tape: Tape, args: tuple[Operand, ...]) -> Node:
     if rule.name not in tape.rules.lookup:
         raise UnknownOpError(
@@ -85,46 +76,34 @@ def _record(rule: Rule, tape: Tape, args: tuple[Operand, ...]) -> Node:
     return tape.apply(rule.name, *args)
 
 
-class CustomUnaryOp(UnaryOp):
-    """A one-argument op made by :func:`defop`: Node in, recorded Node out; number in, float out.
+class _OwnRule:
+    """Floats are computed with the op's own ``impl``; Nodes record the op by name on their
+    tape, whose rule table must hold it."""
 
-    Floats are computed with the op's own ``impl``; Nodes record the op by name on their
-    tape, whose rule table must hold it.
-    """
+    rule: Rule
+    name: str
+
+    def _on_numbers(self, args: tuple[float, ...]) -> float:
+        return evaluate(self.rule, args)
+
+    def _on_tape(self, tape: Tape, args: tuple[Operand, ...]) -> Node:
+        return _record(self.rule, tape, args)
+
+
+class CustomUnaryOp(_OwnRule, UnaryOp):
+    """A one-argument op made by :func:`defop`: Node in, recorded Node out; number in, float out."""
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule.name, rule.doc)
         self.rule = rule
 
-    @overload
-    def __call__(self, x: Node, /) -> Node: ...
-    @overload
-    def __call__(self, x: SupportsFloat, /) -> float: ...
-    def __call__(self, x: Operand, /) -> Node | float:
-        if isinstance(x, Node):
-            return _record(self.rule, x.tape, (x,))
-        return _evaluate(self.rule, (to_float(x, self.name, 1),))
 
-
-class CustomBinaryOp(BinaryOp):
+class CustomBinaryOp(_OwnRule, BinaryOp):
     """A two-argument op made by :func:`defop`; a Node on either side records it."""
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule.name, rule.doc)
         self.rule = rule
-
-    @overload
-    def __call__(self, a: Node, b: Operand, /) -> Node: ...
-    @overload
-    def __call__(self, a: SupportsFloat, b: Node, /) -> Node: ...
-    @overload
-    def __call__(self, a: SupportsFloat, b: SupportsFloat, /) -> float: ...
-    def __call__(self, a: Operand, b: Operand, /) -> Node | float:
-        if isinstance(a, Node):
-            return _record(self.rule, a.tape, (a, b))
-        if isinstance(b, Node):
-            return _record(self.rule, b.tape, (a, b))
-        return _evaluate(self.rule, (to_float(a, self.name, 1), to_float(b, self.name, 2)))
 
 
 class CustomNaryOp:
@@ -149,7 +128,7 @@ class CustomNaryOp:
         for arg in args:
             if isinstance(arg, Node):
                 return _record(rule, arg.tape, args)
-        return _evaluate(rule, tuple(to_float(a, self.name, i) for i, a in enumerate(args, 1)))
+        return evaluate(rule, tuple(to_float(a, self.name, i) for i, a in enumerate(args, 1)))
 
     def __repr__(self) -> str:
         return f"<fnad op {self.name!r}>"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import SupportsFloat, TypeVar, overload
 
 from fnad import _floats
-from fnad.core import Node, Operand, _forward, _non_finite, is_strict, to_float
+from fnad.core import Node, Operand, Tape, _forward, _non_finite, is_strict, to_float
 from fnad.rules import Forward, Partials, Rule, builtin_rules, current_rules
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "UnaryOp",
     "abs",
     "cos",
+    "evaluate",
     "exp",
     "log",
     "power",
@@ -53,23 +54,41 @@ def value(x: float | Node) -> float:
     return x.data if isinstance(x, Node) else x
 
 
-def _evaluate(name: str, args: tuple[float, ...]) -> float:
-    result = _forward(current_rules()[name], args)
+def evaluate(rule: Rule, args: tuple[float, ...]) -> float:
+    """``rule``'s forward on floats: IEEE results, and strict() judges the value."""
+    result = _forward(rule, args)
     if result - result and is_strict():
-        raise _non_finite(name, args, result)
+        raise _non_finite(rule.name, args, result)
     return result
 
 
-class UnaryOp:
-    """A one-argument op as a function: a Node in, a recorded Node out; a number in, a float out.
+class _OpFunction:
+    """What UnaryOp and BinaryOp share: how an op runs on numbers and on Nodes.
 
-    >>> tanh(0.0), tanh(Node(0.0)).op
-    (0.0, 'tanh')
+    Built-in ops resolve by name, on numbers in the current rule table and on Nodes in the
+    tape's; :mod:`fnad.custom` overrides the two hooks to use the op's own rule.
     """
 
     def __init__(self, name: str, doc: str = "") -> None:
         self.name = name
         self.__doc__ = doc
+
+    def _on_numbers(self, args: tuple[float, ...]) -> float:
+        return evaluate(current_rules()[self.name], args)
+
+    def _on_tape(self, tape: Tape, args: tuple[Operand, ...]) -> Node:
+        return tape.apply(self.name, *args)
+
+    def __repr__(self) -> str:
+        return f"<fnad op {self.name!r}>"
+
+
+class UnaryOp(_OpFunction):
+    """A one-argument op as a function: a Node in, a recorded Node out; a number in, a float out.
+
+    >>> tanh(0.0), tanh(Node(0.0)).op
+    (0.0, 'tanh')
+    """
 
     @overload
     def __call__(self, x: Node, /) -> Node: ...
@@ -77,23 +96,16 @@ class UnaryOp:
     def __call__(self, x: SupportsFloat, /) -> float: ...
     def __call__(self, x: Operand, /) -> Node | float:
         if isinstance(x, Node):
-            return x.tape.apply(self.name, x)
-        return _evaluate(self.name, (to_float(x, self.name, 1),))
-
-    def __repr__(self) -> str:
-        return f"<fnad op {self.name!r}>"
+            return self._on_tape(x.tape, (x,))
+        return self._on_numbers((to_float(x, self.name, 1),))
 
 
-class BinaryOp:
+class BinaryOp(_OpFunction):
     """A two-argument op as a function; a Node on either side records it.
 
     >>> power(2.0, 10), power(Node(2.0), 10).data
     (1024.0, 1024.0)
     """
-
-    def __init__(self, name: str, doc: str = "") -> None:
-        self.name = name
-        self.__doc__ = doc
 
     @overload
     def __call__(self, a: Node, b: Operand, /) -> Node: ...
@@ -103,13 +115,10 @@ class BinaryOp:
     def __call__(self, a: SupportsFloat, b: SupportsFloat, /) -> float: ...
     def __call__(self, a: Operand, b: Operand, /) -> Node | float:
         if isinstance(a, Node):
-            return a.tape.apply(self.name, a, b)
+            return self._on_tape(a.tape, (a, b))
         if isinstance(b, Node):
-            return b.tape.apply(self.name, a, b)
-        return _evaluate(self.name, (to_float(a, self.name, 1), to_float(b, self.name, 2)))
-
-    def __repr__(self) -> str:
-        return f"<fnad op {self.name!r}>"
+            return self._on_tape(b.tape, (a, b))
+        return self._on_numbers((to_float(a, self.name, 1), to_float(b, self.name, 2)))
 
 
 def rule(
