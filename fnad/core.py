@@ -514,6 +514,7 @@ class Tape:
         "_adjacency_pred",
         "_adjacency_succ",
         "_attrs",
+        "_closed",
         "_grads",
         "_graph",
         "_graph_grads",
@@ -538,6 +539,7 @@ class Tape:
         self._tokens: list[Token[Tape | None]] = []
         self._order_cache: list[Node] = []
         self._position_cache: dict[Node, int] = {}
+        self._closed = False
 
     # -- scoping -------------------------------------------------------------------------
 
@@ -565,6 +567,54 @@ class Tape:
         """The rule table this tape records and differentiates with (fixed at creation)."""
         return self._rules
 
+    def close(self) -> None:
+        """Forget everything recorded, so the graph is freed now rather than by the GC.
+
+        Nodes and their tape refer to each other, so a tape nobody uses any more is freed
+        by Python's cyclic garbage collector, whenever that runs. Closing empties the
+        graph and the gradient record at once; the nodes keep their ``data``, ``op``,
+        ``label`` and ``inputs``, but can no longer be combined or differentiated (a
+        :class:`~fnad.TapeError`), and their ``grad`` reads 0.0. Closing twice is harmless.
+        ``fnad.nn.train_step`` and the transforms close their private tapes this way.
+
+        >>> with Tape() as tape:
+        ...     x = Node(2.0)
+        ...     loss = x * x
+        ...     slope = loss.backward()[x]
+        >>> tape.close()
+        >>> slope, len(tape), loss.data
+        (4.0, 0, 4.0)
+        >>> loss + 1
+        Traceback (most recent call last):
+        ...
+        fnad.errors.TapeError: add: Tape(#..., nodes=0) was closed, so its nodes cannot be combined or differentiated any more; build the expression again on a new tape
+        """
+        self._closed = True
+        self._lookup = {}  # ops now take the slow path, which reports the closed tape
+        self._attrs.clear()
+        self._adjacency_succ.clear()
+        self._adjacency_pred.clear()
+        self._grads = {}
+        self._graph_grads = self._grads
+        self._order_cache = []
+        self._position_cache = {}
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def _check_open(self, op: str) -> None:
+        if self._closed:
+            raise TapeError(
+                f"{op}: {self!r} was closed, so its nodes cannot be combined or differentiated "
+                "any more; build the expression again on a new tape"
+            )
+
+    def _rule_named(self, op: str) -> Rule:
+        self._check_open(op)
+        return self._rules[op]  # raises UnknownOpError naming the op
+
     @property
     def graph(self) -> nx.DiGraph[Node]:
         """The recorded graph (read-only); vertices carry ``grad`` from the latest backward."""
@@ -581,6 +631,7 @@ class Tape:
     # -- recording -----------------------------------------------------------------------
 
     def _record(self, node: Node) -> None:
+        self._check_open(node.op or "Node")
         self._attrs[node] = {"data": node.data, "op": node.op, "label": node.label}
         self._adjacency_succ[node] = {}
         inputs = node.inputs
@@ -629,7 +680,7 @@ class Tape:
         >>> y.data, [a.op for a in y.inputs]
         (1.0, ['const', ''])
         """
-        rule = self._lookup.get(op) or self.rules[op]
+        rule = self._lookup.get(op) or self._rule_named(op)
         if len(args) != rule.arity:
             raise RuleError(f"op {op!r} takes {rule.arity} argument(s), got {len(args)}: {args!r}")
         if rule.arity == 1:
@@ -660,7 +711,7 @@ class Tape:
     # The two hot paths of the forward pass: the same steps as apply(), unrolled.
 
     def _apply1(self, op: str, x: Operand) -> Node:
-        rule = self._lookup.get(op) or self.rules[op]
+        rule = self._lookup.get(op) or self._rule_named(op)
         if type(x) is Node:
             if x.tape is not self:
                 raise _mixed_tapes(op, 1, x, self)
@@ -690,7 +741,7 @@ class Tape:
         return node
 
     def _apply2(self, op: str, x: Operand, y: Operand) -> Node:
-        rule = self._lookup.get(op) or self.rules[op]
+        rule = self._lookup.get(op) or self._rule_named(op)
         if type(x) is Node:
             if x.tape is not self:
                 raise _mixed_tapes(op, 1, x, self)
@@ -745,6 +796,7 @@ class Tape:
         """
         if output.tape is not self:
             raise _mixed_tapes("backward", 1, output, self)
+        self._check_open("backward")
         pred = self._adjacency_pred
         attrs_of = self._attrs
         nodes: NodeAttrs = {output: attrs_of[output]}
@@ -770,7 +822,13 @@ class Tape:
 
     def backward_order(self, output: Node) -> list[Node]:
         """``output`` and its ancestors, output first: ``networkx.topological_sort`` reversed."""
-        order = list(nx.topological_sort(self.ancestors_graph(output)))
+        subgraph = self.ancestors_graph(output)
+        order = list(nx.topological_sort(subgraph))
+        # The sort caches a degree view that refers back to the subgraph: a reference cycle
+        # that would keep every ancestor alive until the cyclic GC runs. The subgraph is
+        # ours alone, so drop its state and let reference counting free it (and, for a
+        # closed tape, the nodes) at once.
+        vars(subgraph).clear()
         order.reverse()
         return order
 
@@ -931,6 +989,7 @@ class Tape:
         >>> tape.position(x), tape.position(y)
         (0, 1)
         """
+        self._check_open("position")
         order = self._nodes_in_order()
         if len(self._position_cache) != len(order):
             self._position_cache = {n: i for i, n in enumerate(order)}

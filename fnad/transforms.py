@@ -147,6 +147,12 @@ class _Trace:
         self.variables = variables
         self.out = out
 
+    def release(self) -> None:
+        """Close a top-level call's private tape once its floats are out: the graph is
+        freed now, not whenever the cyclic GC runs. A nested call's tape is the caller's."""
+        if not self.nested:
+            self.tape.close()
+
 
 def _tape_of(name: str, values: Sequence[object]) -> Tape | None:
     """The tape of the Node arguments (nested call), or None (top-level call)."""
@@ -449,8 +455,11 @@ def grad(
 
     def impl(args: tuple[Operand, ...]) -> Any:
         trace = _trace("grad", f, args, _resolve("grad", nums, len(args)))
-        grads = _gradient(trace)
-        return grads[0] if single else tuple(grads)
+        try:
+            grads = _gradient(trace)
+            return grads[0] if single else tuple(grads)
+        finally:
+            trace.release()
 
     return Transformed(impl, "grad", f, f"argnums={argnums!r}")
 
@@ -481,8 +490,11 @@ def value_and_grad(
 
     def impl(args: tuple[Operand, ...]) -> Any:
         trace = _trace("value_and_grad", f, args, _resolve("value_and_grad", nums, len(args)))
-        grads = _gradient(trace)
-        return _value(trace), grads[0] if single else tuple(grads)
+        try:
+            grads = _gradient(trace)
+            return _value(trace), grads[0] if single else tuple(grads)
+        finally:
+            trace.release()
 
     return Transformed(impl, "value_and_grad", f, f"argnums={argnums!r}")
 
@@ -526,13 +538,16 @@ def hessian(
             raise TransformError("fnad.hessian: the function was called with no arguments")
         trace = _trace("hessian", f, args, _resolve("hessian", wanted, len(args)))
         tape, variables = trace.tape, trace.variables
-        first = _reverse_nodes(tape, trace.out, variables)
-        rows: list[tuple[Node, ...]] | list[tuple[float, ...]]
-        if trace.nested:
-            rows = [tuple(_reverse_nodes(tape, g, variables)) for g in first]
-        else:
-            rows = [tuple(_reverse_floats(tape, g, variables)) for g in first]
-        return rows[0][0] if single else tuple(rows)
+        try:
+            first = _reverse_nodes(tape, trace.out, variables)
+            rows: list[tuple[Node, ...]] | list[tuple[float, ...]]
+            if trace.nested:
+                rows = [tuple(_reverse_nodes(tape, g, variables)) for g in first]
+            else:
+                rows = [tuple(_reverse_floats(tape, g, variables)) for g in first]
+            return rows[0][0] if single else tuple(rows)
+        finally:
+            trace.release()
 
     return Transformed(impl, "hessian", f, f"argnums={argnums!r}")
 
@@ -585,14 +600,17 @@ def jvp(
         else:
             seeds.append(to_float(tangent, "fnad.jvp: tangent", position))
     trace = _trace("jvp", f, primal_args, tuple(range(len(primal_args))), extra=tangent_args)
-    tangent_out = _forward_tangent(
-        trace.tape, trace.out, trace.variables, seeds, create_graph=trace.nested
-    )
-    if trace.nested:
-        return _as_node(trace.tape, _value(trace)), _as_node(trace.tape, tangent_out)
-    value = _value(trace)
-    assert not isinstance(value, Node) and not isinstance(tangent_out, Node)
-    return value, tangent_out
+    try:
+        tangent_out = _forward_tangent(
+            trace.tape, trace.out, trace.variables, seeds, create_graph=trace.nested
+        )
+        if trace.nested:
+            return _as_node(trace.tape, _value(trace)), _as_node(trace.tape, tangent_out)
+        value = _value(trace)
+        assert not isinstance(value, Node) and not isinstance(tangent_out, Node)
+        return value, tangent_out
+    finally:
+        trace.release()
 
 
 @overload
@@ -625,6 +643,7 @@ def vjp(
     def gradient() -> Sequence[Node | float]:
         if not cache:
             cache.append(_gradient(trace))
+            trace.release()  # floats from here on (a nested trace keeps the caller's tape)
         return cache[0]
 
     if trace.nested:

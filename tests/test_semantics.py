@@ -289,3 +289,82 @@ def test_graphs_built_and_dropped_in_tape_blocks_leave_memory_flat() -> None:
     finally:
         tracemalloc.stop()
     assert after_10k - after_1k < 64 * 1024, (after_1k, after_10k)
+
+
+# --------------------------------------------------------------------------- closing a tape
+
+
+def test_a_closed_tape_forgets_its_graph_and_refuses_new_work() -> None:
+    with fnad.Tape() as tape:
+        x = Node(2.0, label="x")
+        y = x * x + 1
+        assert y.backward()[x] == 4.0
+    tape.close()
+    tape.close()  # harmless
+    assert tape.closed and len(tape) == 0 and tape.graph.number_of_nodes() == 0
+    assert (y.data, y.op, y.inputs[1].data) == (5.0, "add", 1.0)  # plain values survive
+    assert x.grad == 0.0
+    for attempt in (lambda: y * 2, lambda: -y, lambda: y.tanh(), lambda: y.backward()):
+        with pytest.raises(fnad.TapeError, match="was closed"):
+            attempt()
+    with tape, pytest.raises(fnad.TapeError, match="was closed"):
+        Node(1.0)
+    with pytest.raises(fnad.TapeError, match="was closed"):
+        pickle.dumps(y)
+
+
+def _live_nodes() -> int:
+    """Nodes still allocated, reachable or not: the cyclic GC is off while this is used."""
+    return sum(1 for o in gc.get_objects() if type(o) is Node)
+
+
+def test_closing_frees_a_step_without_the_cyclic_collector() -> None:
+    def step(close: bool) -> float:
+        with fnad.Tape() as tape:
+            w = Node(0.5)
+            loss = w
+            for _ in range(200):
+                loss = (loss * w + 1.0).tanh()
+            slope = loss.backward()[w]
+        if close:
+            tape.close()
+        return slope
+
+    gc.collect()
+    gc.disable()
+    try:
+        baseline = _live_nodes()
+        for _ in range(10):
+            step(close=True)
+        assert _live_nodes() == baseline  # freed by reference counting alone
+        for _ in range(10):
+            step(close=False)
+        assert _live_nodes() >= baseline + 10 * 800  # the cycles wait for the collector
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def test_transforms_and_train_step_close_their_private_tapes() -> None:
+    from fnad.datasets import moons
+    from fnad.nn import MLP, train_step
+
+    points, labels = moons(10, noise=0.1, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    f = lambda x, y: (x * y).tanh() + x**2
+    gc.collect()
+    gc.disable()
+    try:
+        baseline = _live_nodes()
+        for _ in range(10):
+            fnad.grad(f)(1.0, 2.0)
+            fnad.value_and_grad(f, argnums=(0, 1))(1.0, 2.0)
+            fnad.hessian(f)(1.0, 2.0)
+            fnad.jvp(f, (1.0, 2.0), (1.0, 0.0))
+            fnad.vjp(f, 1.0, 2.0)[1](1.0)
+            model = train_step(model, points, labels, lr=0.1).model
+        assert _live_nodes() == baseline
+    finally:
+        gc.enable()
+        gc.collect()
+    assert fnad.grad(fnad.grad(lambda x: x * x * x))(2.0) == 12.0  # nesting still works
