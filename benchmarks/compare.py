@@ -12,7 +12,9 @@ Measures (see docs/performance.md for the figures and the targets):
 (d) backward of a 10-op expression on a tape that already holds 1M other nodes.
 
 Times are medians over repeats; engines run in rotating order within each repeat so that
-machine noise hits them alike. Python's cyclic garbage collector dominates at these sizes
+machine noise hits them alike. In one process the engine that triggers a full garbage
+collection pays for every engine's garbage, so (a) is also run with each engine alone in a
+fresh process. Python's cyclic garbage collector dominates at these sizes
 for every engine, so (a) is reported both with the collector on (what users get) and off
 (the engines' own cost). torch is used when importable (pip install torch==2.13.0).
 """
@@ -22,9 +24,11 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -161,9 +165,7 @@ def run_torch(weights: Any, points: Any, labels: Any) -> tuple[float, float, flo
 # ------------------------------------------------------------------ (a) the demo network
 
 
-def bench_mlp(repeats: int, gc_on: bool) -> dict[str, tuple[float, float]]:
-    points, labels = moons(50, noise=0.1, seed=0)
-    weights = initial_weights()
+def available_engines() -> dict[str, Callable[..., tuple[float, float, float, list[float]]]]:
     engines: dict[str, Callable[..., tuple[float, float, float, list[float]]]] = {
         "fnad": run_fnad,
         "fnad+close": run_fnad_closed,
@@ -173,6 +175,15 @@ def bench_mlp(repeats: int, gc_on: bool) -> dict[str, tuple[float, float]]:
     if torch is not None:
         torch.set_num_threads(1)
         engines["torch"] = run_torch
+    return engines
+
+
+def bench_mlp(repeats: int, gc_on: bool, only: str | None = None) -> dict[str, tuple[float, float]]:
+    points, labels = moons(50, noise=0.1, seed=0)
+    weights = initial_weights()
+    engines = available_engines()
+    if only is not None:
+        engines = {only: engines[only]}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
     reference: dict[str, tuple[float, list[float]]] = {}
     names = list(engines)
@@ -182,7 +193,7 @@ def bench_mlp(repeats: int, gc_on: bool) -> dict[str, tuple[float, float]]:
                 forward, backward, loss, grads = engines[name](weights, points, labels)
                 times[name].append((forward, backward))
                 reference[name] = (loss, grads)
-    base_loss, base_grads = reference["fnad"]
+    base_loss, base_grads = next(iter(reference.values())) if only else reference["fnad"]
     for name, (loss, grads) in reference.items():
         worst = max(abs(a - b) for a, b in zip(base_grads, grads, strict=True))
         assert abs(loss - base_loss) <= 1e-12 and worst <= 1e-12, (name, loss, worst)
@@ -210,6 +221,29 @@ def report_mlp(repeats: int) -> None:
                 f"  total {total * 1e3:7.1f} ms"
                 + (f"  ÷ micrograd = {total / reference:4.2f}x" if reference else "")
             )
+
+
+def report_mlp_isolated(repeats: int) -> None:
+    """Each engine alone in a fresh process, GC on: what a user who runs one engine gets."""
+    print(f"    each engine alone in its own process, garbage collector on (median of {repeats}):")
+    totals: dict[str, tuple[float, float]] = {}
+    for name in available_engines():
+        output = subprocess.run(
+            [sys.executable, __file__, "--only", name, "--repeats", str(repeats)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        forward, backward = json.loads(output.strip().splitlines()[-1])
+        totals[name] = (forward, backward)
+    reference = sum(totals["micrograd"]) if "micrograd" in totals else None
+    for name, (forward, backward) in totals.items():
+        total = forward + backward
+        print(
+            f"      {name:10s} forward {forward * 1e3:7.1f} ms  backward {backward * 1e3:7.1f} ms"
+            f"  total {total * 1e3:7.1f} ms"
+            + (f"  ÷ micrograd = {total / reference:4.2f}x" if reference else "")
+        )
 
 
 # ------------------------------------------------------------------ (b) chains
@@ -310,7 +344,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="do not gc.freeze() the imported modules' objects before measuring",
     )
+    parser.add_argument("--only", help=argparse.SUPPRESS)  # one engine, for the isolated run
+    parser.add_argument("--repeats", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.only:
+        gc.collect()
+        gc.freeze()
+        print(json.dumps(bench_mlp(args.repeats or 5, gc_on=True, only=args.only)[args.only]))
+        return 0
     if not args.no_freeze:
         # torch, micrograd and sympy leave ~10^5-10^6 GC-tracked objects behind at import;
         # without this every full collection during a run traverses them all, and the
@@ -325,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sys.stdout.flush()
     report_mlp(repeats)
+    report_mlp_isolated(repeats)
     report_chains(
         (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000), 3 if args.quick else 5
     )

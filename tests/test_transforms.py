@@ -233,10 +233,10 @@ def test_ieee_results_in_transforms() -> None:
 
 
 def test_each_call_uses_a_fresh_tape_and_keeps_nothing() -> None:
-    seen: list[weakref.ref[Tape]] = []
+    tapes: list[Tape] = []
 
     def f(x: Node) -> Node:
-        seen.append(weakref.ref(x.tape))
+        tapes.append(x.tape)
         assert fnad.current_tape() is x.tape  # Node(...) inside f lands on the same tape
         return x * Node(2.0)
 
@@ -245,7 +245,10 @@ def test_each_call_uses_a_fresh_tape_and_keeps_nothing() -> None:
     assert fnad.grad(f)(1.0) == 2.0
     assert fnad.grad(f)(1.0) == 2.0
     assert fnad.current_tape() is before and len(before) == size
-    assert seen[0]() is not seen[1]()
+    assert tapes[0] is not tapes[1]
+    assert all(tape.closed and len(tape) == 0 for tape in tapes)  # closed on return
+    seen = [weakref.ref(tape) for tape in tapes]
+    tapes.clear()
     gc.collect()
     assert all(ref() is None for ref in seen)
 
