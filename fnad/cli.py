@@ -38,6 +38,7 @@ import attrs
 
 from fnad import parser as expression_parser
 from fnad.core import Node, Tape
+from fnad.demo import positive_int
 from fnad.errors import FnadError
 from fnad.rules import RuleTable, current_rules
 
@@ -433,7 +434,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     explain.add_argument(
         "--max-paths",
-        type=_positive_int,
+        type=positive_int,
         default=20,
         metavar="N",
         help="list at most the N largest paths (default: 20); the rest are summed",
@@ -462,7 +463,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     check.add_argument(
         "--order",
-        type=_positive_int,
+        type=positive_int,
         default=2,
         metavar="N",
         help="check derivatives of orders 1 to N (default: 2)",
@@ -481,16 +482,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         formatter_class=formatter,
     )
     return parser, dict(commands.choices)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,6 +42,7 @@ __all__ = [
     "learning_rate",
     "main",
     "plot",
+    "positive_int",
     "run",
     "train",
 ]
@@ -191,7 +192,8 @@ class _MissingExtra(ImportError):
         )
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (shared with fnad.cli)."""
     try:
         number = int(text)
     except ValueError:
@@ -202,7 +204,7 @@ def _positive_int(text: str) -> int:
 
 
 def _sample_count(text: str) -> int:
-    number = _positive_int(text)
+    number = positive_int(text)
     if number < 2:
         raise argparse.ArgumentTypeError(f"needs at least 2 points (one per moon), got {number}")
     return number
@@ -228,7 +230,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     (5, 1337, True, None)
     """
     parser.add_argument(
-        "--steps", type=_positive_int, default=100, help="training steps (default: 100)"
+        "--steps", type=positive_int, default=100, help="training steps (default: 100)"
     )
     parser.add_argument(
         "--seed",
