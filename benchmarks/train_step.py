@@ -169,7 +169,9 @@ def machine() -> str:
     )
 
 
-def compare(seed: int, steps: int, engines: dict[str, Any], gc_on: bool = True) -> dict[str, Any]:
+def compare(
+    seed: int, steps: int, engines: dict[str, Any], gc_on: bool = True, only: str | None = None
+) -> dict[str, Any]:
     points, labels = moons(100, 0.1, seed)
     weights = MLP(2, list(LAYERS), seed=seed).parameters()
     built = {name: make(weights, points, labels) for name, make in engines.items()}
@@ -183,6 +185,8 @@ def compare(seed: int, steps: int, engines: dict[str, Any], gc_on: bool = True) 
         if worst > 1e-9:
             raise SystemExit(f"{name}'s gradients differ from fnad's by {worst:.3g} (relative)")
 
+    if only is not None:  # the gradients were compared above; time one engine alone
+        built = {only: built[only]}
     times: dict[str, list[float]] = {name: [] for name in built}
     reached: dict[str, int | None] = {name: None for name in built}
     final: dict[str, tuple[float, float]] = {}
@@ -266,6 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--memory", type=int, metavar="STEPS", help="measure fnad's peak RSS instead"
     )
+    parser.add_argument(
+        "--only",
+        choices=("fnad", "micrograd", "torch"),
+        help="time this engine alone (run once per engine, each in its own process, to keep "
+        "one engine's garbage from being collected on another's time)",
+    )
     args = parser.parse_args(argv)
     if args.memory:
         print(json.dumps(memory(args.seed, args.memory), indent=2))
@@ -278,7 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("torch not installed: comparing with micrograd only", file=sys.stderr)
         else:
             engines["torch"] = torch_engine
-    print(json.dumps(compare(args.seed, args.steps, engines, gc_on=not args.no_gc), indent=2))
+    result = compare(args.seed, args.steps, engines, gc_on=not args.no_gc, only=args.only)
+    print(json.dumps(result, indent=2))
     return 0
 
 
