@@ -186,22 +186,10 @@ _TOKEN_MESSAGES = {
     "?": "'?' is not allowed",
     "`": "'`' is not allowed",
 }
-for _augmented in (
-    "**=",
-    "//=",
-    ">>=",
-    "<<=",
-    "+=",
-    "-=",
-    "*=",
-    "/=",
-    "%=",
-    "@=",
-    "&=",
-    "|=",
-    "^=",
-):
-    _TOKEN_MESSAGES[_augmented] = f"assignments ('{_augmented}') are not allowed"
+# Every other multi-character token ending in '=' is an augmented assignment (+=, **=, ...).
+for _augmented in _PUNCTUATION:
+    if _augmented.endswith("=") and _augmented not in _TOKEN_MESSAGES:
+        _TOKEN_MESSAGES[_augmented] = f"assignments ('{_augmented}') are not allowed"
 
 _BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("truediv", 2)}
 _PREFIX = 3
