@@ -8,11 +8,18 @@
 >>> z.data, x.grad, y.grad
 (13.0, 7.0, 3.0)
 
-Layout (dependencies point one way)::
+Layout: each module imports only from the layers below its own; modules on one line are
+independent (the import-linter contract in pyproject.toml, checked by the tests)::
 
-    errors <- rules <- core (Node, Tape) <- ops (built-in rules)
-           <- transforms / custom / check / export / replay / explain / render / nn / parser
-           <- cli
+    cli
+    demo
+    check | render | explain | replay | nn | parser
+    transforms | custom | export | datasets
+    ops
+    core
+    rules
+    _internal
+    errors | _floats
 
 ``fnad.nn``, ``fnad.datasets`` and ``fnad.cli`` are submodules, imported on demand.
 """

@@ -29,7 +29,8 @@ import attrs
 from fnad.core import Node, Tape
 from fnad.errors import GradCheckError
 from fnad.rules import RuleTable, current_rules, use_rules
-from fnad.transforms import ScalarFunction, _name_of, grad, jvp
+from fnad._internal import name_of
+from fnad.transforms import ScalarFunction, grad, jvp
 
 __all__ = [
     "Mismatch",
@@ -202,7 +203,7 @@ def check_grad(
     names = _names(f, len(point))
     mismatches, checked = _compare(f, tuple(point), names, order, modes, eps, atol, rtol)
     if mismatches:
-        name = _name_of(f)
+        name = name_of(f)
         lines = "\n".join(f"  {m}" for m in mismatches)
         raise GradCheckError(
             f"check_grad: {len(mismatches)} of {checked} derivatives of {name} at "

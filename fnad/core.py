@@ -22,20 +22,26 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from decimal import Decimal
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, Union, overload
 
 import attrs
 import networkx as nx
 
-from fnad._floats import IEEEFloat
+from fnad._internal import (
+    as_result,
+    check_arity,
+    describe,
+    float_partials,
+    non_finite_gradient,
+    non_finite_value,
+    run_forward,
+)
 from fnad.errors import (
-    FnadError,
-    NonFiniteError,
     OperandTypeError,
     OperandValueError,
     RuleError,
@@ -45,11 +51,14 @@ from fnad.errors import (
 from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
+    "CONST",
     "Gradients",
     "Node",
     "Operand",
     "Tape",
+    "backpropagate",
     "current_tape",
+    "is_strict",
     "strict",
     "to_float",
 ]
@@ -65,13 +74,6 @@ _strict: ContextVar[bool] = ContextVar("fnad_strict", default=False)
 
 
 # --------------------------------------------------------------------------- operands
-
-
-def _describe(value: object) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
 
 
 def to_float(value: object, op: str = "Node", position: int | None = None) -> float:
@@ -101,7 +103,7 @@ def to_float(value: object, op: str = "Node", position: int | None = None) -> fl
         elif isinstance(value, complex):
             hint = " (fnad is real-valued; pass value.real or abs(value))"
         raise OperandTypeError(
-            f"{where} is {_describe(value)}, not a real number; "
+            f"{where} is {describe(value)}, not a real number; "
             f"pass a float, an int or a fnad.Node{hint}"
         )
     try:
@@ -114,77 +116,8 @@ def to_float(value: object, op: str = "Node", position: int | None = None) -> fl
         ) from None
     except (ValueError, TypeError, ArithmeticError) as error:
         raise OperandValueError(
-            f"{where} is {_describe(value)}, which has no float value ({error}); pass a finite real"
+            f"{where} is {describe(value)}, which has no float value ({error}); pass a finite real"
         ) from None
-
-
-def _as_result(value: object, rule: Rule) -> float:
-    """Coerce what a forward function returned; only custom rules ever need this."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
-        raise RuleError(
-            f"op {rule.name!r}: forward returned {_describe(value)}; it must return a real number"
-        )
-    return float(value)
-
-
-def _forward(rule: Rule, args: tuple[float, ...]) -> float:
-    """Run ``rule.forward``; on a Python arithmetic exception, rerun it on IEEE floats."""
-    try:
-        value = rule.forward(*args)
-    except (ArithmeticError, ValueError):
-        try:
-            value = rule.forward(*[IEEEFloat(a) for a in args])
-        except (ArithmeticError, ValueError) as error:
-            raise RuleError(
-                f"op {rule.name!r}: forward raised {type(error).__name__}: {error} at {args}; "
-                "rules must return inf/nan instead of raising (use the functions in fnad.ops)"
-            ) from error
-    return value if type(value) is float else _as_result(value, rule)
-
-
-def _float_partials(rule: Rule, args: Sequence[float], out: float) -> Sequence[float]:
-    """``rule.partials`` on floats, rerun on IEEE floats if Python raises."""
-    try:
-        parts = rule.partials(*args, out)
-    except FnadError:  # a rule's own diagnosis (e.g. from fnad.defop's checks): keep it
-        raise
-    except (ArithmeticError, ValueError):
-        try:
-            parts = rule.partials(*[IEEEFloat(a) for a in args], IEEEFloat(out))
-        except FnadError:
-            raise
-        except (ArithmeticError, ValueError) as error:
-            raise RuleError(
-                f"op {rule.name!r}: partials raised {type(error).__name__}: {error} at "
-                f"{tuple(args)}; rules must return inf/nan instead of raising"
-            ) from error
-        parts = [float(p) for p in parts]
-    if len(parts) != len(args):
-        raise RuleError(
-            f"op {rule.name!r}: partials returned {len(parts)} values for {len(args)} arguments; "
-            "return one local derivative per argument"
-        )
-    return parts
-
-
-def _non_finite(op: str, inputs: Sequence[Node | float], value: float) -> NonFiniteError:
-    shown = ", ".join(
-        f"{a.label or a.op or 'leaf'}={a.data!r}" if isinstance(a, Node) else repr(a)
-        for a in inputs
-    )
-    return NonFiniteError(
-        f"fnad.strict: op {op!r} produced {value!r} from ({shown}); "
-        "check the inputs to this op, or leave the strict() block to get IEEE inf/nan"
-    )
-
-
-def _non_finite_grad(op: str, node: Node, value: float) -> NonFiniteError:
-    name = node.label or node.op or "leaf"
-    return NonFiniteError(
-        f"fnad.strict: the gradient of {name} (data={node.data!r}) became {value!r} in "
-        f"backward through op {op!r}; its local derivative is not finite there, so check the "
-        "value fed to that op, or leave the strict() block to get IEEE inf/nan"
-    )
 
 
 # --------------------------------------------------------------------------- Node
@@ -222,7 +155,7 @@ class Node:
                 f"Node() takes a real number, got a Node ({data!r}); use that node directly"
             )
         if not isinstance(label, str):
-            raise OperandTypeError(f"Node(): label must be a str, got {_describe(label)}")
+            raise OperandTypeError(f"Node(): label must be a str, got {describe(label)}")
         value = to_float(data, "Node")
         tape = current_tape()
         _init(self, value, "", label, (), tape)
@@ -415,6 +348,11 @@ class Gradients(Mapping[Node, G], Generic[G]):
         try:
             return self._grads[node]
         except KeyError:
+            if isinstance(node, Node) and node.op == CONST:
+                raise KeyError(
+                    f"{node!r} is a constant (a number an op wrapped): it is not a variable, "
+                    "so it gets no gradient; make it a leaf with fnad.Node(...) to get one"
+                ) from None
             raise KeyError(
                 f"{node!r} is not an ancestor of the output {self.output!r}, so its gradient "
                 "is 0.0; use grads.get(node, 0.0) or node.grad"
@@ -437,7 +375,7 @@ class Gradients(Mapping[Node, G], Generic[G]):
 
 
 NodeAttrs: TypeAlias = dict["Node", dict[str, Any]]
-Adjacency: TypeAlias = dict["Node", dict["Node", dict[str, Any]]]
+Adjacency: TypeAlias = dict["Node", dict["Node", Mapping[str, Any]]]
 
 
 def _graph_dicts(graph: nx.DiGraph[Node]) -> tuple[NodeAttrs, Adjacency, Adjacency]:
@@ -469,15 +407,15 @@ def current_tape() -> Tape:
 
 _serials = itertools.count(1)
 
-_EDGE_DATA: dict[tuple[int, ...], dict[str, tuple[int, ...]]] = {}
+_EDGE_DATA: dict[tuple[int, ...], Mapping[str, tuple[int, ...]]] = {}
 
 
-def _edge_data(positions: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    # Most edges carry (0,) or (1,): share one attribute dict per distinct positions
-    # tuple. The tape's graph is frozen and read-only; fnad.export copies what it exports.
+def _edge_data(positions: tuple[int, ...]) -> Mapping[str, tuple[int, ...]]:
+    # Most edges carry (0,) or (1,): every tape shares one read-only attribute mapping per
+    # distinct positions tuple, so sharing saves memory and nobody can change it.
     data = _EDGE_DATA.get(positions)
     if data is None:
-        data = _EDGE_DATA.setdefault(positions, {"positions": positions})
+        data = _EDGE_DATA.setdefault(positions, MappingProxyType({"positions": positions}))
     return data
 
 
@@ -500,9 +438,12 @@ class Tape:
     >>> tape.graph.number_of_nodes(), tape.graph.edges[x, y]["positions"]
     (2, (0, 1))
 
-    The graph is frozen (``networkx.freeze``): the tape owns it. Use
-    :func:`fnad.to_networkx` for a copy you can modify. A tape is not thread-safe; give
-    each thread its own (the default tape already is per thread).
+    The graph is frozen (``networkx.freeze``) and its edge attributes are read-only: the
+    tape owns it. Use :func:`fnad.to_networkx` for a copy you can modify. A tape is not
+    thread-safe; give each thread its own (the default tape already is per thread).
+
+    The first use of an op on a tape fixes its rule for that tape: a later
+    ``defop(..., replace=True)`` changes new tapes, never a graph already recorded.
 
     Recording writes the graph's adjacency dicts directly, exactly as
     ``DiGraph.add_edges_from`` does, because the public methods cost ~2.5x per op; the
@@ -527,9 +468,16 @@ class Tape:
     )
 
     def __init__(self, rules: RuleTable | None = None) -> None:
+        if rules is not None and not isinstance(rules, RuleTable):
+            raise RuleError(
+                f"Tape(rules=...) takes a fnad RuleTable, got {describe(rules)}; "
+                "e.g. fnad.Tape(rules=fnad.builtin_rules().copy())"
+            )
         self._serial = next(_serials)
         self._rules: RuleTable = rules if rules is not None else current_rules()
-        self._lookup = self._rules.lookup
+        # The rules this tape has used, by op name: filled on an op's first use and never
+        # changed, so replacing a rule in the table cannot change a recorded graph.
+        self._lookup: dict[str, Rule] = {}
         graph: nx.DiGraph[Node] = nx.DiGraph()
         nx.freeze(graph)
         self._graph = graph
@@ -611,9 +559,31 @@ class Tape:
                 "any more; build the expression again on a new tape"
             )
 
-    def _rule_named(self, op: str) -> Rule:
-        self._check_open(op)
-        return self._rules[op]  # raises UnknownOpError naming the op
+    def rule(self, op: str) -> Rule:
+        """The rule this tape records ``op`` with: the table's, fixed at the op's first use.
+
+        >>> with Tape() as tape:
+        ...     tape.rule("mul").arity
+        2
+        """
+        rule = self._lookup.get(op)
+        if rule is None:
+            self._check_open(op)
+            rule = self._lookup[op] = self._rules[op]  # UnknownOpError names the op
+        return rule
+
+    def rule_for(self, node: Node) -> Rule:
+        """The rule that differentiates ``node`` (see :meth:`rule`)."""
+        rule = self._lookup.get(node.op)
+        if rule is None:
+            self._check_open(node.op)
+            if node.op not in self._rules:
+                raise UnknownOpError(
+                    f"cannot differentiate node {node!r}: no rule for op {node.op!r} in this "
+                    "tape's rule table; register the op (fnad.defop) before calling backward()"
+                )
+            rule = self.rule(node.op)
+        return rule
 
     @property
     def graph(self) -> nx.DiGraph[Node]:
@@ -652,9 +622,9 @@ class Tape:
             positions: dict[Node, list[int]] = {}
             for i, a in enumerate(inputs):
                 positions.setdefault(a, []).append(i)
-            pred: dict[Node, dict[str, Any]] = {}
+            pred: dict[Node, Mapping[str, Any]] = {}
             for a, where in positions.items():
-                data = _EDGE_01 if where == [0, 1] else _edge_data(tuple(where))
+                data = _edge_data(tuple(where))
                 pred[a] = data
                 succ[a][node] = data
             self._adjacency_pred[node] = pred
@@ -680,7 +650,7 @@ class Tape:
         >>> y.data, [a.op for a in y.inputs]
         (1.0, ['const', ''])
         """
-        rule = self._lookup.get(op) or self._rule_named(op)
+        rule = self._lookup.get(op) or self.rule(op)
         if len(args) != rule.arity:
             raise RuleError(f"op {op!r} takes {rule.arity} argument(s), got {len(args)}: {args!r}")
         if rule.arity == 1:
@@ -695,9 +665,9 @@ class Tape:
                 values.append(arg.data)
             else:
                 values.append(to_float(arg, op, position))
-        data = _forward(rule, tuple(values))
+        data = run_forward(rule, values)
         if data - data and _strict.get():  # nonzero only for inf and nan
-            raise _non_finite(
+            raise non_finite_value(
                 op, [a if type(a) is Node else v for a, v in zip(args, values, strict=True)], data
             )
         inputs = tuple(
@@ -711,7 +681,7 @@ class Tape:
     # The two hot paths of the forward pass: the same steps as apply(), unrolled.
 
     def _apply1(self, op: str, x: Operand) -> Node:
-        rule = self._lookup.get(op) or self._rule_named(op)
+        rule = self._lookup.get(op) or self.rule(op)
         if type(x) is Node:
             if x.tape is not self:
                 raise _mixed_tapes(op, 1, x, self)
@@ -721,11 +691,11 @@ class Tape:
         try:
             data = rule.forward(a)
         except (ArithmeticError, ValueError):
-            data = _forward(rule, (a,))
+            data = run_forward(rule, (a,))
         if type(data) is not float:
-            data = _as_result(data, rule)
+            data = as_result(data, rule)
         if data - data and _strict.get():
-            raise _non_finite(op, [x if type(x) is Node else a], data)
+            raise non_finite_value(op, [x if type(x) is Node else a], data)
         if type(x) is not Node:
             x = self.constant(a)
         node: Node = _new_node(Node)
@@ -741,7 +711,7 @@ class Tape:
         return node
 
     def _apply2(self, op: str, x: Operand, y: Operand) -> Node:
-        rule = self._lookup.get(op) or self._rule_named(op)
+        rule = self._lookup.get(op) or self.rule(op)
         if type(x) is Node:
             if x.tape is not self:
                 raise _mixed_tapes(op, 1, x, self)
@@ -757,11 +727,13 @@ class Tape:
         try:
             data = rule.forward(a, b)
         except (ArithmeticError, ValueError):
-            data = _forward(rule, (a, b))
+            data = run_forward(rule, (a, b))
         if type(data) is not float:
-            data = _as_result(data, rule)
+            data = as_result(data, rule)
         if data - data and _strict.get():
-            raise _non_finite(op, [x if type(x) is Node else a, y if type(y) is Node else b], data)
+            raise non_finite_value(
+                op, [x if type(x) is Node else a, y if type(y) is Node else b], data
+            )
         if type(x) is not Node:
             x = self.constant(a)
         if type(y) is not Node:
@@ -784,16 +756,26 @@ class Tape:
             succ[y][node] = _EDGE_1
         return node
 
-    # -- backward ------------------------------------------------------------------------
+    # -- backward (the algorithm itself is backpropagate(), below the class) -------------
 
     def ancestors_graph(self, output: Node) -> nx.DiGraph[Node]:
-        """The subgraph of ``output`` and its ancestors: read it, never modify it.
+        """The subgraph of ``output`` and its ancestors, frozen: read it, analyse it.
 
-        Its cost is proportional to the ancestors, not to the tape. It shares the tape's
-        dicts wherever they already describe the subgraph — every vertex's attributes and
-        predecessors, and the successors of each vertex whose children are all ancestors
-        (nearly all of them, for a loss) — so it allocates almost nothing per vertex.
+        Its cost is proportional to the ancestors, not to the tape: it shares the tape's
+        (read-only) dicts wherever they already describe the subgraph.
+
+        >>> with Tape() as tape:
+        ...     x = Node(2.0)
+        ...     z = x * 3 + 1
+        >>> sub = tape.ancestors_graph(z)
+        >>> sub.number_of_nodes(), nx.is_frozen(sub)
+        (5, True)
         """
+        subgraph = self._ancestors(output)
+        nx.freeze(subgraph)
+        return subgraph
+
+    def _ancestors(self, output: Node) -> nx.DiGraph[Node]:
         if output.tape is not self:
             raise _mixed_tapes("backward", 1, output, self)
         self._check_open("backward")
@@ -822,7 +804,7 @@ class Tape:
 
     def backward_order(self, output: Node) -> list[Node]:
         """``output`` and its ancestors, output first: ``networkx.topological_sort`` reversed."""
-        subgraph = self.ancestors_graph(output)
+        subgraph = self._ancestors(output)
         order = list(nx.topological_sort(subgraph))
         # The sort caches a degree view that refers back to the subgraph: a reference cycle
         # that would keep every ancestor alive until the cyclic GC runs. The subgraph is
@@ -847,130 +829,75 @@ class Tape:
     ) -> Gradients[float] | Gradients[Node]:
         """Reverse mode from ``output``; see :meth:`Node.backward`."""
         order = self.backward_order(output)
-        if create_graph:
-            token = _strict.set(False)  # judge the gradients, not a partial's inner terms
-            try:
-                node_grads = self._backward_nodes(output, order)
-            finally:
-                _strict.reset(token)
-            if _strict.get():
-                for node, grad in node_grads.items():
-                    if grad.data - grad.data and node.op != CONST:
-                        raise _non_finite_grad(grad.op, node, grad.data)
-            self._grads = {node: grad.data for node, grad in node_grads.items()}
-            return Gradients(output, node_grads)
-        grads = self._backward_floats(output, order)
-        self._grads = grads
-        return Gradients(output, grads)
+        if not create_graph:
+            grads: dict[Node, float] = backpropagate(order, output)
+            self._grads = grads
+            return Gradients(output, grads)
+        adjoints = backpropagate(order, output, create_graph=True)
+        zero: Node | None = None  # one shared 0 for ancestors whose every partial is 0
+        node_grads: dict[Node, Node] = {}
+        for node in order:
+            if node.op == CONST and node is not output:
+                continue
+            grad = adjoints.get(node, 0.0)
+            if isinstance(grad, Node):
+                node_grads[node] = grad
+            elif grad == 0.0:
+                zero = zero if zero is not None else self.constant(0.0)
+                node_grads[node] = zero
+            else:
+                node_grads[node] = self.constant(grad)
+        if _strict.get():
+            for node, grad in node_grads.items():
+                if grad.data - grad.data:
+                    raise non_finite_gradient(grad.op, node, grad.data)
+        self._grads = {node: grad.data for node, grad in node_grads.items()}
+        return Gradients(output, node_grads)
 
-    def local_derivatives(self, node: Node) -> tuple[float, ...]:
+    @overload
+    def local_derivatives(
+        self, node: Node, *, create_graph: Literal[False] = False
+    ) -> tuple[float, ...]: ...
+    @overload
+    def local_derivatives(
+        self, node: Node, *, create_graph: Literal[True]
+    ) -> tuple[Node | float, ...]: ...
+    @overload
+    def local_derivatives(
+        self, node: Node, *, create_graph: bool
+    ) -> tuple[float, ...] | tuple[Node | float, ...]: ...
+    def local_derivatives(
+        self, node: Node, *, create_graph: bool = False
+    ) -> tuple[float, ...] | tuple[Node | float, ...]:
         """∂node/∂inputᵢ at the recorded values, one per argument: the chain-rule factor
         on each edge into ``node`` (empty for a leaf). IEEE results, never raises for nan.
+
+        With ``create_graph`` the rule's partials are evaluated on the input Nodes and
+        recorded on this tape (a partial that is a constant stays a float).
 
         >>> with Tape() as tape:
         ...     x, y = Node(2.0), Node(3.0)
         ...     z = x * y
         >>> tape.local_derivatives(z)
         (3.0, 2.0)
+        >>> tape.local_derivatives(z, create_graph=True) == (y, x)
+        True
         """
-        if not node.inputs:
+        inputs = node.inputs
+        if not inputs:
             return ()
+        rule = self.rule_for(node)
+        if create_graph:
+            parts = check_arity(rule.name, rule.partials(*inputs, node), len(inputs))
+            return tuple(
+                p if type(p) is Node else to_float(p, f"partials of {rule.name}") for p in parts
+            )
         token = _strict.set(False)  # it reports values; judging them is strict()'s business
         try:
-            parts = _float_partials(self._rule_for(node), [a.data for a in node.inputs], node.data)
+            values = float_partials(rule, [a.data for a in inputs], node.data)
         finally:
             _strict.reset(token)
-        return tuple(float(p) for p in parts)
-
-    def _rule_for(self, node: Node) -> Rule:
-        try:
-            return self.rules.lookup[node.op]
-        except KeyError:
-            raise UnknownOpError(
-                f"cannot differentiate node {node!r}: no rule for op {node.op!r} in this tape's "
-                "rule table; register the op (fnad.defop) before calling backward()"
-            ) from None
-
-    def _backward_floats(self, output: Node, order: list[Node]) -> dict[Node, float]:
-        strict_mode = _strict.get()
-        if not strict_mode:
-            return self._accumulate_floats(output, order, strict_mode=False)
-        # Under strict(), judge the gradients, not the intermediate terms of a partial
-        # (pow's ∂/∂exponent is nan for a negative base even when the exponent is a const).
-        token = _strict.set(False)
-        try:
-            return self._accumulate_floats(output, order, strict_mode=True)
-        finally:
-            _strict.reset(token)
-
-    def _accumulate_floats(
-        self, output: Node, order: list[Node], *, strict_mode: bool
-    ) -> dict[Node, float]:
-        lookup = self.rules.lookup
-        grads: dict[Node, float] = {output: 1.0}
-        get = grads.get
-        for node in order:
-            inputs = node.inputs
-            if not inputs:
-                continue
-            rule = lookup.get(node.op) or self._rule_for(node)
-            grad = grads[node]
-            if len(inputs) == 2:
-                a, b = inputs
-                try:
-                    da, db = rule.partials(a.data, b.data, node.data)
-                except (ArithmeticError, ValueError, TypeError):
-                    da, db = _float_partials(rule, (a.data, b.data), node.data)
-                grads[a] = get(a, 0.0) + grad * da
-                grads[b] = get(b, 0.0) + grad * db
-            elif len(inputs) == 1:
-                a = inputs[0]
-                try:
-                    (da,) = rule.partials(a.data, node.data)
-                except (ArithmeticError, ValueError, TypeError):
-                    (da,) = _float_partials(rule, (a.data,), node.data)
-                grads[a] = get(a, 0.0) + grad * da
-            else:
-                parts = _float_partials(rule, [a.data for a in inputs], node.data)
-                for a, partial in zip(inputs, parts, strict=True):
-                    grads[a] = get(a, 0.0) + grad * partial
-            if strict_mode:
-                for a in inputs:
-                    value = grads[a]
-                    if value - value and a.op != CONST:
-                        raise _non_finite_grad(node.op, a, value)
-        return grads
-
-    def _backward_nodes(self, output: Node, order: list[Node]) -> dict[Node, Node]:
-        grads: dict[Node, Node] = {output: self.constant(1.0)}
-        zero: Node | None = None  # one shared 0 for inputs whose every partial is 0
-        for node in order:
-            inputs = node.inputs
-            if not inputs:
-                continue
-            rule = self._rule_for(node)
-            grad = grads[node]
-            parts = rule.partials(*inputs, node)
-            if len(parts) != len(inputs):
-                raise RuleError(
-                    f"op {rule.name!r}: partials returned {len(parts)} values for "
-                    f"{len(inputs)} arguments; return one local derivative per argument"
-                )
-            for a, partial in zip(inputs, parts, strict=True):
-                if type(partial) is not Node:
-                    value = to_float(partial, f"partials of {rule.name}")
-                    if value == 0.0:
-                        if a not in grads:
-                            if zero is None:
-                                zero = self.constant(0.0)
-                            grads[a] = zero
-                        continue
-                    contribution = grad if value == 1.0 else grad * value
-                else:
-                    contribution = grad * partial
-                previous = grads.get(a)
-                grads[a] = contribution if previous is None else previous + contribution
-        return grads
+        return tuple(float(p) for p in values)
 
     # -- pickling and positions --------------------------------------------------------
 
@@ -990,6 +917,11 @@ class Tape:
         (0, 1)
         """
         self._check_open("position")
+        if not isinstance(node, Node) or node.tape is not self:
+            raise TapeError(
+                f"position: {describe(node)} is not a node of {self!r}; "
+                "ask the tape the node was recorded on (node.tape.position(node))"
+            )
         order = self._nodes_in_order()
         if len(self._position_cache) != len(order):
             self._position_cache = {n: i for i, n in enumerate(order)}
@@ -1010,6 +942,166 @@ class Tape:
         )
         grads = ([index[n] for n in self._grads], list(self._grads.values()))
         return _restore_tape, (columns, grads)
+
+
+# --------------------------------------------------------------------------- reverse mode
+
+
+@overload
+def backpropagate(
+    order: Iterable[Node],
+    output: Node,
+    *,
+    create_graph: Literal[False] = False,
+    into: Container[Node] | None = None,
+    local: dict[Node, tuple[float, ...]] | None = None,
+    constants: bool = False,
+    judge: bool | None = None,
+) -> dict[Node, float]: ...
+@overload
+def backpropagate(
+    order: Iterable[Node],
+    output: Node,
+    *,
+    create_graph: Literal[True],
+    into: Container[Node] | None = None,
+    local: None = None,
+    constants: Literal[False] = False,
+    judge: bool | None = None,
+) -> dict[Node, Node | float]: ...
+def backpropagate(
+    order: Iterable[Node],
+    output: Node,
+    *,
+    create_graph: bool = False,
+    into: Container[Node] | None = None,
+    local: dict[Node, tuple[float, ...]] | None = None,
+    constants: bool = False,
+    judge: bool | None = None,
+) -> dict[Node, float] | dict[Node, Node | float]:
+    """The chain rule, once for every reverse pass in fnad: ∂output/∂v by adjoint accumulation.
+
+    ``order`` starts at ``output`` and lists every node after all the nodes that use it (a
+    reversed topological order, as :meth:`Tape.backward_order` gives). Each node's adjoint
+    is multiplied by its rule's local partials and added to its inputs' adjoints, in
+    argument order; a node missing from ``order`` passes nothing on (the transforms stop
+    at their variables this way). Constants get no adjoint.
+
+    Adjoints are floats, or with ``create_graph`` Nodes recorded on the tape (floats where
+    every path so far had a constant partial), so they can be differentiated again; then
+    only nodes in ``into`` (if given) receive adjoints, so nothing is recorded that no one
+    reads. ``local``, if given, receives each node's float partials (the edge labels of
+    an exported graph); ``constants=True`` keeps the float adjoints of constants too (the
+    gradient that reaches them, for pictures and export). Under :func:`strict` (or with
+    ``judge=True``; ``judge=False`` only reports, as export does), a non-finite float adjoint of a non-constant
+    node raises :class:`~fnad.NonFiniteError` naming the op it came through.
+
+    >>> with Tape() as tape:
+    ...     x = Node(3.0, label="x")
+    ...     z = x * x + 1
+    >>> grads = backpropagate(tape.backward_order(z), z)
+    >>> grads[x], x in grads, len(grads)
+    (6.0, True, 3)
+    """
+    strict_mode = _strict.get() if judge is None else judge
+    token = _strict.set(False)  # judge the adjoints, not the inner terms of a partial
+    try:
+        if create_graph:
+            return _adjoint_nodes(order, output, into)
+        return _adjoint_floats(order, output, local, constants, strict_mode)
+    finally:
+        _strict.reset(token)
+
+
+def _adjoint_floats(
+    order: Iterable[Node],
+    output: Node,
+    local: dict[Node, tuple[float, ...]] | None,
+    constants: bool,
+    strict_mode: bool,
+) -> dict[Node, float]:
+    tape = output.tape
+    lookup = tape._lookup
+    grads: dict[Node, float] = {output: 1.0}
+    get = grads.get
+    for node in order:
+        inputs = node.inputs
+        if not inputs:
+            if node.op == CONST and not constants and node is not output:
+                del grads[node]
+            continue
+        rule = lookup.get(node.op) or tape.rule_for(node)
+        grad = grads[node]
+        # -0.0 is the additive identity of IEEE floats: a sole -0.0 contribution stays -0.0.
+        if len(inputs) == 2:
+            a, b = inputs
+            try:
+                da, db = rule.partials(a.data, b.data, node.data)
+            except (ArithmeticError, ValueError, TypeError):
+                da, db = float_partials(rule, (a.data, b.data), node.data)
+            grads[a] = get(a, -0.0) + grad * da
+            grads[b] = get(b, -0.0) + grad * db
+            if local is not None:
+                local[node] = (float(da), float(db))
+        elif len(inputs) == 1:
+            a = inputs[0]
+            try:
+                (da,) = rule.partials(a.data, node.data)
+            except (ArithmeticError, ValueError, TypeError):
+                (da,) = float_partials(rule, (a.data,), node.data)
+            grads[a] = get(a, -0.0) + grad * da
+            if local is not None:
+                local[node] = (float(da),)
+        else:
+            parts = float_partials(rule, [a.data for a in inputs], node.data)
+            for a, partial in zip(inputs, parts, strict=True):
+                grads[a] = get(a, -0.0) + grad * partial
+            if local is not None:
+                local[node] = tuple(float(p) for p in parts)
+        if strict_mode:
+            for a in inputs:
+                value = grads[a]
+                if value - value and a.op != CONST:
+                    raise non_finite_gradient(node.op, a, value)
+    return grads
+
+
+def _adjoint_nodes(
+    order: Iterable[Node], output: Node, into: Container[Node] | None
+) -> dict[Node, Node | float]:
+    tape = output.tape
+    adjoints: dict[Node, Node | float] = {output: 1.0}
+    for node in order:
+        inputs = node.inputs
+        adjoint = adjoints.get(node)
+        if not inputs or adjoint is None:  # None: every path to it had a constant-0 partial
+            continue
+        parts = tape.local_derivatives(node, create_graph=True)
+        for a, partial in zip(inputs, parts, strict=True):
+            if a.op == CONST or (into is not None and a not in into):
+                continue
+            term = chain_term(adjoint, partial, node.op)
+            if term is not None:
+                previous = adjoints.get(a)
+                adjoints[a] = term if previous is None else previous + term
+    return adjoints
+
+
+def chain_term(factor: Node | float, partial: Node | float, op: str) -> Node | float | None:
+    """One term of the chain rule, ``factor * partial``, recording as little as possible:
+    None for a constant-0 partial, no product for a factor or partial of 1.
+
+    >>> chain_term(2.0, 0.0, "relu") is None, chain_term(2.0, 1.0, "add")
+    (True, 2.0)
+    """
+    if type(partial) is not Node:
+        if partial == 0.0:
+            return None
+        if partial == 1.0:
+            return factor
+    elif type(factor) is float and factor == 1.0:
+        return partial
+    return factor * partial
 
 
 def _restore_tape(

@@ -41,18 +41,11 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, SupportsFloat, overload
 
-from fnad.core import (
-    Node,
-    Operand,
-    Tape,
-    _describe,
-    _float_partials,
-    _forward,
-    to_float,
-)
+from fnad._internal import accepts_positional, describe, float_partials, run_forward
+from fnad.core import Node, Operand, Tape, to_float
 from fnad.errors import RuleError, UnknownOpError
 from fnad.ops import BinaryOp, UnaryOp, evaluate
-from fnad.rules import Partials, Rule, RuleTable, _accepts_positional, current_rules
+from fnad.rules import Partials, Rule, RuleTable, current_rules
 
 __all__ = [
     "CustomBinaryOp",
@@ -139,7 +132,7 @@ class CustomNaryOp:
 
 def _impl_arity(name: str, impl: object) -> int:
     if not callable(impl):
-        raise RuleError(f"op {name!r}: impl must be a function of floats, got {_describe(impl)}")
+        raise RuleError(f"op {name!r}: impl must be a function of floats, got {describe(impl)}")
     try:
         signature = inspect.signature(impl)
     except (TypeError, ValueError):
@@ -178,9 +171,9 @@ def _check_partials_signature(name: str, arity: int, impl: object, partials: obj
             "returning one local derivative per argument"
         )
     if not callable(partials):
-        raise RuleError(f"op {name!r}: partials must be callable, got {_describe(partials)}")
-    if _accepts_positional(partials, arity + 1) is False:
-        takes_arity = _accepts_positional(partials, arity) is True
+        raise RuleError(f"op {name!r}: partials must be callable, got {describe(partials)}")
+    if accepts_positional(partials, arity + 1) is False:
+        takes_arity = accepts_positional(partials, arity) is True
         hint = (
             " (it is missing `out`, the op's output, which comes after the arguments)"
             if takes_arity
@@ -207,11 +200,11 @@ def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
                 parts = tuple(parts)
             else:
                 raise RuleError(
-                    f"op {name!r}: partials returned {_describe(parts)}; return a tuple with "
+                    f"op {name!r}: partials returned {describe(parts)}; return a tuple with "
                     f"one local derivative per argument, e.g. `return ({_args(arity)},)`"
                     " (mind the trailing comma for one argument)"
                     if arity == 1
-                    else f"op {name!r}: partials returned {_describe(parts)}; return a tuple "
+                    else f"op {name!r}: partials returned {describe(parts)}; return a tuple "
                     f"with one local derivative per argument ({arity} values)"
                 )
         if len(parts) != arity:
@@ -231,7 +224,7 @@ def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
                 )
             elif isinstance(part, bool) or not isinstance(part, (numbers.Real, Decimal)):
                 raise RuleError(
-                    f"op {name!r}: partial {position} is {_describe(part)}, not a number; "
+                    f"op {name!r}: partial {position} is {describe(part)}, not a number; "
                     "each partial must be a real number (or, on Nodes, a Node)"
                 )
             else:
@@ -257,7 +250,7 @@ def _samples(name: str, arity: int, samples: Iterable[object]) -> tuple[tuple[fl
         for v in point:
             if isinstance(v, bool) or not isinstance(v, (numbers.Real, Decimal)):
                 raise RuleError(
-                    f"op {name!r}: sample {tuple(point)!r} holds {_describe(v)}; sample points "
+                    f"op {name!r}: sample {tuple(point)!r} holds {describe(v)}; sample points "
                     "are tuples of real numbers"
                 )
         points.append(tuple(float(v) for v in point))
@@ -267,8 +260,8 @@ def _samples(name: str, arity: int, samples: Iterable[object]) -> tuple[tuple[fl
 def _probe(rule: Rule, table: RuleTable) -> None:
     """Run ``rule`` at its samples on floats and on Nodes, so mistakes surface at defop."""
     for point in rule.samples:
-        out = _forward(rule, point)
-        _float_partials(rule, point, out)
+        out = run_forward(rule, point)
+        float_partials(rule, point, out)
         tape = Tape(rules=table)
         with tape:
             nodes = [Node(v) for v in point]
@@ -401,10 +394,10 @@ def defop(
     fnad.errors.RuleError: op name 'my op' is not a (dotted) identifier; use names like 'softplus' or 'mylib.softplus'
     """
     if not isinstance(name, str):
-        raise RuleError(f"op name must be a str like 'mylib.softplus', got {_describe(name)}")
+        raise RuleError(f"op name must be a str like 'mylib.softplus', got {describe(name)}")
     target = current_rules() if table is None else table
     if not isinstance(target, RuleTable):
-        raise RuleError(f"op {name!r}: table must be a fnad RuleTable, got {_describe(table)}")
+        raise RuleError(f"op {name!r}: table must be a fnad RuleTable, got {describe(table)}")
     # Rule() validates the name; build a throwaway one first so a bad name is reported first.
     Rule(name, 1, lambda x: x, lambda x, out: (1.0,))
     if name in target and not replace:

@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape
 import attrs
 import networkx as nx
 
-from fnad.core import CONST, Node
+from fnad.core import CONST, Node, backpropagate
 from fnad.errors import OperandTypeError
 
 __all__ = [
@@ -128,18 +128,10 @@ def snapshot(z: Node) -> Snapshot:
             "pass the node whose graph you want, e.g. to_json(z)"
         )
     order = z.tape.backward_order(z)
-    grads: dict[Node, float] = {z: 1.0}
     partials: dict[Node, tuple[float, ...]] = {}
-    # The same walk as z.backward(), keeping each node's local derivatives for the edges;
+    # The same pass as z.backward(), keeping each node's local derivatives for the edges;
     # the tape's own gradient record is left alone.
-    for node in order:
-        inputs = node.inputs
-        if not inputs:
-            continue
-        partials[node] = parts = z.tape.local_derivatives(node)
-        grad = grads[node]
-        for argument, partial in zip(inputs, parts, strict=True):
-            grads[argument] = grads.get(argument, 0.0) + grad * partial
+    grads = backpropagate(order, z, local=partials, constants=True, judge=False)
     # Number the vertices in recording order (a topological order by construction), so
     # ids read like the program: x is 0, y is 1, ... and the output is last.
     position = z.tape.position

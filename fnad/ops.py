@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import SupportsFloat, TypeVar, overload
 
 from fnad import _floats
-from fnad.core import Node, Operand, Tape, _forward, _non_finite, is_strict, to_float
+from fnad._internal import non_finite_value, run_forward
+from fnad.core import Node, Operand, Tape, is_strict, to_float
 from fnad.rules import Forward, Partials, Rule, builtin_rules, current_rules
 
 __all__ = [
@@ -56,9 +57,9 @@ def value(x: float | Node) -> float:
 
 def evaluate(rule: Rule, args: tuple[float, ...]) -> float:
     """``rule``'s forward on floats: IEEE results, and strict() judges the value."""
-    result = _forward(rule, args)
+    result = run_forward(rule, args)
     if result - result and is_strict():
-        raise _non_finite(rule.name, args, result)
+        raise non_finite_value(rule.name, args, result)
     return result
 
 

@@ -28,19 +28,21 @@ This module depends only on :mod:`fnad.errors`.
 
 from __future__ import annotations
 
-import inspect
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
+from fnad._internal import accepts_positional
 from fnad.errors import RuleError, UnknownOpError
 
 __all__ = [
+    "RESERVED",
     "Forward",
     "Partials",
     "Rule",
@@ -63,18 +65,8 @@ Partials = Callable[..., Sequence[Any]]
 
 _OP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
-
-def _accepts_positional(fn: Callable[..., Any], count: int) -> bool | None:
-    """Whether ``fn`` can be called with ``count`` positional arguments (None: unknown)."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # some builtins have no signature
-        return None
-    try:
-        signature.bind(*range(count))
-    except TypeError:
-        return False
-    return True
+RESERVED = frozenset({"const"})
+"""Op names the engine itself gives vertices (a wrapped number); no rule may take them."""
 
 
 @attrs.frozen
@@ -102,6 +94,11 @@ class Rule:
                 f"op name {name!r} is not a (dotted) identifier; "
                 "use names like 'softplus' or 'mylib.softplus'"
             )
+        if name in RESERVED:
+            raise RuleError(
+                f"op name {name!r} is reserved: fnad gives it to the numbers an op wraps "
+                "(constants); choose another name, e.g. 'mylib.const'"
+            )
         if isinstance(self.arity, bool) or not isinstance(self.arity, int) or self.arity < 1:
             raise RuleError(f"op {name!r}: arity must be an int >= 1, got {self.arity!r}")
         for role, fn, count in (
@@ -110,7 +107,7 @@ class Rule:
         ):
             if not callable(fn):
                 raise RuleError(f"op {name!r}: {role} must be callable, got {fn!r}")
-            if _accepts_positional(fn, count) is False:
+            if accepts_positional(fn, count) is False:
                 expected = "its arguments" if role == "forward" else "its arguments then `out`"
                 raise RuleError(
                     f"op {name!r} has arity {self.arity} but its {role} cannot be called with "
@@ -137,10 +134,11 @@ class RuleTable(Mapping[str, Rule]):
     fnad.errors.UnknownOpError: no rule for op 'nope'; registered ops: demo.twice
     """
 
-    __slots__ = ("_lock", "_rules")
+    __slots__ = ("_lock", "_rules", "_view")
 
     def __init__(self, rules: Mapping[str, Rule] | None = None) -> None:
         self._rules: dict[str, Rule] = dict(rules or {})
+        self._view = MappingProxyType(self._rules)
         self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> Rule:
@@ -188,9 +186,9 @@ class RuleTable(Mapping[str, Rule]):
             return RuleTable(self._rules)
 
     @property
-    def lookup(self) -> dict[str, Rule]:
-        """The live dict behind the table, for the engine's hot path (read it, never write)."""
-        return self._rules
+    def lookup(self) -> Mapping[str, Rule]:
+        """A read-only live view of the table, for fast ``.get(name)`` lookups."""
+        return self._view
 
 
 _BUILTINS = RuleTable()

@@ -37,16 +37,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Generic, SupportsFloat, TypeAlias, TypeVar, cast, overload
 
-from fnad.core import (
-    Node,
-    Operand,
-    Tape,
-    _describe,
-    _float_partials,
-    _non_finite,
-    is_strict,
-    to_float,
-)
+from fnad._internal import describe, name_of, non_finite_value
+from fnad.core import Node, Operand, Tape, backpropagate, chain_term, is_strict, to_float
 from fnad.errors import RuleError, TapeError, TransformError
 from fnad.ops import Scalar
 from fnad.rules import Rule, builtin_rules
@@ -110,7 +102,7 @@ class Transformed(Generic[F_co, N_co]):
         detail: str,
     ) -> None:
         self._impl = impl
-        name = _name_of(f)
+        name = name_of(f)
         self.__name__ = f"{kind}_{name}"
         self.__qualname__ = self.__name__
         self.__wrapped__ = f
@@ -136,12 +128,9 @@ class Transformed(Generic[F_co, N_co]):
 class _Trace:
     """One traced call of ``f``: its tape, the variables, the output."""
 
-    __slots__ = ("name", "nested", "out", "tape", "variables")
+    __slots__ = ("nested", "out", "tape", "variables")
 
-    def __init__(
-        self, name: str, tape: Tape, nested: bool, variables: list[Node], out: Node | float
-    ) -> None:
-        self.name = name
+    def __init__(self, tape: Tape, nested: bool, variables: list[Node], out: Node | float) -> None:
         self.tape = tape
         self.nested = nested
         self.variables = variables
@@ -205,33 +194,28 @@ def _trace(
         except TapeError as error:
             where = "the tape of its Node arguments" if nested else "a fresh private tape"
             raise TapeError(
-                f"{error}\n(fnad.{name} traces {_name_of(f)} on {where}; a Node that the "
+                f"{error}\n(fnad.{name} traces {name_of(f)} on {where}; a Node that the "
                 "function takes from elsewhere, such as a closure over an enclosing transform's "
                 "variable, cannot join it: pass that value to the function as an argument)"
             ) from error
-    return _Trace(name, tape, nested, variables, _output(name, f, tape, out))
-
-
-def _name_of(f: object) -> str:
-    name = getattr(f, "__name__", None) or getattr(f, "name", None)
-    return name if isinstance(name, str) else type(f).__name__
+    return _Trace(tape, nested, variables, _output(name, f, tape, out))
 
 
 def _output(name: str, f: object, tape: Tape, out: object) -> Node | float:
     if isinstance(out, Node):
         if out.tape is not tape:
             raise TapeError(
-                f"fnad.{name}: {_name_of(f)} returned a Node recorded on {out.tape!r}, not on the "
+                f"fnad.{name}: {name_of(f)} returned a Node recorded on {out.tape!r}, not on the "
                 "tape it was traced on; compute the result from the function's arguments"
             )
         return out
     if isinstance(out, bool) or not isinstance(out, (numbers.Real, Decimal)):
         raise TransformError(
-            f"fnad.{name}: {_name_of(f)} returned {_describe(out)}; it must return one scalar "
+            f"fnad.{name}: {name_of(f)} returned {describe(out)}; it must return one scalar "
             "(a fnad.Node or a real number). fnad is scalar-valued: for several outputs, "
             "transform one function per output"
         )
-    return to_float(out, f"fnad.{name}: the result of {_name_of(f)}")
+    return to_float(out, f"fnad.{name}: the result of {name_of(f)}")
 
 
 def _normalize_argnums(name: str, argnums: object) -> tuple[tuple[int, ...], bool]:
@@ -246,7 +230,7 @@ def _normalize_argnums(name: str, argnums: object) -> tuple[tuple[int, ...], boo
         return argnums, False
     raise TransformError(
         f"fnad.{name}: argnums must be an int or a non-empty tuple of ints, got "
-        f"{_describe(argnums)}; e.g. argnums=0 or argnums=(0, 1)"
+        f"{describe(argnums)}; e.g. argnums=0 or argnums=(0, 1)"
     )
 
 
@@ -290,8 +274,12 @@ def _active(tape: Tape, out: Node, variables: Sequence[Node]) -> list[Node]:
     return forward
 
 
-def _reverse_floats(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[float]:
-    """∂out/∂variable for each variable, in floats (first-order reverse mode)."""
+def _reverse(
+    tape: Tape, out: Node | float, variables: Sequence[Node], *, create_graph: bool
+) -> list[Node | float]:
+    """∂out/∂variable for each variable, by :func:`fnad.core.backpropagate` restricted to
+    the paths from the variables to ``out`` and stopped at the variables (their own
+    inputs belong to an enclosing transform)."""
     if not isinstance(out, Node):
         return [0.0] * len(variables)
     forward = _active(tape, out, variables)
@@ -299,60 +287,22 @@ def _reverse_floats(tape: Tape, out: Node | float, variables: Sequence[Node]) ->
         return [0.0] * len(variables)
     sinks = set(variables)
     order = [node for node in reversed(forward) if node not in sinks]
-    grads = tape._backward_floats(out, order)
-    if out in sinks:
-        grads.setdefault(out, 1.0)
-    return [grads.get(v, 0.0) for v in variables]
+    adjoints: dict[Node, Node | float]
+    if create_graph:
+        adjoints = backpropagate(order, out, create_graph=True, into=set(forward))
+    else:
+        adjoints = dict(backpropagate(order, out))
+    return [adjoints.get(v, 0.0) for v in variables]
 
 
-def _partials_on_nodes(tape: Tape, node: Node) -> Sequence[Any]:
-    rule_ = tape.rules.lookup.get(node.op) or tape._rule_for(node)
-    parts = rule_.partials(*node.inputs, node)
-    if len(parts) != len(node.inputs):
-        raise RuleError(
-            f"op {rule_.name!r}: partials returned {len(parts)} values for "
-            f"{len(node.inputs)} arguments; return one local derivative per argument"
-        )
-    return parts
-
-
-def _scaled(name: str, factor: Node | float, partial: object) -> Node | float | None:
-    """``factor * partial``, or None where the partial is the constant 0."""
-    if isinstance(partial, Node):
-        if type(factor) is float and factor == 1.0:
-            return partial
-        return factor * partial
-    value = to_float(partial, f"partials of {name}")
-    if value == 0.0:
-        return None
-    return factor if value == 1.0 else factor * value
+def _reverse_floats(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[float]:
+    """∂out/∂variable for each variable, in floats (first-order reverse mode)."""
+    return [cast(float, g) for g in _reverse(tape, out, variables, create_graph=False)]
 
 
 def _reverse_nodes(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[Node]:
     """∂out/∂variable as Nodes recorded on ``tape``, so they can be differentiated again."""
-    if not isinstance(out, Node):
-        return [tape.constant(0.0) for _ in variables]
-    forward = _active(tape, out, variables)
-    if not forward or forward[-1] is not out:
-        return [tape.constant(0.0) for _ in variables]
-    active = set(forward)
-    sinks = set(variables)
-    # Adjoints stay plain floats until a Node partial meets them: no recorded `1 * p`.
-    adjoints: dict[Node, Node | float] = {out: 1.0}
-    for node in reversed(forward):
-        adjoint = adjoints.get(node)
-        if adjoint is None or node in sinks:  # None: every path to it had a constant-0 partial
-            continue
-        parts = _partials_on_nodes(tape, node)
-        for a, partial in zip(node.inputs, parts, strict=True):
-            if a not in active:
-                continue
-            contribution = _scaled(node.op, adjoint, partial)
-            if contribution is None:
-                continue
-            previous = adjoints.get(a)
-            adjoints[a] = contribution if previous is None else previous + contribution
-    return [_as_node(tape, adjoints.get(v, 0.0)) for v in variables]
+    return [_as_node(tape, g) for g in _reverse(tape, out, variables, create_graph=True)]
 
 
 def _as_node(tape: Tape, value: Node | float) -> Node:
@@ -377,7 +327,6 @@ def _forward_tangent(
     forward = _active(tape, out, variables)
     if not forward or forward[-1] is not out:
         return 0.0
-    lookup = tape.rules.lookup
     strict_mode = is_strict()
     tangent_of: dict[Node, Node | float] = {}
     for variable, tangent in zip(variables, tangents, strict=True):
@@ -386,28 +335,18 @@ def _forward_tangent(
     for node in forward:
         if node in tangent_of:
             continue
-        inputs = node.inputs
-        if create_graph:
-            parts: Sequence[Any] = _partials_on_nodes(tape, node)
-        else:
-            rule_ = lookup.get(node.op) or tape._rule_for(node)
-            parts = _float_partials(rule_, [a.data for a in inputs], node.data)
+        parts = tape.local_derivatives(node, create_graph=create_graph)
         total: Node | float | None = None
-        for a, partial in zip(inputs, parts, strict=True):
+        for a, partial in zip(node.inputs, parts, strict=True):
             incoming = tangent_of.get(a)
             if incoming is None:
                 continue
-            if create_graph:
-                scaled = _scaled(node.op, incoming, partial)
-                if scaled is None:
-                    continue
-                contribution = scaled
-            else:
-                contribution = partial * incoming
-            total = contribution if total is None else total + contribution
+            term = chain_term(incoming, partial, node.op) if create_graph else partial * incoming
+            if term is not None:
+                total = term if total is None else total + term
         value = 0.0 if total is None else total
-        if strict_mode and not create_graph and isinstance(value, float) and value - value:
-            raise _non_finite(f"forward mode through {node.op}", inputs, value)
+        if strict_mode and isinstance(value, float) and value - value:
+            raise non_finite_value(f"forward mode through {node.op}", node.inputs, value)
         tangent_of[node] = value
     return tangent_of[out]
 
@@ -560,7 +499,7 @@ def _arguments(name: str, role: str, values: object) -> tuple[Any, ...]:
         return tuple(values)
     raise TransformError(
         f"fnad.{name}: {role} must be a tuple with one value per argument of the function, "
-        f"got {_describe(values)}; e.g. fnad.jvp(f, (1.0,), (1.0,))"
+        f"got {describe(values)}; e.g. fnad.jvp(f, (1.0,), (1.0,))"
     )
 
 

@@ -145,7 +145,8 @@ def test_random_dag_export_matches_backward_bit_for_bit(expr: Expr) -> None:
     for i, node in enumerate(by_id):
         assert g.nodes[i]["op"] == node.op and g.nodes[i]["label"] == node.label
         assert same(g.nodes[i]["data"], node.data)
-        assert same(g.nodes[i]["grad"], grads[node])
+        if node.op != "const":  # constants are not variables: backward gives them nothing
+            assert same(g.nodes[i]["grad"], grads[node])
         filled = []
         for u in g.predecessors(i):
             for position in g.edges[u, i]["positions"]:

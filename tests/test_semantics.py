@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import gc
+import math
 import pickle
 import threading
 import tracemalloc
 
 import attrs
+import networkx as nx
 import pytest
 
 import fnad
@@ -175,12 +177,93 @@ def test_gradients_mapping_contents() -> None:
         x, unused = Node(2.0, label="x"), Node(1.0, label="unused")
         y = x * 3
         grads = y.backward()
-    assert set(grads) == {x, y, y.inputs[1]}
-    assert len(grads) == 3 and x in grads and unused not in grads
+    assert set(grads) == {x, y}  # the constant 3 is not a variable: no gradient
+    assert len(grads) == 2 and x in grads and unused not in grads
     assert grads.get(unused, 0.0) == 0.0 and unused.grad == 0.0
     with pytest.raises(KeyError, match="not an ancestor"):
         grads[unused]
+    with pytest.raises(KeyError, match="constant .* gets no gradient"):
+        grads[y.inputs[1]]
     assert grads.output is y
+
+
+def test_constants_get_no_gradient_so_no_nan_from_a_negative_base() -> None:
+    """x**2 at x < 0: d/d(exponent) is nan (log of a negative base), but the exponent is a
+    constant, so backward never reports it, strict mode included (issue 11)."""
+    with fnad.Tape():
+        x = Node(-3.0, label="x")
+        y = x**2
+        with fnad.strict():
+            grads = y.backward()
+            node_grads = y.backward(create_graph=True)
+    assert dict(grads) == {y: 1.0, x: -6.0}
+    assert set(node_grads) == {y, x} and node_grads[x].data == -6.0
+    assert y.inputs[1].grad == 0.0
+
+
+def test_a_gradient_that_is_minus_zero_stays_minus_zero() -> None:
+    """Accumulation starts from the IEEE additive identity -0.0, as PyTorch's does."""
+    with fnad.Tape():
+        x = Node(0.0)
+        y = x * -0.0
+        z = -(Node(1.0) * x)
+    assert math.copysign(1.0, y.backward()[x]) == -1.0
+    assert math.copysign(1.0, z.backward()[x]) == -1.0
+
+
+def test_edge_data_cannot_be_changed_through_a_tape_graph() -> None:
+    """Edge attribute mappings are shared between tapes to save memory, so they are
+    read-only: writing through one tape's graph must not change another (issue 10)."""
+    with fnad.Tape() as t1:
+        a = Node(1.0)
+        b = -a
+    with pytest.raises(TypeError):
+        t1.graph.edges[a, b]["positions"] = (7,)
+    with fnad.Tape() as t2:
+        x = Node(2.0)
+        y = x.tanh()
+    assert t2.graph.edges[x, y] == {"positions": (0,)}
+
+
+def test_ancestors_graph_cannot_corrupt_the_tape() -> None:
+    """The public subgraph shares the tape's storage, so it is frozen (issue 10)."""
+    with fnad.Tape() as tape:
+        x = Node(2.0)
+        y = x * 3
+        z = y + 1
+    sub = tape.ancestors_graph(z)
+    with pytest.raises(nx.NetworkXError, match="Frozen"):
+        sub.add_edge(z, x)
+    with pytest.raises(nx.NetworkXError, match="Frozen"):
+        sub.remove_node(y)
+    assert z.backward()[x] == 3.0
+    assert nx.is_directed_acyclic_graph(tape.graph)
+
+
+def test_replacing_a_rule_does_not_change_a_recorded_graph() -> None:
+    """A graph differentiates with the rules it was built with (issue 14, item 7)."""
+    with fnad.isolated_rules() as table:
+        fnad.defop("demo.twice", impl=lambda v: 2 * v, partials=lambda v, out: (2.0,))
+        with fnad.Tape() as tape:
+            x = Node(3.0)
+            old = fnad.current_rules()["demo.twice"]
+            y = tape.apply("demo.twice", x)
+        fnad.defop("demo.twice", impl=lambda v: 3 * v, partials=lambda v, out: (3.0,), replace=True)
+        assert table["demo.twice"] is not old
+        z = tape.apply("demo.twice", x)  # the tape keeps the rule it used first
+        assert (y.data, z.data, y.backward()[x]) == (6.0, 6.0, 2.0)
+        with fnad.Tape():
+            w = Node(3.0)
+            assert fnad.Tape().rules is table
+            v = w.tape.apply("demo.twice", w)
+        assert (v.data, v.backward()[w]) == (9.0, 3.0)
+
+
+def test_const_is_a_reserved_op_name() -> None:
+    with pytest.raises(fnad.RuleError, match="reserved"):
+        fnad.Rule("const", 1, lambda v: v, lambda v, out: (1.0,))
+    with fnad.isolated_rules(), pytest.raises(fnad.RuleError, match="reserved"):
+        fnad.defop("const", impl=lambda v: v, partials=lambda v, out: (1.0,))
 
 
 def test_backward_cost_does_not_depend_on_the_rest_of_the_tape() -> None:

@@ -1,0 +1,161 @@
+"""Private helpers that several fnad modules share: one home, public names, no users outside fnad.
+
+Everything here is an implementation detail (the module name starts with ``_``): the
+functions have plain names so that the modules importing them read clearly
+(``from fnad._internal import describe, float_partials``), and no fnad module imports
+another module's underscore names.
+
+- **Messages**: :func:`describe` shows an offending value; :func:`name_of` names a function.
+- **Running rules on floats**: :func:`run_forward` and :func:`float_partials` evaluate a
+  rule's forward function and partials with IEEE 754 results (a rerun on
+  :class:`~fnad._floats.IEEEFloat` when Python raises), and :func:`check_arity` is the
+  one check that partials returned one value per argument.
+- **Strict-mode errors**: :func:`non_finite_value` and :func:`non_finite_gradient`.
+
+This module sits right above :mod:`fnad.errors` and :mod:`fnad._floats`: it may not import
+any other part of fnad (Rule and Node appear only in annotations).
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from fnad._floats import IEEEFloat
+from fnad.errors import FnadError, NonFiniteError, RuleError
+
+if TYPE_CHECKING:
+    from fnad.core import Node
+    from fnad.rules import Rule
+
+__all__ = [
+    "accepts_positional",
+    "as_result",
+    "check_arity",
+    "describe",
+    "float_partials",
+    "name_of",
+    "non_finite_gradient",
+    "non_finite_value",
+    "run_forward",
+]
+
+
+def describe(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters, with its type: for error messages.
+
+    >>> describe("2"), describe(None)
+    ("'2' (str)", 'None (NoneType)')
+    """
+    text = repr(value)
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def name_of(f: object) -> str:
+    """A function's name for messages (``<lambda>``, a callable's type otherwise)."""
+    name = getattr(f, "__name__", None) or getattr(f, "name", None)
+    return name if isinstance(name, str) else type(f).__name__
+
+
+def accepts_positional(fn: Callable[..., Any], count: int) -> bool | None:
+    """Whether ``fn`` can be called with ``count`` positional arguments (None: unknown)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # some builtins have no signature
+        return None
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- rules on floats
+
+
+def as_result(value: object, rule: Rule) -> float:
+    """What a forward function returned, as a builtin float; only custom rules need this."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
+        raise RuleError(
+            f"op {rule.name!r}: forward returned {describe(value)}; it must return a real number"
+        )
+    return float(value)
+
+
+def run_forward(rule: Rule, args: Sequence[float]) -> float:
+    """``rule.forward(*args)`` as a builtin float; on a Python arithmetic exception, the
+    rule is run again on IEEE floats, so ``1 / x`` gives ``inf`` at 0 instead of raising."""
+    try:
+        value = rule.forward(*args)
+    except (ArithmeticError, ValueError):
+        try:
+            value = rule.forward(*[IEEEFloat(a) for a in args])
+        except (ArithmeticError, ValueError) as error:
+            raise RuleError(
+                f"op {rule.name!r}: forward raised {type(error).__name__}: {error} at "
+                f"{tuple(args)}; rules must return inf/nan instead of raising "
+                "(use the functions in fnad.ops)"
+            ) from error
+    return value if type(value) is float else as_result(value, rule)
+
+
+def check_arity(name: str, parts: Sequence[Any], count: int) -> Sequence[Any]:
+    """``parts`` if a rule's partials returned one value per argument, else a RuleError."""
+    if len(parts) != count:
+        raise RuleError(
+            f"op {name!r}: partials returned {len(parts)} values for {count} arguments; "
+            "return one local derivative per argument"
+        )
+    return parts
+
+
+def float_partials(rule: Rule, args: Sequence[float], out: float) -> Sequence[float]:
+    """``rule.partials(*args, out)`` on floats, rerun on IEEE floats if Python raises."""
+    try:
+        parts = rule.partials(*args, out)
+    except FnadError:  # a rule's own diagnosis (e.g. from fnad.defop's checks): keep it
+        raise
+    except (ArithmeticError, ValueError):
+        try:
+            parts = rule.partials(*[IEEEFloat(a) for a in args], IEEEFloat(out))
+        except FnadError:
+            raise
+        except (ArithmeticError, ValueError) as error:
+            raise RuleError(
+                f"op {rule.name!r}: partials raised {type(error).__name__}: {error} at "
+                f"{tuple(args)}; rules must return inf/nan instead of raising"
+            ) from error
+        parts = [float(p) for p in parts]
+    return check_arity(rule.name, parts, len(args))
+
+
+# --------------------------------------------------------------------------- strict mode
+
+
+def _vertex_name(node: Node) -> str:
+    return node.label or node.op or "leaf"
+
+
+def non_finite_value(op: str, inputs: Sequence[Node | float], value: float) -> NonFiniteError:
+    """strict(): ``op`` produced ``value`` (nan or ±inf) from ``inputs`` (Nodes or floats)."""
+    shown = ", ".join(
+        repr(a) if isinstance(a, (int, float)) else f"{_vertex_name(a)}={a.data!r}" for a in inputs
+    )
+    return NonFiniteError(
+        f"fnad.strict: op {op!r} produced {value!r} from ({shown}); "
+        "check the inputs to this op, or leave the strict() block to get IEEE inf/nan"
+    )
+
+
+def non_finite_gradient(op: str, node: Node, value: float) -> NonFiniteError:
+    """strict(): the gradient of ``node`` became ``value`` in backward through ``op``."""
+    return NonFiniteError(
+        f"fnad.strict: the gradient of {_vertex_name(node)} (data={node.data!r}) became "
+        f"{value!r} in backward through op {op!r}; its local derivative is not finite there, "
+        "so check the value fed to that op, or leave the strict() block to get IEEE inf/nan"
+    )

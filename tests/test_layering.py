@@ -1,0 +1,120 @@
+"""The architecture is a test: dependencies point one way, and no module reaches into
+another's private names.
+
+The layers are written once, as an import-linter contract in pyproject.toml
+(``[tool.importlinter]``); README.md's "Layout" section and ``fnad/__init__.py`` draw the
+same picture, and a test below keeps the three in step.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "fnad"
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    # A subprocess: import-linter imports the package under analysis by name.
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from importlinter.cli import lint_imports; "
+            "raise SystemExit(lint_imports('pyproject.toml', no_cache=True, no_logo=True))",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+        timeout=120,
+    )
+
+
+def test_the_layer_contract_holds() -> None:
+    result = _lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
+    """The contract can fail: core importing export (an upper layer) is reported."""
+    copy = tmp_path / "tree"
+    shutil.copytree(PACKAGE, copy / "fnad", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    core = copy / "fnad" / "core.py"
+    core.write_text(core.read_text() + "\n\ndef _upward() -> None:\n    import fnad.export\n")
+    result = _lint(copy)
+    assert result.returncode != 0
+    assert "fnad.core -> fnad.export" in result.stdout, result.stdout
+
+
+def _underscore_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fnad"):
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                module = node.module == "fnad" and (PACKAGE / f"{alias.name}.py").exists()
+                if private and not module:  # `from fnad import _internal` is the way in
+                    found.append(f"{path.name}: from {node.module} import {alias.name}")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_no_module_imports_another_modules_private_names(path: Path) -> None:
+    """Shared helpers live in fnad/_internal.py under plain names."""
+    assert _underscore_imports(path) == []
+
+
+def test_the_private_name_check_can_fail(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("from fnad.core import _make\n")
+    assert _underscore_imports(sample) == ["sample.py: from fnad.core import _make"]
+
+
+def _contract_layers() -> list[str]:
+    text = (ROOT / "pyproject.toml").read_text()
+    block = text.split("layers = [", 1)[1].split("]", 1)[0]
+    return re.findall(r'"([^"]+)"', block)
+
+
+def test_readme_and_init_show_the_contract() -> None:
+    """README's Layout section and the package docstring list every layer of the contract,
+    in the same order (top layer first)."""
+    layers = _contract_layers()
+    readme = (ROOT / "README.md").read_text().split("## Layout", 1)[1]
+    init = (PACKAGE / "__init__.py").read_text().split("Layout", 1)[1].split('"""', 1)[0]
+    for text in (readme, init):
+        lines = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip().startswith(
+                (
+                    "cli",
+                    "demo",
+                    "check",
+                    "transforms",
+                    "ops",
+                    "core",
+                    "rules",
+                    "_internal",
+                    "errors",
+                )
+            )
+        ]
+        assert [re.sub(r"\s+", " ", line) for line in lines[: len(layers)]] == layers
+
+
+def test_every_module_is_in_a_layer() -> None:
+    named = {name.strip() for layer in _contract_layers() for name in layer.split("|")}
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    assert modules == named
