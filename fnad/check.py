@@ -26,10 +26,10 @@ from typing import Any
 
 import attrs
 
+from fnad._internal import name_of
 from fnad.core import Node, Tape
 from fnad.errors import GradCheckError
 from fnad.rules import RuleTable, current_rules, use_rules
-from fnad._internal import name_of
 from fnad.transforms import ScalarFunction, grad, jvp
 
 __all__ = [
