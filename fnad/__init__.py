@@ -62,8 +62,9 @@ from fnad.ops import (
     value,
 )
 from fnad.parser import Expression, parse
+from fnad.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad, compile
 from fnad.render import render
-from fnad.replay import Program, ValueAndGrad, from_graphml, from_json
+from fnad.replay import from_graphml, from_json
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
 from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp
 
@@ -74,6 +75,7 @@ __all__ = [
     "CustomBinaryOp",
     "CustomNaryOp",
     "CustomUnaryOp",
+    "Evaluation",
     "Explanation",
     "Expression",
     "ExpressionError",
@@ -91,6 +93,7 @@ __all__ = [
     "OperandTypeError",
     "OperandValueError",
     "Program",
+    "ProgramMismatchError",
     "RenderError",
     "ReplayInputError",
     "Rule",
@@ -111,6 +114,7 @@ __all__ = [
     "builtin_rules",
     "check_grad",
     "check_rules",
+    "compile",
     "cos",
     "current_rules",
     "current_tape",

@@ -93,11 +93,14 @@ def train(
     labels: Sequence[int],
     steps: int,
     on_step: Callable[[int, float, float], None] | None = None,
+    *,
+    compiled: bool = True,
 ) -> MLP[float]:
     """Train ``model`` for ``steps`` steps of the demo and return the trained model.
 
     ``on_step(k, loss, accuracy)`` is called after step ``k`` with the loss and accuracy the
-    model had when the step began, as micrograd's demo prints them.
+    model had when the step began, as micrograd's demo prints them. The step is compiled
+    once and replayed (:func:`fnad.nn.train_step`); ``compiled=False`` traces every step.
 
     >>> from fnad.datasets import moons
     >>> points, labels = moons(10, noise=0.1, seed=0)
@@ -106,7 +109,9 @@ def train(
     (2, 4, 1)
     """
     for k in range(steps):
-        model, loss, acc = train_step(model, points, labels, learning_rate(k, steps), ALPHA)
+        model, loss, acc = train_step(
+            model, points, labels, learning_rate(k, steps), ALPHA, compiled=compiled
+        )
         if on_step is not None:
             on_step(k, loss, acc)
     return model
@@ -245,6 +250,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--noise", type=_noise, default=0.1, help="noise of the moons points (default: 0.1)"
     )
     parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="trace and differentiate every step eagerly instead of replaying the compiled "
+        "step (same numbers, much slower)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print only a JSON summary (steps, loss, accuracy, seconds) on stdout; no progress bar",
@@ -294,7 +305,7 @@ def run(
 
     started = time.perf_counter()
     try:
-        model = train(model, points, labels, steps, on_step)
+        model = train(model, points, labels, steps, on_step, compiled=not args.eager)
     finally:
         if bar is not None:
             bar.close()

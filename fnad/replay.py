@@ -32,15 +32,15 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from itertools import accumulate
-from typing import Any, NamedTuple, SupportsFloat
+from typing import Any, NamedTuple
 
 import networkx as nx
 
-from fnad.core import CONST, Node, Tape, to_float
-from fnad.errors import GraphFormatError, ReplayInputError
+from fnad.core import CONST, Node, Tape
+from fnad.errors import GraphFormatError
 from fnad.export import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, encode_float, input_names
+from fnad.program import Program, ValueAndGrad
 from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
@@ -396,128 +396,33 @@ def _validate(
 # --------------------------------------------------------------------------- Program
 
 
-class ValueAndGrad(NamedTuple):
-    """What :meth:`Program.value_and_grad` returns: the value and ``{input name: gradient}``."""
-
-    value: float
-    grads: dict[str, float]
-
-    def __str__(self) -> str:
-        lines = [f"value = {self.value!r}"]
-        lines.extend(f"∂/∂{name} = {grad!r}" for name, grad in self.grads.items())
-        return "\n".join(lines)
-
-
-class Program:
-    """A loaded graph: evaluate and differentiate it at new inputs through the rule table.
-
-    Inputs are the document's ``op == ""`` vertices, named by :attr:`input_names` (their
-    labels; see :func:`fnad.export.input_names` for unlabelled or repeated ones). Inputs
-    left out of a call keep the value stored in the document. Build one with
-    :func:`from_json`.
-    """
-
-    __slots__ = ("_inputs", "_names", "_order", "_output", "_rules", "_vertices")
-
-    def __init__(
-        self,
-        vertices: dict[int, _Vertex],
-        inputs: dict[int, list[int]],
-        output: int,
-        order: list[int],
-        rules: RuleTable,
-    ) -> None:
-        self._vertices = vertices
-        self._inputs = inputs
-        self._output = output
-        self._order = order
-        self._rules = rules
-        leaves = sorted((v, vertices[v].label) for v in order if vertices[v].op == INPUT)
-        self._names = input_names(leaves)
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        """The names to pass to :meth:`value_and_grad`, in vertex-id order."""
-        return tuple(self._names.values())
-
-    @property
-    def inputs(self) -> dict[str, float]:
-        """The input values stored in the document."""
-        return {name: self._vertices[v].data for v, name in self._names.items()}
-
-    @property
-    def value(self) -> float:
-        """The output's value stored in the document."""
-        return self._vertices[self._output].data
-
-    @property
-    def rules(self) -> RuleTable:
-        """The rule table the program's ops were resolved in (and replay with)."""
-        return self._rules
-
-    def __len__(self) -> int:
-        return len(self._vertices)
-
-    def __repr__(self) -> str:
-        op = self._vertices[self._output].op or "input"
-        return (
-            f"Program({len(self._vertices)} vertices, inputs ({', '.join(self.input_names)}), "
-            f"output op {op!r})"
-        )
-
-    def _values(self, given: Mapping[str, SupportsFloat]) -> dict[int, float]:
-        ids = {name: v for v, name in self._names.items()}
-        values: dict[int, float] = {}
-        for name, value in given.items():
-            vertex = ids.get(name)
-            if vertex is None:
-                known = ", ".join(map(repr, ids)) or "(none)"
-                raise ReplayInputError(
-                    f"the program has no input named {name!r}; its inputs are {known}"
-                )
-            values[vertex] = to_float(value, f"input {name!r}")
-        return values
-
-    def trace(self, /, **inputs: SupportsFloat) -> tuple[Node, dict[str, Node]]:
-        """Rebuild the graph on a fresh tape; return the output node and the input nodes.
-
-        >>> from fnad import Node, to_json
-        >>> x = Node(3.0, label="x")
-        >>> z, leaves = from_json(to_json(x * x)).trace(x=4.0)
-        >>> z.data, z.backward()[leaves["x"]]
-        (16.0, 8.0)
-        """
-        values = self._values(inputs)
-        nodes: dict[int, Node] = {}
-        with Tape(self._rules) as tape:
-            for vertex in self._order:
-                entry = self._vertices[vertex]
-                if entry.op == INPUT:
-                    nodes[vertex] = Node(values.get(vertex, entry.data), label=entry.label)
-                elif entry.op == CONST:
-                    nodes[vertex] = tape.constant(entry.data, label=entry.label)
-                else:
-                    args = [nodes[a] for a in self._inputs[vertex]]
-                    nodes[vertex] = tape.apply(entry.op, *args)
-        return nodes[self._output], {name: nodes[v] for v, name in self._names.items()}
-
-    def __call__(self, /, **inputs: SupportsFloat) -> float:
-        """The output's value at ``inputs``."""
-        return self.trace(**inputs)[0].data
-
-    def value_and_grad(self, /, **inputs: SupportsFloat) -> ValueAndGrad:
-        """The output's value and its gradient with respect to every input, at ``inputs``.
-
-        >>> from fnad import Node, to_json
-        >>> a, b = Node(5.0, label="a"), Node(2.0, label="b")
-        >>> from_json(to_json(a - b)).value_and_grad(a=1.0, b=10.0)
-        ValueAndGrad(value=-9.0, grads={'a': 1.0, 'b': -1.0})
-        """
-        output, leaves = self.trace(**inputs)
-        grads = output.backward()
-        return ValueAndGrad(
-            output.data, {name: grads.get(node, 0.0) for name, node in leaves.items()}
-        )
+def _program(
+    vertices: dict[int, _Vertex],
+    inputs: dict[int, list[int]],
+    output: int,
+    order: list[int],
+    rules: RuleTable,
+) -> Program:
+    """Trace a validated document once on a private tape and compile it to a Program."""
+    nodes: dict[int, Node] = {}
+    leaves: list[Node] = []
+    with Tape(rules) as tape:
+        for vertex in order:
+            entry = vertices[vertex]
+            if entry.op == INPUT:
+                nodes[vertex] = Node(entry.data, label=entry.label)
+                leaves.append(nodes[vertex])
+            elif entry.op == CONST:
+                nodes[vertex] = tape.constant(entry.data, label=entry.label)
+            else:
+                nodes[vertex] = tape.apply(entry.op, *[nodes[a] for a in inputs[vertex]])
+    ids = {node: vertex for vertex, node in nodes.items()}
+    leaves.sort(key=ids.__getitem__)
+    names = input_names([(ids[leaf], leaf.label) for leaf in leaves])
+    try:
+        return Program.from_nodes(nodes[output], leaves, names=list(names.values()))
+    finally:
+        tape.close()
 
 
 def from_json(
@@ -541,7 +446,7 @@ def from_json(
     table = rules if rules is not None else current_rules()
     doc = parse(text, max_bytes=max_bytes)
     vertices, inputs, output, order = _validate(doc, table, max_vertices)
-    return Program(vertices, inputs, output, order, table)
+    return _program(vertices, inputs, output, order, table)
 
 
 # --------------------------------------------------------------------------- GraphML
@@ -672,4 +577,4 @@ def from_graphml(
     table = rules if rules is not None else current_rules()
     doc = _graphml_document(data, max_bytes)
     vertices, inputs, output, order = _validate(doc, table, max_vertices)
-    return Program(vertices, inputs, output, order, table)
+    return _program(vertices, inputs, output, order, table)

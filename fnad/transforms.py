@@ -46,6 +46,7 @@ from fnad.rules import Rule, builtin_rules
 __all__ = [
     "ScalarFunction",
     "Transformed",
+    "check_output",
     "grad",
     "hessian",
     "jvp",
@@ -198,10 +199,12 @@ def _trace(
                 "function takes from elsewhere, such as a closure over an enclosing transform's "
                 "variable, cannot join it: pass that value to the function as an argument)"
             ) from error
-    return _Trace(tape, nested, variables, _output(name, f, tape, out))
+    return _Trace(tape, nested, variables, check_output(name, f, tape, out))
 
 
-def _output(name: str, f: object, tape: Tape, out: object) -> Node | float:
+def check_output(name: str, f: object, tape: Tape, out: object) -> Node | float:
+    """What ``f`` returned when traced on ``tape`` by ``fnad.<name>``: a Node of that tape
+    or a number (as a float), else an error that says what a transform needs."""
     if isinstance(out, Node):
         if out.tape is not tape:
             raise TapeError(

@@ -1,0 +1,768 @@
+"""Compiled replay: trace a graph once, then replay its values and adjoints over flat arrays.
+
+A :class:`Program` is a recorded graph ordered once with ``networkx.topological_sort`` and
+stored as flat lists (one slot per vertex: its op's rule, its arguments' positions, its
+value). Calling it replays the forward values and, for a gradient, the backward adjoints
+in that order, through the very same rule table an eager trace uses, with no Node, no
+tape and no networkx per call::
+
+    >>> import fnad
+    >>> prog = fnad.compile(lambda x, y: x * y + x**2 + y.relu(), 2.0, 3.0)
+    >>> prog(2.0, 3.0)
+    13.0
+    >>> prog.value_and_grad(x=1.0, y=-1.0)
+    ValueAndGrad(value=0.0, grads={'x': 1.0, 'y': 1.0})
+
+One concept, two sources: :func:`compile` traces a Python function at example arguments,
+:func:`fnad.from_json` loads an exported graph; both give a Program that replays, exports
+(``fnad.to_json(prog)``), renders and explains the same way.
+
+Invariants this module keeps:
+
+- **Identical to eager.** Values and gradients equal an eager trace + ``backward()`` at the
+  same point bit for bit: the forward functions and partials are the rules' own, and the
+  adjoints are accumulated in the same order (the reverse of the same networkx order). The
+  loops inline a few common ops (:data:`SPECIALISED`), only while the program's rule for
+  that op *is* the built-in one; the test suite checks each inlined path against its rule.
+- **The structure is frozen at trace time.** Python control flow that depended on values
+  (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
+  graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
+  trace at given points and names the first vertex that differs.
+- **Strict mode as eager.** Under :func:`fnad.strict`, a replay that meets nan or ±inf
+  re-runs the point eagerly, so the error is exactly the eager one.
+- **No code generation.** A program is data run by one interpreter loop; nothing is
+  ``exec``'d, so programs from untrusted files are safe to replay.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, SupportsFloat, overload
+
+from fnad import ops
+from fnad._internal import (
+    as_result,
+    describe,
+    float_partials,
+    name_of,
+    non_finite_value,
+    run_forward,
+)
+from fnad.core import CONST, Node, Operand, Tape, is_strict, to_float
+from fnad.errors import FnadError, ReplayInputError, TransformError
+from fnad.export import input_names
+from fnad.rules import Rule, RuleTable, builtin_rules
+from fnad.transforms import check_output
+
+__all__ = [
+    "SPECIALISED",
+    "Evaluation",
+    "Program",
+    "ProgramMismatchError",
+    "ValueAndGrad",
+    "compile",
+]
+
+INPUT = ""
+"""``op`` of an input vertex."""
+
+# Instruction codes. The interpreter tests them in this order: most frequent first.
+_MUL, _ADD, _RELU, _SUB, _NEG, _TANH, _UNARY, _BINARY, _NARY = range(9)
+_ONE_ARGUMENT = frozenset({_RELU, _NEG, _TANH, _UNARY})
+
+SPECIALISED: Mapping[str, int] = {
+    "mul": _MUL,
+    "add": _ADD,
+    "relu": _RELU,
+    "sub": _SUB,
+    "neg": _NEG,
+    "tanh": _TANH,
+}
+"""Ops whose forward and partials the replay loops inline (while the rule is the built-in)."""
+
+_BUILTIN = {name: builtin_rules()[name] for name in SPECIALISED}
+assert ops.relu.name == "relu"  # the built-in rules above are registered by fnad.ops
+
+
+class ProgramMismatchError(FnadError, ValueError):
+    """:meth:`Program.check`: an eager trace at a point differs from the compiled program."""
+
+
+class ValueAndGrad(NamedTuple):
+    """What :meth:`Program.value_and_grad` returns: the value and ``{input name: gradient}``."""
+
+    value: float
+    grads: dict[str, float]
+
+    def __str__(self) -> str:
+        lines = [f"value = {self.value!r}"]
+        lines.extend(f"∂/∂{name} = {grad!r}" for name, grad in self.grads.items())
+        return "\n".join(lines)
+
+
+class Evaluation(NamedTuple):
+    """What :meth:`Program.evaluate` returns, in the program's input order."""
+
+    value: float
+    """The output's value."""
+    gradient: tuple[float, ...]
+    """∂output/∂input for each input (empty when not asked for)."""
+    aux: tuple[float, ...]
+    """The values of the auxiliary vertices (``has_aux``), e.g. a network's scores."""
+
+
+# --------------------------------------------------------------------------- Program
+
+
+class _Instructions:
+    """The op vertices of a program as parallel flat lists, in topological order: an
+    instruction code, the output slot, the argument slots and the rule of each."""
+
+    __slots__ = ("arg0", "arg1", "codes", "nary", "outs", "rules")
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+        self.outs: list[int] = []
+        self.arg0: list[int] = []
+        self.arg1: list[int] = []  # the first argument again for one-argument ops
+        self.rules: list[Rule] = []
+        self.nary: dict[int, tuple[int, ...]] = {}  # the arguments of ops of arity >= 3
+
+    def add(self, k: int, rule: Rule, op: str, args: list[int]) -> None:
+        code = SPECIALISED.get(op)
+        if code is None or _BUILTIN.get(op) is not rule:
+            code = _UNARY if len(args) == 1 else _BINARY if len(args) == 2 else _NARY
+        if code is _NARY:
+            self.nary[k] = tuple(args)
+        self.codes.append(code)
+        self.outs.append(k)
+        self.arg0.append(args[0])
+        self.arg1.append(args[1] if len(args) > 1 else args[0])
+        self.rules.append(rule)
+
+    def arguments(self, n: int) -> tuple[int, ...]:
+        """The argument slots of instruction ``n``."""
+        code, k = self.codes[n], self.outs[n]
+        if code is _NARY:
+            return self.nary[k]
+        if code in _ONE_ARGUMENT:
+            return (self.arg0[n],)
+        return (self.arg0[n], self.arg1[n])
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int, Rule]]:
+        return zip(self.codes, self.outs, self.arg0, self.arg1, self.rules, strict=True)
+
+
+class Program:
+    """A recorded graph, compiled: replay it at new inputs through the rule table.
+
+    Build one with :func:`compile` (from a function), :func:`fnad.from_json` /
+    :func:`fnad.from_graphml` (from a file) or :meth:`from_nodes` (from a traced output).
+    Inputs are named by :attr:`input_names`; pass them by position or by name. Inputs left
+    out of a call keep their stored values (:attr:`inputs`).
+
+    >>> import fnad
+    >>> prog = fnad.compile(lambda x: (x * x).tanh(), 0.5)
+    >>> prog
+    Program(3 vertices, inputs (x), output op 'tanh')
+    >>> round(prog(0.1), 6), [round(v, 6) for v in prog.grad(0.1)]
+    (0.01, [0.19998])
+    """
+
+    __slots__ = (
+        "_aux",
+        "_extra",
+        "_function",
+        "_has_aux",
+        "_inputs",
+        "_labels",
+        "_main",
+        "_names",
+        "_ops",
+        "_output",
+        "_reached",
+        "_table",
+        "_values",
+    )
+
+    def __init__(
+        self,
+        schedule: Sequence[Node],
+        extra: Sequence[Node],
+        inputs: Sequence[Node],
+        names: Sequence[str],
+        aux: Sequence[Node] = (),
+    ) -> None:
+        """Use :meth:`from_nodes`. ``schedule`` is the output's ancestors in networkx's
+        topological order, output last; ``extra`` the other vertices that inputs and
+        ``aux`` need, in recording order."""
+        output = schedule[-1]
+        tape = output.tape
+        vertices = sorted((*schedule, *extra), key=tape.position)  # ids as the tape has them
+        slots = list(range(len(vertices)))  # one int object per vertex, shared by every list
+        slot = {node: slots[k] for k, node in enumerate(vertices)}
+        self._values = [node.data for node in vertices]
+        self._ops = [node.op for node in vertices]
+        self._labels = [node.label for node in vertices]
+        self._output = slot[output]
+        self._inputs = [slot[node] for node in inputs]
+        ancestors = set(schedule)
+        self._reached = [node in ancestors for node in inputs]
+        self._names = tuple(names)
+        self._aux = tuple(slot[node] for node in aux)
+        self._table = tape.rules
+        self._function: Callable[..., Any] | None = None
+        self._has_aux = False
+        # The output's ancestors run forward and backward; vertices only aux values need
+        # run forward only, after them, so they cannot touch the output's adjoints.
+        self._main = _Instructions()
+        self._extra = _Instructions()
+        for block, nodes in ((self._main, schedule), (self._extra, extra)):
+            for node in nodes:
+                if node.inputs:
+                    args = [slot[a] for a in node.inputs]
+                    block.add(slot[node], tape.rule_for(node), node.op, args)
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_nodes(
+        cls,
+        output: Node,
+        inputs: Sequence[Node],
+        *,
+        aux: Sequence[Node] = (),
+        names: Sequence[str] | None = None,
+    ) -> Program:
+        """Compile the graph of ``output`` with ``inputs`` (leaves on its tape) as inputs.
+
+        The order is ``networkx.topological_sort`` of the output's ancestors, as
+        ``output.backward()`` uses it; inputs and ``aux`` nodes outside them are kept as
+        extra vertices. Names default to the inputs' labels, made unique as
+        :func:`fnad.export.input_names` does.
+
+        >>> import fnad
+        >>> with fnad.Tape():
+        ...     x, y = fnad.Node(1.0, label="x"), fnad.Node(2.0, label="y")
+        ...     z = x * y
+        >>> Program.from_nodes(z, [x, y]).value_and_grad(x=3.0, y=4.0)
+        ValueAndGrad(value=12.0, grads={'x': 4.0, 'y': 3.0})
+        """
+        if not isinstance(output, Node):
+            raise ReplayInputError(
+                f"Program.from_nodes: the output must be a fnad.Node, got {describe(output)}"
+            )
+        tape = output.tape
+        for role, nodes in (("input", inputs), ("aux", aux)):
+            for node in nodes:
+                if not isinstance(node, Node) or node.tape is not tape:
+                    raise ReplayInputError(
+                        f"Program.from_nodes: {role} {describe(node)} is not a Node on the "
+                        f"output's tape {tape!r}; pass leaves and nodes of that one graph"
+                    )
+        for node in inputs:
+            if node.inputs or node.op == CONST:
+                raise ReplayInputError(
+                    f"Program.from_nodes: input {describe(node)} is not a leaf made with "
+                    "fnad.Node(...); a program's inputs are its graph's variables"
+                )
+        if len(set(inputs)) != len(inputs):
+            raise ReplayInputError("Program.from_nodes: an input is listed twice; list each once")
+        schedule = tape.backward_order(output)
+        schedule.reverse()
+        known = set(schedule)
+        needed: set[Node] = set()
+        for node in (*inputs, *aux):
+            if node not in known:
+                needed.update(n for n in tape.backward_order(node) if n not in known)
+        extra = sorted(needed, key=tape.position)  # recording order is topological
+        if names is None:
+            names = list(input_names([(tape.position(n), n.label) for n in inputs]).values())
+        elif len(names) != len(inputs) or len(set(names)) != len(names):
+            raise ReplayInputError(
+                f"Program.from_nodes: {len(names)} names for {len(inputs)} inputs; give "
+                "each input one unique name"
+            )
+        return cls(schedule, extra, inputs, names, aux)
+
+    # -- what it is --------------------------------------------------------------------
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names of the inputs, in the order positional arguments take them."""
+        return self._names
+
+    @property
+    def inputs(self) -> dict[str, float]:
+        """The stored input values (the example arguments, or the document's values)."""
+        return {name: self._values[k] for name, k in zip(self._names, self._inputs, strict=True)}
+
+    @property
+    def value(self) -> float:
+        """The output's stored value."""
+        return self._values[self._output]
+
+    @property
+    def rules(self) -> RuleTable:
+        """The rule table the program's ops were resolved in."""
+        return self._table
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        op = self._ops[self._output] or "input"
+        return (
+            f"Program({len(self._values)} vertices, inputs ({', '.join(self._names)}), "
+            f"output op {op!r})"
+        )
+
+    # -- arguments ---------------------------------------------------------------------
+
+    def _point(self, args: Sequence[object], kwargs: Mapping[str, object]) -> list[float]:
+        """The input values of one call: positions, then names, then the stored values."""
+        names = self._names
+        if len(args) > len(names):
+            raise ReplayInputError(
+                f"the program takes {len(names)} input(s) ({', '.join(names) or 'none'}), "
+                f"got {len(args)} positional arguments"
+            )
+        point = [self._values[k] for k in self._inputs]
+        for position, value in enumerate(args):
+            point[position] = to_float(value, f"input {names[position]!r}")
+        if kwargs:
+            index = {name: i for i, name in enumerate(names)}
+            for name, value in kwargs.items():
+                i = index.get(name)
+                if i is None:
+                    known = ", ".join(map(repr, names)) or "(none)"
+                    raise ReplayInputError(
+                        f"the program has no input named {name!r}; its inputs are {known}"
+                    )
+                if i < len(args):
+                    raise ReplayInputError(
+                        f"input {name!r} was given by position and by name; give it once"
+                    )
+                point[i] = to_float(value, f"input {name!r}")
+        return point
+
+    # -- replay ------------------------------------------------------------------------
+
+    def evaluate(self, point: Sequence[float], *, gradient: bool = True) -> Evaluation:
+        """Replay at ``point`` (one float per input, in order): the fast path under
+        :meth:`__call__` and :meth:`value_and_grad`, for loops that call it many times.
+
+        >>> import fnad
+        >>> fnad.compile(lambda a, b: a / b, 1.0, 2.0).evaluate([3.0, 4.0])
+        Evaluation(value=0.75, gradient=(0.25, -0.1875), aux=())
+        """
+        if len(point) != len(self._inputs):
+            raise ReplayInputError(
+                f"evaluate() takes one value per input ({len(self._inputs)}: "
+                f"{', '.join(self._names)}), got {len(point)}"
+            )
+        values = self._values.copy()
+        for k, x in zip(self._inputs, point, strict=True):
+            values[k] = x if type(x) is float else to_float(x, "evaluate")
+        _forward(self._main, values)
+        if self._extra.outs:
+            _forward(self._extra, values)
+        strict_mode = is_strict()
+        if strict_mode and not _finite(values):
+            self._eagerly(point, gradient=False)  # raises the eager error
+        aux = tuple(values[k] for k in self._aux)
+        if not gradient:
+            return Evaluation(values[self._output], (), aux)
+        adjoints = [-0.0] * len(values)  # -0.0: the IEEE additive identity, as in eager
+        adjoints[self._output] = 1.0
+        _backward(self._main, values, adjoints)
+        grads = tuple(
+            adjoints[k] if reached else 0.0
+            for k, reached in zip(self._inputs, self._reached, strict=True)
+        )
+        if strict_mode and not _finite(
+            a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST
+        ):
+            self._eagerly(point, gradient=True)
+        return Evaluation(values[self._output], grads, aux)
+
+    def _eagerly(self, point: Sequence[float], *, gradient: bool) -> None:
+        """Re-run ``point`` on a tape: under strict() this raises the eager error."""
+        output, _ = self.trace(**dict(zip(self._names, point, strict=True)))
+        try:
+            if gradient:
+                output.backward()
+        finally:
+            output.tape.close()
+
+    def __call__(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> float:
+        """The output's value at the given inputs (by position or by name)."""
+        return self.evaluate(self._point(args, inputs), gradient=False).value
+
+    def value_and_grad(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> ValueAndGrad:
+        """The output's value and ``{input name: ∂output/∂input}`` at the given inputs.
+
+        >>> import fnad
+        >>> fnad.compile(lambda a, b: a - b, 5.0, 2.0).value_and_grad(1.0, b=10.0)
+        ValueAndGrad(value=-9.0, grads={'a': 1.0, 'b': -1.0})
+        """
+        result = self.evaluate(self._point(args, inputs))
+        return ValueAndGrad(result.value, dict(zip(self._names, result.gradient, strict=True)))
+
+    def grad(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> tuple[float, ...]:
+        """∂output/∂input for every input, in :attr:`input_names` order."""
+        return self.evaluate(self._point(args, inputs)).gradient
+
+    def sweep(
+        self, points: Iterable[Sequence[SupportsFloat] | Mapping[str, SupportsFloat]]
+    ) -> list[ValueAndGrad]:
+        """:meth:`value_and_grad` at many points (each a sequence or a mapping of inputs),
+        reusing the one compiled order. Every point is checked before any is evaluated.
+
+        >>> import fnad
+        >>> prog = fnad.compile(lambda x: x * x, 0.0)
+        >>> [r.grads["x"] for r in prog.sweep([[1.0], [2.0], {"x": 3.0}])]
+        [2.0, 4.0, 6.0]
+        """
+        checked = [
+            self._point((), p) if isinstance(p, Mapping) else self._point(tuple(p), {})
+            for p in points
+        ]
+        results = []
+        for point in checked:
+            result = self.evaluate(point)
+            grads = dict(zip(self._names, result.gradient, strict=True))
+            results.append(ValueAndGrad(result.value, grads))
+        return results
+
+    def jvp(
+        self, primals: Sequence[SupportsFloat], tangents: Sequence[SupportsFloat]
+    ) -> tuple[float, float]:
+        """Forward mode: the value and the directional derivative along ``tangents``
+        (one per input), pushed forward with the rules' partials as :func:`fnad.jvp` does.
+
+        >>> import fnad
+        >>> fnad.compile(lambda x, y: x * y, 0.0, 0.0).jvp((2.0, 3.0), (1.0, 0.0))
+        (6.0, 3.0)
+        """
+        point = self._point(tuple(primals), {})
+        if len(tangents) != len(point):
+            raise ReplayInputError(
+                f"jvp: {len(point)} primal(s) but {len(tangents)} tangent(s); give one "
+                "tangent per input (0.0 for inputs that do not move)"
+            )
+        seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
+        values = self._values.copy()
+        for k, x in zip(self._inputs, point, strict=True):
+            values[k] = x
+        _forward(self._main, values)
+        if is_strict() and not _finite(values):
+            self._eagerly(point, gradient=False)
+        tangent: dict[int, float] = {}
+        for k, seed in zip(self._inputs, seeds, strict=True):
+            tangent[k] = tangent[k] + seed if k in tangent else seed
+        _push_tangents(self._main, self._ops, values, tangent)
+        return values[self._output], tangent.get(self._output, 0.0)
+
+    # -- back to a graph ---------------------------------------------------------------
+
+    def trace(self, /, **inputs: SupportsFloat) -> tuple[Node, dict[str, Node]]:
+        """Rebuild the graph on a fresh tape; return the output node and the input nodes.
+
+        >>> import fnad
+        >>> z, leaves = fnad.compile(lambda x: x * x, 3.0).trace(x=4.0)
+        >>> z.data, z.backward()[leaves["x"]]
+        (16.0, 8.0)
+        """
+        given = dict(zip(self._inputs, self._point((), inputs), strict=True))
+        arguments = self._arguments()
+        nodes: list[Node] = []
+        with Tape(self._table) as tape:
+            for k, (op, label, data) in enumerate(
+                zip(self._ops, self._labels, self._values, strict=True)
+            ):
+                args = arguments.get(k)
+                if args is not None:
+                    nodes.append(tape.apply(op, *[nodes[j] for j in args]))
+                elif op == CONST:
+                    nodes.append(tape.constant(data, label=label))
+                else:
+                    nodes.append(Node(given.get(k, data), label=label))
+        names = dict(zip(self._inputs, self._names, strict=True))
+        return nodes[self._output], {names[k]: nodes[k] for k in self._inputs}
+
+    def as_node(self) -> Node:
+        """The program's graph traced at its stored inputs, for export, render and explain.
+
+        ``fnad.to_json(prog)`` and the other exporters call this; the node's tape is fresh.
+        """
+        return self.trace()[0]
+
+    def _arguments(self) -> dict[int, tuple[int, ...]]:
+        """The argument slots of every op vertex."""
+        return {
+            block.outs[n]: block.arguments(n)
+            for block in (self._main, self._extra)
+            for n in range(len(block.outs))
+        }
+
+    # -- checking a compiled function --------------------------------------------------
+
+    def check(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> None:
+        """Trace the compiled function eagerly at a point and compare it with the program.
+
+        Raises :class:`ProgramMismatchError` naming the first vertex where the eager graph
+        differs (Python control flow on values took another branch) or, with the same
+        graph, the value or gradient that differs. Only for programs made by :func:`compile`.
+
+        >>> import fnad
+        >>> prog = fnad.compile(lambda x: x * x if x.data > 0 else -x, 2.0)
+        >>> prog.check(3.0)
+        >>> prog.check(-1.0)
+        Traceback (most recent call last):
+        ...
+        fnad.program.ProgramMismatchError: the program compiled from <lambda> no longer matches it at this point: vertex 1 is op 'neg' in the eager trace but 'mul' in the program. ...
+        """
+        if self._function is None:
+            raise TransformError(
+                "Program.check needs the function the program was compiled from; programs "
+                "loaded from a file have none (compare prog.value_and_grad with your own oracle)"
+            )
+        point = self._point(args, inputs)
+        fresh = compile(self._function, *point, has_aux=self._has_aux)
+        where = _first_difference(self, fresh)
+        if where is None:
+            ours, theirs = self.evaluate(point), fresh.evaluate(point)
+            names = ("the value", *(f"the gradient ∂/∂{name}" for name in self._names))
+            for name, mine, eager in zip(
+                names, (ours.value, *ours.gradient), (theirs.value, *theirs.gradient), strict=True
+            ):
+                if not (mine == eager or (mine != mine and eager != eager)):
+                    where = f"{name} replays as {mine!r} but an eager trace gives {eager!r}"
+                    break
+        if where is not None:
+            raise ProgramMismatchError(
+                f"the program compiled from {name_of(self._function)} no longer matches it at "
+                f"this point: {where}. Python control flow that depends on values was fixed "
+                "when the program was traced; compile again at this point, or use fnad.grad / "
+                "fnad.value_and_grad, which trace every call"
+            )
+
+
+# --------------------------------------------------------------------------- the loops
+
+
+def _finite(values: Iterable[float]) -> bool:
+    return not any(x - x for x in values)  # x - x is 0.0 for finite x, nan otherwise
+
+
+def _forward(block: _Instructions, v: list[float]) -> None:
+    """The forward pass: each op's rule, in topological order, over flat values."""
+    for code, i, a, b, rule in block:
+        if code is _MUL:
+            v[i] = v[a] * v[b]
+        elif code is _ADD:
+            v[i] = v[a] + v[b]
+        elif code is _RELU:
+            x = v[a]
+            v[i] = 0.0 if x <= 0.0 else x
+        elif code is _SUB:
+            v[i] = v[a] - v[b]
+        elif code is _NEG:
+            v[i] = -v[a]
+        else:
+            if code is _TANH or code is _UNARY:
+                args: tuple[float, ...] = (v[a],)
+            elif code is _BINARY:
+                args = (v[a], v[b])
+            else:
+                args = tuple(v[j] for j in block.nary[i])
+            try:
+                result = rule.forward(*args)
+            except (ArithmeticError, ValueError):
+                result = run_forward(rule, args)
+            v[i] = result if type(result) is float else as_result(result, rule)
+
+
+def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
+    """The reverse pass: the chain rule in the reverse of the forward order, accumulated
+    exactly as :func:`fnad.core.backpropagate` does (so the bits agree)."""
+    for code, i, a, b, rule in zip(
+        reversed(block.codes),
+        reversed(block.outs),
+        reversed(block.arg0),
+        reversed(block.arg1),
+        reversed(block.rules),
+        strict=True,
+    ):
+        g = adj[i]
+        if code is _MUL:
+            adj[a] = adj[a] + g * v[b]
+            adj[b] = adj[b] + g * v[a]
+        elif code is _ADD:
+            adj[a] = adj[a] + g
+            adj[b] = adj[b] + g
+        elif code is _RELU:
+            adj[a] = adj[a] + g * (1.0 if v[a] > 0.0 else 0.0)
+        elif code is _SUB:
+            adj[a] = adj[a] + g
+            adj[b] = adj[b] - g
+        elif code is _NEG:
+            adj[a] = adj[a] - g
+        elif code is _TANH:
+            out = v[i]
+            adj[a] = adj[a] + g * (1 - out * out)
+        else:
+            args = block.nary[i] if code is _NARY else (a,) if code is _UNARY else (a, b)
+            parts = float_partials(rule, [v[j] for j in args], v[i])
+            for j, partial in zip(args, parts, strict=True):
+                adj[j] = adj[j] + g * partial
+
+
+def _push_tangents(
+    block: _Instructions, ops_of: Sequence[str], v: list[float], tangent: dict[int, float]
+) -> None:
+    """Forward mode over the block: Σ partialᵢ·tangentᵢ over the arguments that have a
+    tangent, in argument order, as :func:`fnad.jvp` computes it."""
+    strict_mode = is_strict()
+    for n, i in enumerate(block.outs):
+        if i in tangent:
+            continue
+        args = block.arguments(n)
+        parts = float_partials(block.rules[n], [v[j] for j in args], v[i])
+        total: float | None = None
+        for j, partial in zip(args, parts, strict=True):
+            incoming = tangent.get(j)
+            if incoming is not None:
+                term = partial * incoming
+                total = term if total is None else total + term
+        if total is not None:
+            if strict_mode and total - total:
+                raise non_finite_value(
+                    f"forward mode through {ops_of[i]}", [v[j] for j in args], total
+                )
+            tangent[i] = total
+
+
+# --------------------------------------------------------------------------- check
+
+
+def _first_difference(program: Program, fresh: Program) -> str | None:
+    """Where two programs' graphs first differ, in words, or None if they are the same."""
+    mine, theirs = _structure(program), _structure(fresh)
+    for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
+        if a != b:
+            label = program._labels[k]
+            named = f" (label {label!r})" if label else ""
+            if a[0] != b[0]:
+                return (
+                    f"vertex {k}{named} is op {b[0]!r} in the eager trace but {a[0]!r} in "
+                    "the program"
+                )
+            return (
+                f"vertex {k}{named} (op {a[0]!r}) reads {b[1]} in the eager trace but "
+                f"{a[1]} in the program"
+            )
+    if len(mine) != len(theirs):
+        return f"the eager trace has {len(theirs)} vertices, the program {len(mine)}"
+    return None
+
+
+def _structure(program: Program) -> list[tuple[str, object]]:
+    """Each vertex as (op, its argument slots, or a constant's value, or "input")."""
+    arguments = program._arguments()
+    return [
+        (op, arguments.get(k, value if op == CONST else "input"))
+        for k, (op, value) in enumerate(zip(program._ops, program._values, strict=True))
+    ]
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def _parameter_names(f: Callable[..., Any], count: int) -> list[str]:
+    try:
+        parameters = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    names: list[str] = []
+    for p in parameters:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and len(names) < count:
+            names.append(p.name)
+        elif p.kind is p.VAR_POSITIONAL:
+            break
+    names.extend(f"arg{i}" for i in range(len(names), count))
+    return names
+
+
+@overload
+def compile(  # noqa: A001 - fnad.compile, like torch.compile; Python's own is untouched
+    f: Callable[..., Operand], /, *example_args: SupportsFloat, has_aux: Literal[False] = False
+) -> Program: ...
+@overload
+def compile(  # noqa: A001
+    f: Callable[..., tuple[Operand, Sequence[Node]]],
+    /,
+    *example_args: SupportsFloat,
+    has_aux: Literal[True],
+) -> Program: ...
+@overload
+def compile(  # noqa: A001
+    f: Callable[..., Any], /, *example_args: SupportsFloat, has_aux: bool
+) -> Program: ...
+def compile(  # noqa: A001
+    f: Callable[..., Any], /, *example_args: SupportsFloat, has_aux: bool = False
+) -> Program:
+    """Trace ``f`` once at ``example_args`` and compile it to a :class:`Program`.
+
+    ``f`` takes one Node per argument and returns a scalar (a Node or a number); with
+    ``has_aux=True`` it returns ``(scalar, aux)`` where ``aux`` is a sequence of Nodes
+    whose values :meth:`Program.evaluate` also reports. The arguments are the program's
+    inputs, named after ``f``'s parameters. The trace happens on a private tape, closed
+    before this returns.
+
+    Control flow on values is fixed at trace time, as with ``jax.jit``: the program
+    computes what ``f`` computed at ``example_args``. Use :meth:`Program.check` to test
+    a point.
+
+    >>> import fnad
+    >>> prog = fnad.compile(lambda x, y: x * y + x**2 + y.relu(), 2.0, 3.0)
+    >>> prog.value_and_grad(2.0, 3.0)
+    ValueAndGrad(value=13.0, grads={'x': 7.0, 'y': 3.0})
+    """
+    if not callable(f):
+        raise TransformError(
+            f"fnad.compile: the first argument must be a function, got {describe(f)}"
+        )
+    names = _parameter_names(f, len(example_args))
+    values = [to_float(v, "fnad.compile", i) for i, v in enumerate(example_args, 1)]
+    with Tape() as tape:
+        leaves = [Node(v, label=name) for v, name in zip(values, names, strict=True)]
+        result = f(*leaves)
+    try:
+        aux_nodes: list[Node] = []
+        if has_aux:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TransformError(
+                    f"fnad.compile(has_aux=True): {name_of(f)} returned {describe(result)}; "
+                    "return a pair (scalar, aux) where aux is a sequence of Nodes"
+                )
+            result, aux = result
+            for item in aux:
+                if not isinstance(item, Node) or item.tape is not tape:
+                    raise TransformError(
+                        f"fnad.compile: an aux value of {name_of(f)} is {describe(item)}; "
+                        "aux holds Nodes computed from the function's arguments"
+                    )
+                aux_nodes.append(item)
+        out = check_output("compile", f, tape, result)
+        if not isinstance(out, Node):
+            with tape:
+                out = tape.constant(out)
+        program = Program.from_nodes(out, leaves, aux=aux_nodes, names=names)
+    finally:
+        tape.close()
+    program._function = f
+    program._has_aux = has_aux
+    return program

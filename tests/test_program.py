@@ -1,0 +1,377 @@
+"""Compiled replay (fnad.compile, fnad.Program): bit-for-bit equal to eager, custom ops,
+strict mode, structure checks, bad inputs, scale, and no code generation anywhere."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fnad
+from fnad import Node, Program
+from fnad.program import SPECIALISED
+from tests.export_strategies import Expr, expressions, same
+
+SPECIALS = [0.0, -0.0, 1.5, -2.25, 1e-300, 1e300, -1e300, math.inf, -math.inf, math.nan]
+
+
+def eager(expr: Expr, point: list[float]) -> tuple[float, list[float]]:
+    """Trace ``expr`` at ``point`` and differentiate it: the oracle."""
+    z, leaves = expr.build(dict(enumerate(point)))
+    grads = z.backward()
+    return z.data, [grads.get(leaf, 0.0) for leaf in leaves]
+
+
+def compiled(expr: Expr) -> Program:
+    z, leaves = expr.build()
+    return Program.from_nodes(z, leaves, names=[f"v{i}" for i in range(len(leaves))])
+
+
+@given(
+    expressions(),
+    st.lists(
+        st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(SPECIALS),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_replay_equals_eager_bit_for_bit(expr: Expr, raw: list[float]) -> None:
+    program = compiled(expr)
+    point = raw[: len(expr.leaves)]
+    value, grads = eager(expr, point)
+    result = program.evaluate(point)
+    assert same(result.value, value)
+    assert all(same(a, b) for a, b in zip(result.gradient, grads, strict=True)), (
+        result.gradient,
+        grads,
+    )
+
+
+@given(expressions(specials=False), st.lists(st.floats(-3, 3), min_size=3, max_size=3))
+def test_replay_jvp_equals_eager_jvp(expr: Expr, raw: list[float]) -> None:
+    program = compiled(expr)
+    point = raw[: len(expr.leaves)]
+    tangents = [1.0 + i for i in range(len(point))]
+
+    def f(*xs: Node) -> Node:
+        nodes = list(xs)
+        for op, args in expr.steps:
+            operands = [nodes[a] if isinstance(a, int) else a for a in args]
+            nodes.append(xs[0].tape.apply(op, *operands))
+        return nodes[-1]
+
+    value, tangent = fnad.jvp(f, point, tangents)
+    replayed = program.jvp(point, tangents)
+    assert same(replayed[0], value) and same(replayed[1], tangent)
+
+
+@pytest.mark.parametrize("op", sorted(SPECIALISED))
+def test_every_specialised_path_equals_its_rule(op: str) -> None:
+    """The replay loops inline these ops; here each is checked against the rule table's
+    forward function and partials, bit for bit, at ordinary and IEEE-special points."""
+    rule = fnad.builtin_rules()[op]
+    points = (
+        [(a,) for a in SPECIALS]
+        if rule.arity == 1
+        else [(a, b) for a in SPECIALS for b in SPECIALS]
+    )
+    with fnad.Tape():
+        leaves = [Node(1.0, label=f"a{i}") for i in range(rule.arity)]
+        out = leaves[0].tape.apply(op, *leaves)
+    program = Program.from_nodes(out, leaves)
+    for point in points:
+        value = rule.forward(*point)
+        partials = rule.partials(*point, value)
+        result = program.evaluate(list(point))
+        assert same(result.value, value), (op, point)
+        # The adjoint of an argument is -0.0 + 1.0 * partial, as eager accumulates it.
+        assert all(
+            same(g, -0.0 + 1.0 * p) for g, p in zip(result.gradient, partials, strict=True)
+        ), (op, point, result.gradient, partials)
+
+
+def test_an_inlined_op_whose_rule_was_replaced_uses_the_new_rule() -> None:
+    """The fast path is taken only while the op's rule *is* the built-in one."""
+    with fnad.isolated_rules():
+        fnad.defop(
+            "add", impl=lambda a, b: a + b, partials=lambda a, b, out: (2.0, 3.0), replace=True
+        )
+        program = fnad.compile(lambda x, y: x + y, 1.0, 2.0)
+        assert program.grad(1.0, 2.0) == (2.0, 3.0)
+    assert fnad.compile(lambda x, y: x + y, 1.0, 2.0).grad(1.0, 2.0) == (1.0, 1.0)
+
+
+def test_repeated_arguments_and_shared_subexpressions() -> None:
+    def f(x: Node, y: Node) -> Node:
+        s = x * x
+        return s * s + x / x - y**y + s
+
+    program = fnad.compile(f, 1.5, 2.0)
+    for point in [(1.5, 2.0), (-0.5, 3.0), (0.0, 1.0)]:
+        result = program.evaluate(point)
+        value, grads = fnad.value_and_grad(f, argnums=(0, 1))(*point)
+        assert same(result.value, value)
+        assert all(same(a, b) for a, b in zip(result.gradient, grads, strict=True))
+
+
+def test_custom_ops_replay_through_the_rule_table() -> None:
+    with fnad.isolated_rules():
+        cube = fnad.defop("demo.cube", impl=lambda x: x**3, partials=lambda x, out: (3 * x * x,))
+        lerp = fnad.defop(
+            "demo.lerp",
+            impl=lambda a, b, t: a + (b - a) * t,
+            partials=lambda a, b, t, out: (1 - t, t, b - a),
+        )
+        program = fnad.compile(lambda x, y: lerp(cube(x), y, 0.25), 2.0, 1.0)
+        for point in [(2.0, 1.0), (-1.0, 4.0)]:
+            result = program.evaluate(point)
+            assert (result.value, result.gradient) == fnad.value_and_grad(
+                lambda x, y: lerp(cube(x), y, 0.25), argnums=(0, 1)
+            )(*point)
+            assert program.jvp(point, (1.0, 1.0)) == fnad.jvp(
+                lambda x, y: lerp(cube(x), y, 0.25), point, (1.0, 1.0)
+            )
+
+
+def test_ieee_results_as_eager() -> None:
+    program = fnad.compile(lambda x: (1 / x).log() + x.sqrt(), 1.0)
+    value, grads = program.value_and_grad(0.0)
+    eager_value, eager_grad = fnad.value_and_grad(lambda x: (1 / x).log() + x.sqrt())(0.0)
+    assert same(value, eager_value) and same(grads["x"], eager_grad)
+
+
+def test_strict_mode_raises_the_eager_error() -> None:
+    program = fnad.compile(lambda x: x.log() * 2.0, 1.0)
+    with fnad.strict():
+        assert program(2.0) == 2 * math.log(2.0)
+        with pytest.raises(fnad.NonFiniteError, match=r"op 'log' produced -inf from \(x=0.0\)"):
+            program(0.0)
+    with fnad.strict(), fnad.Tape():
+        x = Node(0.0, label="x")
+        with pytest.raises(fnad.NonFiniteError) as eager_error:
+            _ = x.log() * 2.0
+    with fnad.strict(), pytest.raises(fnad.NonFiniteError) as replay_error:
+        program.value_and_grad(0.0)
+    assert str(replay_error.value) == str(eager_error.value)
+
+
+def test_strict_mode_on_gradients_as_eager() -> None:
+    program = fnad.compile(lambda x: x.sqrt() * 0.0 + x, 0.0)
+    assert program.value_and_grad(0.0).grads["x"] != program.value_and_grad(0.0).grads["x"]  # nan
+    with fnad.strict(), pytest.raises(fnad.NonFiniteError, match="gradient of x"):
+        program.value_and_grad(0.0)
+
+
+def test_check_names_the_first_vertex_that_differs() -> None:
+    def f(x: Node) -> Node:
+        return x * x if x.data > 0 else -x
+
+    program = fnad.compile(f, 2.0)
+    program.check(5.0)
+    with pytest.raises(
+        fnad.ProgramMismatchError, match=r"vertex 1 is op 'neg' in the eager trace but 'mul'"
+    ):
+        program.check(-1.0)
+    assert isinstance(fnad.ProgramMismatchError("x"), ValueError)
+
+
+def test_check_needs_the_function() -> None:
+    program = fnad.from_json(fnad.to_json(fnad.compile(lambda x: x * x, 1.0).as_node()))
+    with pytest.raises(fnad.TransformError, match="needs the function"):
+        program.check(1.0)
+
+
+def test_check_reports_a_constant_baked_in_from_a_value() -> None:
+    def f(x: Node) -> Node:
+        return x * round(x.data)  # a number computed from a value: baked into the graph
+
+    program = fnad.compile(f, 2.0)
+    with pytest.raises(fnad.ProgramMismatchError, match="vertex 1"):
+        program.check(3.0)
+
+
+def test_bad_inputs_are_typed_errors_and_nothing_runs() -> None:
+    calls = []
+
+    def f(x: Node, y: Node) -> Node:
+        calls.append(1)
+        return x * y
+
+    program = fnad.compile(f, 1.0, 2.0)
+    assert calls == [1]
+    with pytest.raises(fnad.ReplayInputError, match=r"takes 2 input\(s\) \(x, y\), got 3"):
+        program(1.0, 2.0, 3.0)
+    with pytest.raises(fnad.ReplayInputError, match="no input named 'z'; its inputs are 'x', 'y'"):
+        program.value_and_grad(z=1.0)
+    with pytest.raises(fnad.ReplayInputError, match="by position and by name"):
+        program(1.0, x=2.0)
+    with pytest.raises(fnad.OperandTypeError, match="input 'y'"):
+        program(1.0, "2")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        program.sweep([[1.0, 2.0], [1.0, None]])  # type: ignore[list-item]
+    with pytest.raises(fnad.ReplayInputError, match="one value per input"):
+        program.evaluate([1.0])
+    with pytest.raises(fnad.ReplayInputError, match="tangent"):
+        program.jvp((1.0, 2.0), (1.0,))
+    assert calls == [1]  # a replay never calls the function
+    assert program.inputs == {"x": 1.0, "y": 2.0}  # stored values are unchanged
+
+
+def test_compile_refuses_what_it_cannot_trace() -> None:
+    with pytest.raises(fnad.TransformError, match="must be a function"):
+        fnad.compile(3.0)  # type: ignore[call-overload]
+    with pytest.raises(fnad.OperandTypeError):
+        fnad.compile(lambda x: x, "1")  # type: ignore[call-overload]
+    with pytest.raises(fnad.TransformError, match="returned"):
+        fnad.compile(lambda x: [x], 1.0)  # type: ignore[arg-type,return-value]
+    with pytest.raises(fnad.TransformError, match="pair"):
+        fnad.compile(lambda x: x, 1.0, has_aux=True)
+
+
+def test_compile_leaves_no_tape_behind() -> None:
+    with fnad.Tape() as outer:
+        fnad.compile(lambda x: x * 2.0, 1.0)
+    assert len(outer) == 0
+
+
+def test_aux_values_and_inputs_that_do_not_matter() -> None:
+    def f(x: Node, y: Node, unused: Node) -> tuple[Node, list[Node]]:
+        side = (y * 3.0).tanh()  # not on the way to the output
+        return x * x, [x * 2.0, side]
+
+    program = fnad.compile(f, 1.0, 2.0, 5.0, has_aux=True)
+    result = program.evaluate([3.0, 0.5, 7.0])
+    assert result.value == 9.0 and result.gradient == (6.0, 0.0, 0.0)
+    assert result.aux == (6.0, math.tanh(1.5))
+
+
+def test_names_follow_the_parameters() -> None:
+    assert fnad.compile(lambda a, b: a - b, 1.0, 2.0).input_names == ("a", "b")
+    assert fnad.compile(lambda *xs: xs[0] * xs[1], 1.0, 2.0).input_names == ("arg0", "arg1")
+
+
+def test_sweep_reuses_the_order() -> None:
+    program = fnad.compile(lambda x, y: x * y + y, 0.0, 0.0)
+    results = program.sweep([(1.0, 2.0), {"y": 3.0}, [4.0, 5.0]])
+    assert [r.value for r in results] == [4.0, 3.0, 25.0]
+    assert [r.grads for r in results] == [
+        {"x": 2.0, "y": 2.0},
+        {"x": 3.0, "y": 1.0},
+        {"x": 5.0, "y": 5.0},
+    ]
+
+
+def test_a_program_exports_renders_and_reloads() -> None:
+    program = fnad.compile(lambda x, y: x * y + x**2 + y.relu(), 2.0, 3.0)
+    text = fnad.to_json(program.as_node())
+    loaded = fnad.from_json(text)
+    assert isinstance(loaded, Program)
+    assert loaded.value_and_grad(x=1.0, y=-1.0) == program.value_and_grad(x=1.0, y=-1.0)
+    assert fnad.to_json(loaded.as_node()) == text
+
+
+def test_programs_from_files_use_the_compiled_path() -> None:
+    with fnad.Tape():
+        x = Node(2.0, label="x")
+        z = (x * x).tanh() + x
+    loaded = fnad.from_json(fnad.to_json(z))
+    assert loaded._main.codes  # it is a compiled program
+    assert loaded.value_and_grad(x=0.5).grads["x"] == fnad.grad(lambda v: (v * v).tanh() + v)(0.5)
+
+
+def test_memory_per_recorded_op_is_small() -> None:
+    """Issue 9 (c): a compiled program costs at most 200 B per recorded op (tracemalloc)."""
+    n = 20_000
+    with fnad.Tape() as tape:
+        x = Node(0.5, label="x")
+        y = x
+        for _ in range(n):
+            y = (y * 1.0001).tanh()
+    tape.position(x)  # the tape's own position index exists before we measure
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    program = Program.from_nodes(y, [x])
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    per_op = grown / (2 * n)  # every step records two ops (mul, tanh) and a const
+    assert per_op <= 200, per_op
+    assert program(0.5) == y.data
+    tape.close()
+
+
+@pytest.mark.slow
+def test_a_million_node_chain_replays() -> None:
+    n = 500_000
+    with fnad.Tape() as tape:
+        x = Node(0.3, label="x")
+        y = x
+        for _ in range(n):
+            y = (y * 0.999999).tanh()
+    expected = y.backward()[x]
+    program = Program.from_nodes(y, [x])
+    tape.close()
+    assert len(program) == 3 * n + 1  # a million ops, their consts and the input
+    result = program.evaluate([0.3])
+    assert result.value == y.data and result.gradient == (expected,)
+
+
+# --------------------------------------------------------------------------- no code generation
+
+PACKAGE = Path(fnad.__file__).parent
+
+
+def _calls_to_code_generators(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in defined:
+            name = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            name = func.attr if func.value.id in ("builtins", "types") else ""
+        else:
+            name = ""
+        if name in ("exec", "eval", "compile", "__import__", "FunctionType", "CodeType"):
+            found.append(f"{path.name}:{node.lineno}: {name}()")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_no_code_generation_in_fnad(path: Path) -> None:
+    """No exec/eval/compile (fnad.program's own `compile` is the only one, and it is ours)."""
+    assert _calls_to_code_generators(path) == []
+
+
+def test_the_code_generation_check_can_fail(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(src):\n    return eval(src) + len(compile(src, 'x', 'exec').co_code)\n"
+    )
+    assert len(_calls_to_code_generators(sample)) == 2
+
+
+@pytest.fixture
+def no_code_generators(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("code generation called")
+
+    for name in ("exec", "eval", "compile"):
+        monkeypatch.setattr(builtins, name, refuse)
+    yield
+
+
+def test_replay_of_an_untrusted_file_runs_no_generated_code(no_code_generators: None) -> None:
+    text = '{"directed": true, "multigraph": false, "graph": {"schema": "fnad.graph", "version": 1, "output": 2}, "nodes": [{"id": 0, "op": "", "label": "x", "data": 2.0}, {"id": 1, "op": "const", "label": "", "data": 3.0}, {"id": 2, "op": "mul", "label": "", "data": 6.0}], "edges": [{"source": 0, "target": 2, "positions": [0]}, {"source": 1, "target": 2, "positions": [1]}]}'
+    program = fnad.from_json(text)
+    assert program.value_and_grad(x=5.0) == (15.0, {"x": 3.0})
