@@ -14,6 +14,7 @@ independent (the import-linter contract in pyproject.toml, checked by the tests)
     cli
     demo
     check | render | explain | replay | nn | parser
+    program
     transforms | custom | export | datasets
     ops
     core
