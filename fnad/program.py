@@ -37,6 +37,7 @@ Invariants this module keeps:
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, SupportsFloat, overload
 
@@ -67,9 +68,40 @@ __all__ = [
 INPUT = ""
 """``op`` of an input vertex."""
 
-# Instruction codes. The interpreter tests them in this order: most frequent first.
+# Forward instruction codes, tested in this order by the loop: most frequent first.
 _MUL, _ADD, _RELU, _SUB, _NEG, _TANH, _UNARY, _BINARY, _NARY = range(9)
 _ONE_ARGUMENT = frozenset({_RELU, _NEG, _TANH, _UNARY})
+# Backward codes: _A / _B accumulate into the first / second argument only (the other one
+# does not depend on an input, so no one reads its adjoint); _RULE calls the partials.
+(
+    _B_MUL,
+    _B_ADD,
+    _B_MUL_A,
+    _B_ADD_A,
+    _B_RELU,
+    _B_MUL_B,
+    _B_ADD_B,
+    _B_SUB,
+    _B_SUB_A,
+    _B_SUB_B,
+    _B_NEG,
+    _B_TANH,
+    _B_RULE,
+) = range(13)
+_BACKWARD = {  # (forward code, first argument active, second argument active) -> code
+    (_MUL, True, True): _B_MUL,
+    (_MUL, True, False): _B_MUL_A,
+    (_MUL, False, True): _B_MUL_B,
+    (_ADD, True, True): _B_ADD,
+    (_ADD, True, False): _B_ADD_A,
+    (_ADD, False, True): _B_ADD_B,
+    (_SUB, True, True): _B_SUB,
+    (_SUB, True, False): _B_SUB_A,
+    (_SUB, False, True): _B_SUB_B,
+    (_RELU, True, True): _B_RELU,
+    (_NEG, True, True): _B_NEG,
+    (_TANH, True, True): _B_TANH,
+}
 
 SPECIALISED: Mapping[str, int] = {
     "mul": _MUL,
@@ -82,6 +114,7 @@ SPECIALISED: Mapping[str, int] = {
 """Ops whose forward and partials the replay loops inline (while the rule is the built-in)."""
 
 _BUILTIN = {name: builtin_rules()[name] for name in SPECIALISED}
+_tanh = math.tanh  # the built-in tanh rule's forward (fnad._floats.tanh) is math.tanh
 assert ops.relu.name == "relu"  # the built-in rules above are registered by fnad.ops
 
 
@@ -116,26 +149,32 @@ class Evaluation(NamedTuple):
 
 
 class _Instructions:
-    """The op vertices of a program as parallel flat lists, in topological order: an
-    instruction code, the output slot, the argument slots and the rule of each."""
+    """The op vertices that depend on an input, as parallel flat lists in topological
+    order: forward and backward codes, the output slot, the argument slots, the rule."""
 
-    __slots__ = ("arg0", "arg1", "codes", "nary", "outs", "rules")
+    __slots__ = ("arg0", "arg1", "bcodes", "codes", "nary", "outs", "rules", "wanted")
 
     def __init__(self) -> None:
         self.codes: list[int] = []
+        self.bcodes: list[int] = []
         self.outs: list[int] = []
         self.arg0: list[int] = []
         self.arg1: list[int] = []  # the first argument again for one-argument ops
         self.rules: list[Rule] = []
         self.nary: dict[int, tuple[int, ...]] = {}  # the arguments of ops of arity >= 3
+        self.wanted: dict[int, tuple[bool, ...]] = {}  # _B_RULE: which adjoints to add to
 
-    def add(self, k: int, rule: Rule, op: str, args: list[int]) -> None:
+    def add(self, k: int, rule: Rule, op: str, args: list[int], active: list[bool]) -> None:
         code = SPECIALISED.get(op)
         if code is None or _BUILTIN.get(op) is not rule:
             code = _UNARY if len(args) == 1 else _BINARY if len(args) == 2 else _NARY
         if code is _NARY:
             self.nary[k] = tuple(args)
+        bcode = _BACKWARD.get((code, active[0], active[-1]), _B_RULE)
+        if bcode is _B_RULE and not all(active):
+            self.wanted[k] = tuple(active)
         self.codes.append(code)
+        self.bcodes.append(bcode)
         self.outs.append(k)
         self.arg0.append(args[0])
         self.arg1.append(args[1] if len(args) > 1 else args[0])
@@ -173,6 +212,7 @@ class Program:
     __slots__ = (
         "_aux",
         "_extra",
+        "_fixed",
         "_function",
         "_has_aux",
         "_inputs",
@@ -214,15 +254,25 @@ class Program:
         self._table = tape.rules
         self._function: Callable[..., Any] | None = None
         self._has_aux = False
+        # Only vertices that depend on an input are replayed: the others' values are the
+        # same at every point, computed once by the trace (the rules are deterministic).
         # The output's ancestors run forward and backward; vertices only aux values need
         # run forward only, after them, so they cannot touch the output's adjoints.
+        active = set(inputs)
         self._main = _Instructions()
         self._extra = _Instructions()
+        self._fixed: dict[int, tuple[int, ...]] = {}  # the arguments of the other op vertices
         for block, nodes in ((self._main, schedule), (self._extra, extra)):
             for node in nodes:
-                if node.inputs:
-                    args = [slot[a] for a in node.inputs]
-                    block.add(slot[node], tape.rule_for(node), node.op, args)
+                if not node.inputs:
+                    continue
+                args = [slot[a] for a in node.inputs]
+                wanted = [a in active for a in node.inputs]
+                if any(wanted):
+                    active.add(node)
+                    block.add(slot[node], tape.rule_for(node), node.op, args, wanted)
+                else:
+                    self._fixed[slot[node]] = tuple(args)
 
     # -- construction ------------------------------------------------------------------
 
@@ -501,11 +551,10 @@ class Program:
 
     def _arguments(self) -> dict[int, tuple[int, ...]]:
         """The argument slots of every op vertex."""
-        return {
-            block.outs[n]: block.arguments(n)
-            for block in (self._main, self._extra)
-            for n in range(len(block.outs))
-        }
+        arguments = dict(self._fixed)
+        for block in (self._main, self._extra):
+            arguments.update((block.outs[n], block.arguments(n)) for n in range(len(block.outs)))
+        return arguments
 
     # -- checking a compiled function --------------------------------------------------
 
@@ -571,8 +620,10 @@ def _forward(block: _Instructions, v: list[float]) -> None:
             v[i] = v[a] - v[b]
         elif code is _NEG:
             v[i] = -v[a]
+        elif code is _TANH:
+            v[i] = _tanh(v[a])
         else:
-            if code is _TANH or code is _UNARY:
+            if code is _UNARY:
                 args: tuple[float, ...] = (v[a],)
             elif code is _BINARY:
                 args = (v[a], v[b])
@@ -589,7 +640,7 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
     exactly as :func:`fnad.core.backpropagate` does (so the bits agree)."""
     for code, i, a, b, rule in zip(
-        reversed(block.codes),
+        reversed(block.bcodes),
         reversed(block.outs),
         reversed(block.arg0),
         reversed(block.arg1),
@@ -597,27 +648,41 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
         strict=True,
     ):
         g = adj[i]
-        if code is _MUL:
-            adj[a] = adj[a] + g * v[b]
-            adj[b] = adj[b] + g * v[a]
-        elif code is _ADD:
-            adj[a] = adj[a] + g
-            adj[b] = adj[b] + g
-        elif code is _RELU:
-            adj[a] = adj[a] + g * (1.0 if v[a] > 0.0 else 0.0)
-        elif code is _SUB:
-            adj[a] = adj[a] + g
-            adj[b] = adj[b] - g
-        elif code is _NEG:
-            adj[a] = adj[a] - g
-        elif code is _TANH:
+        if code is _B_MUL:
+            adj[a] += g * v[b]
+            adj[b] += g * v[a]
+        elif code is _B_ADD:
+            adj[a] += g
+            adj[b] += g
+        elif code is _B_MUL_A:
+            adj[a] += g * v[b]
+        elif code is _B_ADD_A:
+            adj[a] += g
+        elif code is _B_RELU:
+            adj[a] += g * (1.0 if v[a] > 0.0 else 0.0)
+        elif code is _B_MUL_B:
+            adj[b] += g * v[a]
+        elif code is _B_ADD_B:
+            adj[b] += g
+        elif code is _B_SUB:
+            adj[a] += g
+            adj[b] -= g
+        elif code is _B_SUB_A:
+            adj[a] += g
+        elif code is _B_SUB_B:
+            adj[b] -= g
+        elif code is _B_NEG:
+            adj[a] -= g
+        elif code is _B_TANH:
             out = v[i]
-            adj[a] = adj[a] + g * (1 - out * out)
+            adj[a] += g * (1 - out * out)
         else:
-            args = block.nary[i] if code is _NARY else (a,) if code is _UNARY else (a, b)
+            args = block.nary.get(i) or ((a,) if a == b and rule.arity == 1 else (a, b))
             parts = float_partials(rule, [v[j] for j in args], v[i])
-            for j, partial in zip(args, parts, strict=True):
-                adj[j] = adj[j] + g * partial
+            wanted = block.wanted.get(i)
+            for n, (j, partial) in enumerate(zip(args, parts, strict=True)):
+                if wanted is None or wanted[n]:
+                    adj[j] += g * partial
 
 
 def _push_tangents(
