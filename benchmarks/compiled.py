@@ -33,8 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fnad  # noqa: E402
-from compare import (  # noqa: E402
+from compare import (
     Value,
     available_engines,
     collector,
@@ -42,8 +41,10 @@ from compare import (  # noqa: E402
     mlp_loss,
     torch,
 )
-from fnad import Node, Program  # noqa: E402
-from fnad.datasets import moons  # noqa: E402
+
+import fnad
+from fnad import Node, Program
+from fnad.datasets import moons
 
 Engine = Callable[..., tuple[float, float, float, list[float]]]
 
