@@ -37,7 +37,7 @@ from fnad.errors import (
     UnknownOpError,
 )
 from fnad.explain import Explanation, GradientPath, explain
-from fnad.export import to_dot, to_graphml, to_json, to_networkx
+from fnad.export import to_graphml, to_json, to_networkx
 from fnad.ops import (
     BinaryOp,
     Scalar,
@@ -55,7 +55,7 @@ from fnad.ops import (
     value,
 )
 from fnad.parser import Expression, parse
-from fnad.render import render
+from fnad.render import render, to_dot
 from fnad.replay import Program, ValueAndGrad, from_graphml, from_json
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
 from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp

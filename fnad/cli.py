@@ -114,8 +114,8 @@ def _json(document: object) -> str:
 
 
 def _json_float(value: float) -> float | str:
-    # The same encoding as fnad.export's graph documents: nan/±inf as strings.
-    from fnad.export import encode_float
+    # The same encoding as the graph documents (fnad.schema): nan/±inf as strings.
+    from fnad.schema import encode_float
 
     return encode_float(value)
 
@@ -232,9 +232,10 @@ def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> No
 
 
 def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
-    from fnad import export
+    from fnad.export import to_json
+    from fnad.render import to_dot
 
-    for path, text in ((args.dot, export.to_dot), (args.save, export.to_json)):
+    for path, text in ((args.dot, to_dot), (args.save, to_json)):
         if path is not None:
             Path(path).write_text(text(output), encoding="utf-8")
             _write(sys.stderr, f"fnad: wrote {path}\n")

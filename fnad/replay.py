@@ -40,8 +40,8 @@ import networkx as nx
 
 from fnad.core import CONST, Node, Tape, to_float
 from fnad.errors import GraphFormatError, ReplayInputError
-from fnad.export import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, encode_float, input_names
 from fnad.rules import Rule, RuleTable, current_rules
+from fnad.schema import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, encode_float, input_names
 
 __all__ = [
     "MAX_BYTES",
@@ -412,7 +412,7 @@ class Program:
     """A loaded graph: evaluate and differentiate it at new inputs through the rule table.
 
     Inputs are the document's ``op == ""`` vertices, named by :attr:`input_names` (their
-    labels; see :func:`fnad.export.input_names` for unlabelled or repeated ones). Inputs
+    labels; see :func:`fnad.schema.input_names` for unlabelled or repeated ones). Inputs
     left out of a call keep the value stored in the document. Build one with
     :func:`from_json`.
     """
