@@ -38,8 +38,8 @@ import attrs
 
 from fnad import parser as expression_parser
 from fnad.core import Node, Tape
-from fnad.demo import positive_int
 from fnad.errors import FnadError
+from fnad.parser import positive_int
 from fnad.rules import RuleTable, current_rules
 
 __all__ = ["main"]
@@ -325,11 +325,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _prepare_demo(sub: argparse.ArgumentParser) -> None:
-    """Import the demo only when it is asked for, and add its options to ``sub``."""
-    try:
-        from fnad import demo
-    except ImportError as error:
-        sub.error(f"the demo cannot be loaded ({error}); install it with pip install 'fnad[demo]'")
+    """Import the demo (and fnad.nn) only when it is asked for, and add its options to ``sub``.
+
+    The demo's optional dependencies (tqdm, matplotlib) are imported by the demo itself
+    when a run needs them, so importing it cannot fail for want of them.
+    """
+    from fnad import demo
+
     demo.add_arguments(sub)
     sub.set_defaults(handler=demo.run)
 

@@ -43,6 +43,7 @@ fnad.errors.ExpressionError: column 2: attribute access ('.__class__') is not al
 
 from __future__ import annotations
 
+import argparse
 import keyword
 import math
 import re
@@ -66,6 +67,7 @@ __all__ = [
     "parse",
     "parse_assignments",
     "parse_value",
+    "positive_int",
 ]
 
 MAX_LENGTH = 1_000_000
@@ -798,3 +800,22 @@ def parse_assignments(
         except ExpressionError as error:
             raise ExpressionError(f"{name}: {error}") from None
     return values
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``fnad explain --max-paths``, ``fnad demo --steps``).
+
+    >>> positive_int("20")
+    20
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be at least 1, got 0
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number

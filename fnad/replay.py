@@ -127,8 +127,6 @@ def parse(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
         )
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except RecursionError:  # unreachable after the nesting check; kept as a second fence
-        raise _fail("the JSON nests too deeply to parse", "this is not a fnad.graph") from None
     except ValueError as error:
         if isinstance(error, GraphFormatError):
             raise
