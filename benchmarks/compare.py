@@ -39,6 +39,7 @@ from typing import Any
 import fnad
 from fnad import Node
 from fnad.datasets import moons
+from fnad.nn import MOONS
 
 try:
     from micrograd.engine import Value
@@ -50,7 +51,7 @@ try:
 except ImportError:  # pragma: no cover
     torch = None
 
-SIZES = (2, 16, 16, 1)
+SIZES = (2, *MOONS.layers)
 
 
 @contextmanager
@@ -70,7 +71,7 @@ def collector(enabled: bool) -> Iterator[None]:
             gc.disable()
 
 
-def initial_weights(seed: int = 1337) -> list[list[tuple[list[float], float]]]:
+def initial_weights(seed: int = MOONS.seed) -> list[list[tuple[list[float], float]]]:
     """Layers of neurons of (weights, bias), drawn as micrograd does: uniform(-1, 1), bias 0."""
     rng = random.Random(seed)
     return [
@@ -104,7 +105,7 @@ def mlp_loss(
         scores.append(activations[0])
     losses = [(1 + -y * s).relu() for y, s in zip(labels, scores, strict=True)]
     data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum(p * p for p in params)
+    reg_loss = MOONS.alpha * sum(p * p for p in params)
     return data_loss + reg_loss, params
 
 

@@ -37,8 +37,7 @@ from typing import Any
 
 import fnad
 from fnad.datasets import moons
-from fnad.demo import ALPHA, LAYERS, learning_rate
-from fnad.nn import MLP, accuracy, hinge_loss, l2, train_step
+from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
 Step = Callable[[float], tuple[float, float]]
 """One training step at a learning rate; returns (loss, accuracy) before the update."""
@@ -50,17 +49,17 @@ Step = Callable[[float], tuple[float, float]]
 def fnad_engine(
     weights: Sequence[float], points: Any, labels: Any
 ) -> tuple[Step, Callable[[], list[float]]]:
-    state = {"model": MLP(2, list(LAYERS), seed=0).with_parameters(weights)}
+    state = {"model": MLP(2, list(MOONS.layers), seed=0).with_parameters(weights)}
 
     def step(lr: float) -> tuple[float, float]:
-        result = train_step(state["model"], points, labels, lr, ALPHA)
+        result = train_step(state["model"], points, labels, lr, MOONS.alpha)
         state["model"] = result.model
         return result.loss, result.accuracy
 
     def gradient() -> list[float]:
         with fnad.Tape():
             net = state["model"].trace()
-            loss = hinge_loss([net(x) for x in points], labels) + l2(net.parameters(), ALPHA)
+            loss = hinge_loss([net(x) for x in points], labels) + l2(net.parameters(), MOONS.alpha)
             return list(net.gradient(loss.backward()))
 
     return step, gradient
@@ -72,7 +71,7 @@ def micrograd_engine(
     from micrograd.engine import Value
     from micrograd.nn import MLP as MicroMLP
 
-    model = MicroMLP(2, list(LAYERS))
+    model = MicroMLP(2, list(MOONS.layers))
     params = model.parameters()
     for p, w in zip(params, weights, strict=True):
         p.data = w
@@ -83,7 +82,7 @@ def micrograd_engine(
         scores = list(map(model, inputs))
         losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
         data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = ALPHA * sum(p * p for p in params)
+        reg_loss = MOONS.alpha * sum(p * p for p in params)
         return data_loss + reg_loss, scores
 
     def step(lr: float) -> tuple[float, float]:
@@ -110,7 +109,7 @@ def torch_engine(
 
     torch.set_num_threads(1)
     params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
-    sizes = [2, *LAYERS]
+    sizes = [2, *MOONS.layers]
     layout = []
     position = 0
     for depth, (nin, nout) in enumerate(itertools.pairwise(sizes)):
@@ -118,7 +117,7 @@ def torch_engine(
         for _ in range(nout):
             neurons.append((params[position : position + nin], params[position + nin]))
             position += nin + 1
-        layout.append((neurons, depth != len(LAYERS) - 1))
+        layout.append((neurons, depth != len(MOONS.layers) - 1))
 
     def loss_of() -> tuple[Any, list[float]]:
         scores = []
@@ -135,7 +134,7 @@ def torch_engine(
             scores.append(values[0])
         losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
         data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = ALPHA * sum(p * p for p in params)
+        reg_loss = MOONS.alpha * sum(p * p for p in params)
         return data_loss + reg_loss, [float(s) for s in scores]
 
     def step(lr: float) -> tuple[float, float]:
@@ -172,8 +171,8 @@ def machine() -> str:
 def compare(
     seed: int, steps: int, engines: dict[str, Any], gc_on: bool = True, only: str | None = None
 ) -> dict[str, Any]:
-    points, labels = moons(100, 0.1, seed)
-    weights = MLP(2, list(LAYERS), seed=seed).parameters()
+    points, labels = moons(MOONS.samples, MOONS.noise, seed)
+    weights = MLP(2, list(MOONS.layers), seed=seed).parameters()
     built = {name: make(weights, points, labels) for name, make in engines.items()}
 
     reference = built["fnad"][1]()
@@ -193,7 +192,7 @@ def compare(
     if not gc_on:
         gc.disable()
     for k in range(steps):
-        lr = learning_rate(k, steps)
+        lr = MOONS.learning_rate(k, steps)
         if not gc_on:
             gc.collect()  # untimed: free the previous round's graphs between rounds
         for name, (step, _) in built.items():
@@ -236,13 +235,15 @@ def peak_rss_bytes() -> int:
 
 
 def memory(seed: int, steps: int) -> dict[str, Any]:
-    points, labels = moons(100, 0.1, seed)
-    model = MLP(2, list(LAYERS), seed=seed)
+    points, labels = moons(MOONS.samples, MOONS.noise, seed)
+    model = MLP(2, list(MOONS.layers), seed=seed)
     gc.collect()
     checkpoints: dict[int, int] = {}
     started = time.perf_counter()
     for k in range(1, steps + 1):
-        model = train_step(model, points, labels, learning_rate(k - 1, steps), ALPHA).model
+        model = train_step(
+            model, points, labels, MOONS.learning_rate(k - 1, steps), MOONS.alpha
+        ).model
         if k in (1, 10, 100) or k % 100 == 0 or k == steps:
             checkpoints[k] = peak_rss_bytes()
             print(f"step {k}: peak RSS {checkpoints[k] / 2**20:.1f} MiB", file=sys.stderr)
@@ -259,8 +260,8 @@ def memory(seed: int, steps: int) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=1337)
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=MOONS.seed)
+    parser.add_argument("--steps", type=int, default=MOONS.steps)
     parser.add_argument("--no-torch", action="store_true", help="skip torch even if installed")
     parser.add_argument(
         "--no-gc",

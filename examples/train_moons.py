@@ -14,21 +14,21 @@ import sys
 
 import fnad
 from fnad.datasets import moons
-from fnad.nn import MLP, accuracy, hinge_loss, l2
+from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2
 
 
-def main(steps: int = 100, seed: int = 1337) -> float:
+def main(steps: int = MOONS.steps, seed: int = MOONS.seed) -> float:
     """Train for ``steps`` steps, print the progress, return the final training accuracy."""
-    points, labels = moons(100, noise=0.1, seed=seed)  # labels are -1 and +1
-    model = MLP(2, [16, 16, 1], seed=seed)  # 337 parameters, all plain floats
+    points, labels = moons(MOONS.samples, noise=MOONS.noise, seed=seed)  # labels -1 and +1
+    model = MLP(2, list(MOONS.layers), seed=seed)  # [16, 16, 1]: 337 parameters, all floats
 
     for k in range(steps):
         with fnad.Tape():  # one tape per step: the whole graph is dropped afterwards
             net = model.trace()  # the same network, each parameter a leaf Node
             scores = [net(x) for x in points]
-            loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha=1e-4)
+            loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha=MOONS.alpha)
             grads = net.gradient(loss.backward())  # ∂loss/∂p, in parameters() order
-        lr = 1.0 - 0.9 * k / steps  # micrograd's schedule
+        lr = MOONS.learning_rate(k, steps)  # micrograd's: 1.0 falling linearly to 0.1
         model = model.step(grads, lr)  # a new model; the old one is unchanged
         if k % 10 == 0 or k == steps - 1:
             print(f"step {k:3d}  loss {loss.data:.4f}  accuracy {accuracy(scores, labels):.0%}")
@@ -39,4 +39,4 @@ def main(steps: int = 100, seed: int = 1337) -> float:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else MOONS.steps)

@@ -13,10 +13,10 @@ independent (the import-linter contract in pyproject.toml, checked by the tests)
 
     cli
     demo
-    check | render | explain | replay | nn | parser
-    program
+    check | explain | replay | nn | parser
+    render | program
     transforms | custom | export | datasets
-    ops
+    ops | schema
     core
     rules
     _internal
@@ -45,7 +45,7 @@ from fnad.errors import (
     UnknownOpError,
 )
 from fnad.explain import Explanation, GradientPath, explain
-from fnad.export import to_dot, to_graphml, to_json, to_networkx
+from fnad.export import to_graphml, to_json, to_networkx
 from fnad.ops import (
     BinaryOp,
     Scalar,
@@ -64,7 +64,7 @@ from fnad.ops import (
 )
 from fnad.parser import Expression, parse
 from fnad.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad, compile
-from fnad.render import render
+from fnad.render import render, to_dot
 from fnad.replay import from_graphml, from_json
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
 from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp

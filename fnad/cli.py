@@ -38,8 +38,8 @@ import attrs
 
 from fnad import parser as expression_parser
 from fnad.core import Node, Tape
-from fnad.demo import positive_int
 from fnad.errors import FnadError
+from fnad.parser import positive_int
 from fnad.rules import RuleTable, current_rules
 
 __all__ = ["main"]
@@ -114,8 +114,8 @@ def _json(document: object) -> str:
 
 
 def _json_float(value: float) -> float | str:
-    # The same encoding as fnad.export's graph documents: nan/±inf as strings.
-    from fnad.export import encode_float
+    # The same encoding as the graph documents (fnad.schema): nan/±inf as strings.
+    from fnad.schema import encode_float
 
     return encode_float(value)
 
@@ -232,9 +232,10 @@ def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> No
 
 
 def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
-    from fnad import export
+    from fnad.export import to_json
+    from fnad.render import to_dot
 
-    for path, text in ((args.dot, export.to_dot), (args.save, export.to_json)):
+    for path, text in ((args.dot, to_dot), (args.save, to_json)):
         if path is not None:
             Path(path).write_text(text(output), encoding="utf-8")
             _write(sys.stderr, f"fnad: wrote {path}\n")
@@ -324,11 +325,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _prepare_demo(sub: argparse.ArgumentParser) -> None:
-    """Import the demo only when it is asked for, and add its options to ``sub``."""
-    try:
-        from fnad import demo
-    except ImportError as error:
-        sub.error(f"the demo cannot be loaded ({error}); install it with pip install 'fnad[demo]'")
+    """Import the demo (and fnad.nn) only when it is asked for, and add its options to ``sub``.
+
+    The demo's optional dependencies (tqdm, matplotlib) are imported by the demo itself
+    when a run needs them, so importing it cannot fail for want of them.
+    """
+    from fnad import demo
+
     demo.add_arguments(sub)
     sub.set_defaults(handler=demo.run)
 

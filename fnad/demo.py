@@ -32,7 +32,8 @@ from typing import Any, TextIO
 import attrs
 
 from fnad.datasets import Point, moons
-from fnad.nn import MLP, accuracy, hinge_loss, l2, train_step
+from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
+from fnad.parser import positive_int
 
 __all__ = [
     "ALPHA",
@@ -47,10 +48,10 @@ __all__ = [
     "train",
 ]
 
-LAYERS = (16, 16, 1)
-"""The layer sizes of the demo's network (micrograd's)."""
-ALPHA = 1e-4
-"""The weight of the L2 regularisation (micrograd's)."""
+LAYERS = MOONS.layers
+"""The layer sizes of the demo's network (micrograd's; :data:`fnad.nn.MOONS`)."""
+ALPHA = MOONS.alpha
+"""The weight of the L2 regularisation (micrograd's; :data:`fnad.nn.MOONS`)."""
 EXTRA_HINT = "pip install 'fnad[demo]'"
 
 PLOT_SIZE = (640, 480)
@@ -64,7 +65,7 @@ def learning_rate(k: int, steps: int) -> float:
     >>> learning_rate(0, 100), learning_rate(50, 100), round(learning_rate(99, 100), 3)
     (1.0, 0.55, 0.109)
     """
-    return 1.0 - 0.9 * k / steps
+    return MOONS.learning_rate(k, steps)
 
 
 @attrs.frozen
@@ -197,17 +198,6 @@ class _MissingExtra(ImportError):
         )
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (shared with fnad.cli)."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def _sample_count(text: str) -> int:
     number = positive_int(text)
     if number < 2:
@@ -235,19 +225,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     (5, 1337, True, None)
     """
     parser.add_argument(
-        "--steps", type=positive_int, default=100, help="training steps (default: 100)"
+        "--steps",
+        type=positive_int,
+        default=MOONS.steps,
+        help=f"training steps (default: {MOONS.steps})",
     )
     parser.add_argument(
         "--seed",
         type=int,
-        default=1337,
-        help="seed of the data and the initial weights (default: 1337, micrograd's)",
+        default=MOONS.seed,
+        help=f"seed of the data and the initial weights (default: {MOONS.seed}, micrograd's)",
     )
     parser.add_argument(
-        "--samples", type=_sample_count, default=100, help="number of moons points (default: 100)"
+        "--samples",
+        type=_sample_count,
+        default=MOONS.samples,
+        help=f"number of moons points (default: {MOONS.samples})",
     )
     parser.add_argument(
-        "--noise", type=_noise, default=0.1, help="noise of the moons points (default: 0.1)"
+        "--noise",
+        type=_noise,
+        default=MOONS.noise,
+        help=f"noise of the moons points (default: {MOONS.noise})",
     )
     parser.add_argument(
         "--eager",

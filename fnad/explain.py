@@ -24,7 +24,8 @@ import attrs
 
 from fnad.core import Node
 from fnad.errors import OperandTypeError, TapeError
-from fnad.export import number, snapshot, vertex_title
+from fnad.export import snapshot
+from fnad.render import number, vertex_title
 
 __all__ = ["Explanation", "GradientPath", "explain"]
 

@@ -57,8 +57,10 @@ from fnad.rules import current_rules
 
 __all__ = [
     "MLP",
+    "MOONS",
     "Adam",
     "Layer",
+    "MoonsSettings",
     "Neuron",
     "StepResult",
     "accuracy",
@@ -502,6 +504,44 @@ def accuracy(scores: Iterable[float | Node], labels: Iterable[float]) -> float:
     return sum(pairs) / len(pairs)
 
 
+@attrs.frozen
+class MoonsSettings:
+    """The settings of micrograd's moons demo, in one place.
+
+    ``fnad demo``, :func:`train_step`'s default, ``examples/train_moons.py`` and the
+    benchmarks all read :data:`MOONS`, so they train the same network the same way.
+
+    >>> MOONS.layers, MOONS.alpha, MOONS.seed
+    ((16, 16, 1), 0.0001, 1337)
+    >>> MOONS.learning_rate(0, 100), MOONS.learning_rate(50, 100)
+    (1.0, 0.55)
+    """
+
+    layers: tuple[int, ...] = (16, 16, 1)
+    """The layer sizes after the 2 inputs: ``MLP(2, [16, 16, 1])``."""
+    alpha: float = 1e-4
+    """The weight α of the L2 regularisation ``α·Σ p²``."""
+    lr_start: float = 1.0
+    """The learning rate of the first step."""
+    lr_drop: float = 0.9
+    """How far the learning rate falls, linearly, over the run (to 0.1)."""
+    steps: int = 100
+    samples: int = 100
+    """How many moons points."""
+    noise: float = 0.1
+    """The noise of the moons points."""
+    seed: int = 1337
+    """The seed of the data and of the initial weights."""
+
+    def learning_rate(self, k: int, steps: int) -> float:
+        """The rate of step ``k`` of ``steps``: micrograd's ``1.0 - 0.9·k/100``, stretched."""
+        return self.lr_start - self.lr_drop * k / steps
+
+
+MOONS = MoonsSettings()
+"""micrograd's moons demo: ``MLP(2, [16, 16, 1])``, α = 1e-4, learning rate 1.0 → 0.1."""
+
+
 class StepResult(NamedTuple):
     """What :func:`train_step` returns."""
 
@@ -518,7 +558,7 @@ def train_step(
     points: Sequence[Sequence[float]],
     labels: Sequence[float],
     lr: float,
-    alpha: float = 1e-4,
+    alpha: float = MOONS.alpha,
     *,
     compiled: bool = True,
 ) -> StepResult:

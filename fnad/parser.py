@@ -43,12 +43,13 @@ fnad.errors.ExpressionError: column 2: attribute access ('.__class__') is not al
 
 from __future__ import annotations
 
+import argparse
 import keyword
 import math
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from typing import SupportsFloat
+from typing import NoReturn, SupportsFloat
 
 import attrs
 
@@ -66,6 +67,7 @@ __all__ = [
     "parse",
     "parse_assignments",
     "parse_value",
+    "positive_int",
 ]
 
 MAX_LENGTH = 1_000_000
@@ -91,7 +93,6 @@ _OP = 2  # (_OP, op name, column, arity)
 Instruction = tuple[int, float | str, int, int]
 
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
@@ -256,70 +257,71 @@ def _tokens(text: str) -> Iterator[Token]:
         if not (" " <= ch <= "~") and ch not in "\n\r":
             raise _non_ascii(text, i)
         if ch.isdigit() or (ch == "." and i + 1 < end and text[i + 1].isdigit()):
-            match = _NUMBER.match(text, i)
-            assert match is not None  # a digit, or '.' then a digit, always matches
-            stop = match.end()
-            literal = match.group()
-            if stop < end:
-                after = text[stop]
-                if after in "jJ":
-                    raise _error(
-                        f"complex literals ({_show(literal + after)}) are not allowed; "
-                        "fnad is real-valued",
-                        i + 1,
-                    )
-                if literal == "0" and after in "xXoObB":
-                    raise _error(
-                        f"only decimal numbers are allowed, not {_show(text[i : stop + 8])}",
-                        i + 1,
-                    )
-                if after == "_":
-                    raise _error(
-                        f"digit separators ('_') are not supported in {_show(text[i : stop + 8])}",
-                        stop + 1,
-                    )
-                if after.isalnum() or after == ".":
-                    raise _error(
-                        f"a number ({_show(literal)}) is directly followed by "
-                        f"{_show(text[stop : stop + 12])}; write an operator between them, "
-                        "e.g. 2*x",
-                        stop + 1,
-                    )
-            yield _T_NUM, literal, i
+            stop = _number_end(text, i)
+            yield _T_NUM, text[i:stop], i
             i = stop
-            continue
-        if ch.isalpha() or ch == "_":
-            match = _DOTTED.match(text, i)
-            assert match is not None
-            stop = match.end()
-            name = match.group()
-            first = name.split(".", 1)[0]
-            if first in _KEYWORD_MESSAGES or keyword.iskeyword(first):
-                message = _KEYWORD_MESSAGES.get(
-                    first, f"Python keyword {first!r} is not allowed (statements are not allowed)"
-                )
-                raise _error(f"{message}; {_ALLOWED}", i + 1)
-            if stop < end and text[stop] in "'\"" and _STRING_PREFIX.match(name):
-                kind = "f-strings" if "f" in name.lower() else "strings"
-                raise _error(f"{kind} are not allowed", i + 1)
-            j = stop
-            while j < end and text[j] in " \t":
-                j += 1
-            if j < end and text[j] == "(":
-                yield _T_CALL, name, i
-                i = j + 1
-            else:
-                yield _T_NAME, name, i
-                i = stop
-            continue
-        for punct in _LONG_PUNCTUATION.get(ch, ()):
-            if text.startswith(punct, i):
-                yield _T_PUNCT, punct, i
-                i += len(punct)
-                break
+        elif ch.isalpha() or ch == "_":
+            kind, stop, i_next = _name_end(text, i)
+            yield kind, text[i:stop], i
+            i = i_next
         else:
-            yield _T_PUNCT, ch, i
-            i += 1
+            punct = next((p for p in _LONG_PUNCTUATION.get(ch, ()) if text.startswith(p, i)), ch)
+            yield _T_PUNCT, punct, i
+            i += len(punct)
+
+
+def _number_end(text: str, i: int) -> int:
+    """Where the number literal at ``i`` ends; refuse what Python would read differently."""
+    match = _NUMBER.match(text, i)
+    assert match is not None  # a digit, or '.' then a digit, always matches
+    stop = match.end()
+    literal = match.group()
+    if stop < len(text):
+        after = text[stop]
+        if after in "jJ":
+            raise _error(
+                f"complex literals ({_show(literal + after)}) are not allowed; fnad is real-valued",
+                i + 1,
+            )
+        if literal == "0" and after in "xXoObB":
+            raise _error(
+                f"only decimal numbers are allowed, not {_show(text[i : stop + 8])}", i + 1
+            )
+        if after == "_":
+            raise _error(
+                f"digit separators ('_') are not supported in {_show(text[i : stop + 8])}",
+                stop + 1,
+            )
+        if after.isalnum() or after == ".":
+            raise _error(
+                f"a number ({_show(literal)}) is directly followed by "
+                f"{_show(text[stop : stop + 12])}; write an operator between them, e.g. 2*x",
+                stop + 1,
+            )
+    return stop
+
+
+def _name_end(text: str, i: int) -> tuple[str, int, int]:
+    """The (dotted) name at ``i``: its kind (a call if '(' follows), end, and next index."""
+    match = _DOTTED.match(text, i)
+    assert match is not None
+    stop = match.end()
+    name = match.group()
+    first = name.split(".", 1)[0]
+    if first in _KEYWORD_MESSAGES or keyword.iskeyword(first):
+        message = _KEYWORD_MESSAGES.get(
+            first, f"Python keyword {first!r} is not allowed (statements are not allowed)"
+        )
+        raise _error(f"{message}; {_ALLOWED}", i + 1)
+    if stop < len(text) and text[stop] in "'\"" and _STRING_PREFIX.match(name):
+        kind = "f-strings" if "f" in name.lower() else "strings"
+        raise _error(f"{kind} are not allowed", i + 1)
+    j = stop
+    while j < len(text) and text[j] in " \t":
+        j += 1
+    if j < len(text) and text[j] == "(":
+        return _T_CALL, stop, j + 1
+    return _T_NAME, stop, stop
 
 
 # --------------------------------------------------------------------------- parser
@@ -478,34 +480,61 @@ def parse(
             "(fnad.parser.MAX_LENGTH)"
         )
     table = current_rules() if rules is None else rules
-    functions = available_functions(table)
-    output: list[Instruction] = []
-    stack: list[_Frame] = []
-    variables: dict[str, None] = {}
-    called: dict[str, None] = {}
-    expect_operand = True
-    previous = ""  # text of the previous token, for messages
+    return _Parser(text, table, allow_nonfinite).run()
 
-    def push(frame: _Frame) -> None:
-        if len(stack) >= MAX_DEPTH:
+
+class _Parser:
+    """The shunting-yard parser of one text: one method per grammar step.
+
+    Operands (numbers, variables) go straight to the postfix ``output``; operators, '('
+    and calls wait on the ``stack`` until an operator of lower precedence, a ',' or a ')'
+    pops them. ``expect_operand`` says whether a value or an operator comes next.
+    """
+
+    def __init__(self, text: str, table: RuleTable, allow_nonfinite: bool) -> None:
+        self.text = text
+        self.table = table
+        self.allow_nonfinite = allow_nonfinite
+        self.functions = available_functions(table)
+        self.output: list[Instruction] = []
+        self.stack: list[_Frame] = []
+        self.variables: dict[str, None] = {}
+        self.called: dict[str, None] = {}
+        self.expect_operand = True
+        self.previous = ""  # text of the previous token, for messages
+
+    def run(self) -> Expression:
+        """Read every token, then close what is still open."""
+        for kind, token, start in _tokens(self.text):
+            if kind == _T_PUNCT:
+                self.punctuation(token, start)
+            else:
+                self.operand(kind, token, start + 1)
+        return self.finish()
+
+    # ---------------------------------------------------------------- the two stacks
+
+    def push(self, frame: _Frame) -> None:
+        if len(self.stack) >= MAX_DEPTH:
             raise _error(
                 f"the expression nests more than {MAX_DEPTH} levels deep "
                 "(fnad.parser.MAX_DEPTH); simplify it",
                 frame.column,
             )
-        stack.append(frame)
+        self.stack.append(frame)
 
-    def emit(instruction: Instruction) -> None:
-        if len(output) >= MAX_NODES:
+    def emit(self, instruction: Instruction) -> None:
+        if len(self.output) >= MAX_NODES:
             raise _error(
                 f"the expression has more than {MAX_NODES} numbers, names and operations "
                 "(fnad.parser.MAX_NODES)",
                 instruction[2],
             )
-        output.append(instruction)
+        self.output.append(instruction)
 
-    def reduce(frame: _Frame) -> None:
+    def reduce(self, frame: _Frame) -> None:
         """Emit the op of a popped operator frame."""
+        output = self.output
         if frame.kind == "prefix":
             if frame.op == "pos":  # unary plus is the identity, as Node.__pos__
                 return
@@ -516,158 +545,190 @@ def parse(
                 assert isinstance(number, float)
                 output.append((_NUM, -number, frame.column, 0))
                 return
-            emit((_OP, "neg", frame.column, 1))
+            self.emit((_OP, "neg", frame.column, 1))
         else:
-            emit((_OP, frame.op, frame.column, 2))
+            self.emit((_OP, frame.op, frame.column, 2))
 
-    def nearest_marker() -> _Frame | None:
-        for frame in reversed(stack):
+    def nearest_marker(self) -> _Frame | None:
+        """The innermost open '(' or call."""
+        for frame in reversed(self.stack):
             if frame.kind in ("paren", "call"):
                 return frame
         return None
 
-    for kind, token, start in _tokens(text):
-        column = start + 1
-        if kind in (_T_NUM, _T_NAME, _T_CALL):
-            if not expect_operand:
-                raise _error(
-                    f"missing operator between {_show(previous)} and {_show(token)}; "
-                    "write e.g. x*y for a product",
-                    column,
-                )
-            if kind == _T_NUM:
-                emit((_NUM, _number(token, column, allow_nonfinite), column, 0))
-                expect_operand = False
-            elif kind == _T_NAME:
-                if token in functions:
-                    raise _error(
-                        f"{token!r} is a function; call it as {token}(...), or choose "
-                        "another variable name",
-                        column,
-                    )
-                dot = token.find(".")
-                if dot >= 0:
-                    raise _error(
-                        f"attribute access ({_show(token[dot:])}) is not allowed; {_ALLOWED}",
-                        column + dot,
-                    )
-                if token in table:
-                    raise _error(
-                        f"{token!r} is the name of an op; choose another variable name", column
-                    )
-                variables.setdefault(token)
-                emit((_VAR, token, column, 0))
-                expect_operand = False
-            else:
-                if token not in functions:
-                    hint = " (attribute access is not allowed)" if "." in token else ""
-                    raise _error(
-                        f"unknown function {token!r}{hint}; available functions: "
-                        f"{_function_list(functions)}",
-                        column,
-                    )
-                called.setdefault(token)
-                push(_Frame("call", token, 0, column, len(output), functions[token]))
-                expect_operand = True
-                previous = token + "("
-                continue
-            previous = token
-            continue
+    # ---------------------------------------------------------------- operands
 
-        # punctuation
-        if token == "(":
-            if not expect_operand:
-                raise _error(
-                    f"'(' after {_show(previous)}: only registered functions can be called, "
-                    "and a product needs '*', e.g. 2*(x+1)",
-                    column,
-                )
-            push(_Frame("paren", "", 0, column, len(output)))
-        elif token == ")":
-            marker = nearest_marker()
-            if marker is None:
-                raise _error("unmatched ')'", column)
-            if expect_operand:
-                if marker.kind == "call" and stack[-1] is marker and len(output) == marker.start:
-                    raise _error(
-                        f"{marker.op}() takes {marker.arity} argument(s), got 0", marker.column
-                    )
-                if marker.kind == "paren" and stack[-1] is marker:
-                    raise _error("empty parentheses '()' are not allowed", marker.column)
-                raise _error(f"expected a value before ')', after {_show(previous)}", column)
-            while stack[-1] is not marker:
-                reduce(stack.pop())
-            stack.pop()
-            if marker.kind == "call":
-                if marker.arguments != marker.arity:
-                    raise _error(
-                        f"{marker.op}() takes {marker.arity} argument(s), got {marker.arguments}",
-                        marker.column,
-                    )
-                emit((_OP, marker.op, marker.column, marker.arity))
-            expect_operand = False
-        elif token == ",":
-            marker = nearest_marker()
-            if marker is None or marker.kind != "call":
-                raise _error("tuples (a ',' outside a function call) are not allowed", column)
-            if expect_operand:
-                raise _error(f"expected a value before ',', after {_show(previous)}", column)
-            while stack[-1] is not marker:
-                reduce(stack.pop())
-            marker.arguments += 1
-            expect_operand = True
-        elif token in ("+", "-") and expect_operand:
-            push(_Frame("prefix", "neg" if token == "-" else "pos", _PREFIX, column, len(output)))
-        elif token in _BINARY or token == "**":
-            if expect_operand:
-                if token in ("*", "**"):
-                    what = "starred arguments (*args)" if token == "*" else "'**' unpacking"
-                    raise _error(f"{what} are not allowed; {_ALLOWED}", column)
-                raise _error(f"expected a value before {token!r}", column)
-            if token == "**":
-                op, precedence = "pow", _POWER
-                while stack and stack[-1].precedence > precedence:
-                    reduce(stack.pop())
-            else:
-                op, precedence = _BINARY[token]
-                while stack and stack[-1].precedence >= precedence:
-                    reduce(stack.pop())
-            push(_Frame("binary", op, precedence, column, len(output)))
-            expect_operand = True
-        elif token == "=":
-            marker = nearest_marker()
-            if marker is not None and marker.kind == "call":
-                raise _error(
-                    f"keyword arguments are not allowed in {marker.op}(...); "
-                    "pass arguments by position",
-                    column,
-                )
+    def operand(self, kind: str, token: str, column: int) -> None:
+        """A number, a variable, or the name of a call followed by '('."""
+        if not self.expect_operand:
             raise _error(
-                "assignments ('=') are not allowed; give values as separate NAME=VALUE "
-                "arguments after the expression",
+                f"missing operator between {_show(self.previous)} and {_show(token)}; "
+                "write e.g. x*y for a product",
                 column,
             )
-        elif token == "." and not expect_operand:
+        if kind == _T_NUM:
+            self.emit((_NUM, _number(token, column, self.allow_nonfinite), column, 0))
+        elif kind == _T_NAME:
+            self.variable(token, column)
+        else:
+            self.call(token, column)
+            return
+        self.expect_operand = False
+        self.previous = token
+
+    def variable(self, token: str, column: int) -> None:
+        if token in self.functions:
             raise _error(
-                f"attribute access ({_show(text[start : start + 20])}) is not allowed; {_ALLOWED}",
+                f"{token!r} is a function; call it as {token}(...), or choose "
+                "another variable name",
+                column,
+            )
+        dot = token.find(".")
+        if dot >= 0:
+            raise _error(
+                f"attribute access ({_show(token[dot:])}) is not allowed; {_ALLOWED}",
+                column + dot,
+            )
+        if token in self.table:
+            raise _error(f"{token!r} is the name of an op; choose another variable name", column)
+        self.variables.setdefault(token)
+        self.emit((_VAR, token, column, 0))
+
+    def call(self, token: str, column: int) -> None:
+        if token not in self.functions:
+            hint = " (attribute access is not allowed)" if "." in token else ""
+            raise _error(
+                f"unknown function {token!r}{hint}; available functions: "
+                f"{_function_list(self.functions)}",
+                column,
+            )
+        self.called.setdefault(token)
+        self.push(_Frame("call", token, 0, column, len(self.output), self.functions[token]))
+        self.expect_operand = True
+        self.previous = token + "("
+
+    # ---------------------------------------------------------------- punctuation
+
+    def punctuation(self, token: str, start: int) -> None:
+        column = start + 1
+        if token == "(":
+            self.open_paren(column)
+        elif token == ")":
+            self.close_paren(column)
+        elif token == ",":
+            self.comma(column)
+        elif token in ("+", "-") and self.expect_operand:
+            kind = "neg" if token == "-" else "pos"
+            self.push(_Frame("prefix", kind, _PREFIX, column, len(self.output)))
+        elif token in _BINARY or token == "**":
+            self.binary(token, column)
+        elif token == "=":
+            self.assignment(column)
+        elif token == "." and not self.expect_operand:
+            raise _error(
+                f"attribute access ({_show(self.text[start : start + 20])}) is not allowed; "
+                f"{_ALLOWED}",
                 column,
             )
         else:
             message = _TOKEN_MESSAGES.get(token, f"unexpected character {_show(token)}")
             raise _error(f"{message}; {_ALLOWED}", column)
-        previous = token
+        self.previous = token
 
-    if not output and not stack:
-        raise ExpressionError("the expression is empty; give e.g. 'x*y + relu(y)'")
-    if expect_operand:
-        raise _error(f"the expression ends after {_show(previous)}; expected a value", len(text))
-    while stack:
-        frame = stack.pop()
-        if frame.kind in ("paren", "call"):
-            opened = f"{frame.op}(" if frame.kind == "call" else "("
-            raise _error(f"{_show(opened)} is never closed", frame.column)
-        reduce(frame)
-    return Expression(text, tuple(output), tuple(variables), tuple(called))
+    def open_paren(self, column: int) -> None:
+        if not self.expect_operand:
+            raise _error(
+                f"'(' after {_show(self.previous)}: only registered functions can be called, "
+                "and a product needs '*', e.g. 2*(x+1)",
+                column,
+            )
+        self.push(_Frame("paren", "", 0, column, len(self.output)))
+
+    def close_paren(self, column: int) -> None:
+        stack = self.stack
+        marker = self.nearest_marker()
+        if marker is None:
+            raise _error("unmatched ')'", column)
+        if self.expect_operand:
+            if marker.kind == "call" and stack[-1] is marker and len(self.output) == marker.start:
+                raise _error(
+                    f"{marker.op}() takes {marker.arity} argument(s), got 0", marker.column
+                )
+            if marker.kind == "paren" and stack[-1] is marker:
+                raise _error("empty parentheses '()' are not allowed", marker.column)
+            raise _error(f"expected a value before ')', after {_show(self.previous)}", column)
+        while stack[-1] is not marker:
+            self.reduce(stack.pop())
+        stack.pop()
+        if marker.kind == "call":
+            if marker.arguments != marker.arity:
+                raise _error(
+                    f"{marker.op}() takes {marker.arity} argument(s), got {marker.arguments}",
+                    marker.column,
+                )
+            self.emit((_OP, marker.op, marker.column, marker.arity))
+        self.expect_operand = False
+
+    def comma(self, column: int) -> None:
+        marker = self.nearest_marker()
+        if marker is None or marker.kind != "call":
+            raise _error("tuples (a ',' outside a function call) are not allowed", column)
+        if self.expect_operand:
+            raise _error(f"expected a value before ',', after {_show(self.previous)}", column)
+        while self.stack[-1] is not marker:
+            self.reduce(self.stack.pop())
+        marker.arguments += 1
+        self.expect_operand = True
+
+    def binary(self, token: str, column: int) -> None:
+        if self.expect_operand:
+            if token in ("*", "**"):
+                what = "starred arguments (*args)" if token == "*" else "'**' unpacking"
+                raise _error(f"{what} are not allowed; {_ALLOWED}", column)
+            raise _error(f"expected a value before {token!r}", column)
+        stack = self.stack
+        if token == "**":  # right-associative: pop only what binds tighter
+            op, precedence = "pow", _POWER
+            while stack and stack[-1].precedence > precedence:
+                self.reduce(stack.pop())
+        else:
+            op, precedence = _BINARY[token]
+            while stack and stack[-1].precedence >= precedence:
+                self.reduce(stack.pop())
+        self.push(_Frame("binary", op, precedence, column, len(self.output)))
+        self.expect_operand = True
+
+    def assignment(self, column: int) -> NoReturn:
+        marker = self.nearest_marker()
+        if marker is not None and marker.kind == "call":
+            raise _error(
+                f"keyword arguments are not allowed in {marker.op}(...); "
+                "pass arguments by position",
+                column,
+            )
+        raise _error(
+            "assignments ('=') are not allowed; give values as separate NAME=VALUE "
+            "arguments after the expression",
+            column,
+        )
+
+    # ---------------------------------------------------------------- the end
+
+    def finish(self) -> Expression:
+        if not self.output and not self.stack:
+            raise ExpressionError("the expression is empty; give e.g. 'x*y + relu(y)'")
+        if self.expect_operand:
+            raise _error(
+                f"the expression ends after {_show(self.previous)}; expected a value",
+                len(self.text),
+            )
+        while self.stack:
+            frame = self.stack.pop()
+            if frame.kind in ("paren", "call"):
+                opened = f"{frame.op}(" if frame.kind == "call" else "("
+                raise _error(f"{_show(opened)} is never closed", frame.column)
+            self.reduce(frame)
+        return Expression(self.text, tuple(self.output), tuple(self.variables), tuple(self.called))
 
 
 def parse_value(text: str, *, allow_nonfinite: bool = False) -> float:
@@ -739,3 +800,22 @@ def parse_assignments(
         except ExpressionError as error:
             raise ExpressionError(f"{name}: {error}") from None
     return values
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``fnad explain --max-paths``, ``fnad demo --steps``).
+
+    >>> positive_int("20")
+    20
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be at least 1, got 0
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number

@@ -52,8 +52,8 @@ from fnad._internal import (
 )
 from fnad.core import CONST, Node, Operand, Tape, is_strict, to_float
 from fnad.errors import FnadError, ReplayInputError, TransformError
-from fnad.export import input_names
 from fnad.rules import Rule, RuleTable, builtin_rules
+from fnad.schema import input_names
 from fnad.transforms import check_output
 
 __all__ = [
@@ -290,7 +290,7 @@ class Program:
         The order is ``networkx.topological_sort`` of the output's ancestors, as
         ``output.backward()`` uses it; inputs and ``aux`` nodes outside them are kept as
         extra vertices. Names default to the inputs' labels, made unique as
-        :func:`fnad.export.input_names` does.
+        :func:`fnad.schema.input_names` does.
 
         >>> import fnad
         >>> with fnad.Tape():

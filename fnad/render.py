@@ -1,11 +1,13 @@
-"""Render a recorded graph as SVG through graphviz: the chain rule, drawn.
+"""Drawing a recorded graph: DOT text (:func:`to_dot`) and SVG through graphviz (:func:`render`).
+
+Everything about how a graph is *drawn* lives here; the lossless data exports (networkx,
+JSON, GraphML) are :mod:`fnad.export`, and the file format is :mod:`fnad.schema`.
 
 Each vertex shows its label (or op), its value and its gradient ∂z/∂v; each edge shows
 the argument position, the local derivative (the chain-rule factor) and the gradient it
-carries back. The DOT text comes from :func:`fnad.to_dot`; graphviz's ``dot`` program
-lays it out. This needs the optional ``graphviz`` Python package (``pip install
-'fnad[viz]'``) and the ``dot`` binary (Debian: ``apt-get install graphviz``); nothing
-else in fnad does.
+carries back. :func:`to_dot` builds the DOT text; graphviz's ``dot`` program lays it out.
+That needs the optional ``graphviz`` Python package (``pip install 'fnad[viz]'``) and the
+``dot`` binary (Debian: ``apt-get install graphviz``); nothing else in fnad does.
 
 Graphs above ``max_nodes`` vertices are drawn collapsed (the vertices nearest the output,
 plus one dashed vertex standing for the rest), or refused with
@@ -17,16 +19,225 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import deque
 from pathlib import Path
 
-from fnad.core import Node
+from fnad.core import CONST, Node
 from fnad.errors import GraphSizeError, RenderError
-from fnad.export import snapshot, to_dot
+from fnad.export import Snapshot, snapshot
+from fnad.schema import SCHEMA, SCHEMA_VERSION
 
-__all__ = ["MAX_RENDER_NODES", "render"]
+__all__ = [
+    "FILL",
+    "MAX_RENDER_NODES",
+    "dot_quote",
+    "dot_to_svg",
+    "number",
+    "render",
+    "to_dot",
+    "vertex_title",
+]
 
 MAX_RENDER_NODES = 200
 """Default vertex limit for :func:`render`; dot lays out a 200-vertex DAG in a few seconds at most."""
+
+FILL = {"input": "#dbeafe", "const": "#f1f5f9", "op": "#ffffff", "output": "#fef3c7"}
+"""The fill colour of each kind of vertex: inputs blue, consts grey, ops white, the output yellow."""
+
+
+# --------------------------------------------------------------------------- text
+
+
+def dot_quote(text: str) -> str:
+    """``text`` as a DOT double-quoted string that graphviz shows literally.
+
+    Quotes and backslashes are escaped (so graphviz's ``\\N``-style escapes cannot
+    fire), newlines become line breaks, and other control characters are shown as
+    ``\\xNN``.
+
+    >>> print(dot_quote('x"]; evil -> x [label="'))
+    "x\\"]; evil -> x [label=\\""
+    """
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\\\x{code:02x}")
+        elif 0xD800 <= code < 0xE000:  # lone surrogates cannot be written as UTF-8
+            out.append(f"\\\\u{code:04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def number(value: float) -> str:
+    """A value as a learner reads it: 6 significant digits, ``7`` rather than ``7.0``.
+
+    >>> number(7.0), number(0.1 + 0.2), number(float("-inf")), number(1e-12)
+    ('7', '0.3', '-inf', '1e-12')
+    """
+    return f"{value:.6g}"
+
+
+def vertex_title(node: Node, vertex: int) -> str:
+    """How a vertex is named to a reader: its label, else the op, else ``input #id``."""
+    if node.label:
+        return node.label
+    if node.op == CONST:
+        return number(node.data)
+    return node.op or f"input #{vertex}"
+
+
+# --------------------------------------------------------------------------- DOT
+
+
+def to_dot(z: Node, *, max_nodes: int | None = None) -> str:
+    """``z``'s graph in graphviz DOT: every id and label quoted and escaped.
+
+    Each vertex shows its label (or op), its kind, its value and its gradient ∂z/∂v;
+    each edge (argument → op) its argument position(s), its local derivative ∂op/∂arg
+    and the gradient it carries back (grad of the op × local derivative), so the chain
+    rule can be read off the picture. Exact values ride along as the extra attributes
+    ``op``, ``name``, ``data``, ``grad`` (vertices) and ``positions``, ``partial``,
+    ``flow`` (edges), written with ``repr`` so nothing is lost.
+
+    With ``max_nodes``, a larger graph is collapsed: the ``max_nodes`` vertices nearest
+    the output are drawn and the rest become one dashed "hidden" vertex.
+
+    >>> from fnad import Node
+    >>> x = Node(2.0, label="x")
+    >>> print(to_dot(x * 3))  # doctest: +NORMALIZE_WHITESPACE
+    digraph fnad {
+      graph [rankdir=LR, fontname="Helvetica", schema="fnad.graph", version="1"];
+      node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];
+      edge [fontname="Helvetica", fontsize=9, color="#475569"];
+      "v0" [label="x\\ninput\\ndata 2\\ngrad 3", fillcolor="#dbeafe", op="", name="x", data="2.0", grad="3.0"];
+      "v1" [label="3\\nconst\\ndata 3\\ngrad 2", fillcolor="#f1f5f9", op="const", name="", data="3.0", grad="2.0"];
+      "v2" [label="mul\\noutput\\ndata 6\\ngrad 1", fillcolor="#fef3c7", penwidth=2, op="mul", name="", data="6.0", grad="1.0"];
+      "v0" -> "v2" [label="arg 0\\nlocal ∂ 3\\ngrad ← 3", positions="0", partial="3.0", flow="3.0"];
+      "v1" -> "v2" [label="arg 1\\nlocal ∂ 2\\ngrad ← 2", positions="1", partial="2.0", flow="2.0"];
+    }
+    """
+    snap = snapshot(z)
+    total = len(snap.nodes)
+    shown: list[int] | None = None  # None: draw every vertex
+    if max_nodes is not None and total > max_nodes:
+        shown = _nearest(snap, max(1, max_nodes))
+    lines = _header(total, shown)
+    lines.extend(_vertex_line(snap, i) for i in (range(total) if shown is None else shown))
+    edges, hidden_targets = _edge_lines(snap, shown)
+    lines.extend(edges)
+    if shown is not None:
+        lines.extend(_hidden_lines(total - len(shown), hidden_targets))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _nearest(snap: Snapshot, limit: int) -> list[int]:
+    """The ``limit`` vertices closest to the output (breadth first over arguments)."""
+    kept = {snap.output}
+    queue = deque([snap.output])
+    index = snap.index
+    while queue and len(kept) < limit:
+        for argument in snap.nodes[queue.popleft()].inputs:
+            vertex = index[argument]
+            if vertex not in kept:
+                kept.add(vertex)
+                queue.append(vertex)
+                if len(kept) >= limit:
+                    break
+    return sorted(kept)
+
+
+def _header(total: int, shown: list[int] | None) -> list[str]:
+    """The ``digraph`` line and the default attributes; a caption when collapsed."""
+    caption = ""
+    if shown is not None:
+        note = f"showing {len(shown)} of {total:,} vertices, those nearest the output"
+        caption = f", labelloc=t, label={dot_quote(note)}"
+    return [
+        "digraph fnad {",
+        f'  graph [rankdir=LR, fontname="Helvetica", schema="{SCHEMA}", '
+        f'version="{SCHEMA_VERSION}"{caption}];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#475569"];',
+    ]
+
+
+def _kind(snap: Snapshot, vertex: int) -> str:
+    """``"output"``, ``"input"``, ``"const"`` or ``"op"``: the key of :data:`FILL`."""
+    node = snap.nodes[vertex]
+    if vertex == snap.output:
+        return "output"
+    if not node.inputs:
+        return "const" if node.op == CONST else "input"
+    return "op"
+
+
+def _vertex_line(snap: Snapshot, vertex: int) -> str:
+    """One vertex: title, kind (and op), value and gradient, plus the exact values."""
+    node = snap.nodes[vertex]
+    kind = _kind(snap, vertex)
+    title = vertex_title(node, vertex)
+    second = kind if kind != "op" else ("" if title == node.op else f"op {node.op}")
+    if kind == "output" and title != node.op and node.inputs:
+        second = f"output, op {node.op}"
+    grad = snap.grads[vertex]
+    parts = (title, second, f"data {number(node.data)}", f"grad {number(grad)}")
+    text = "\n".join(part for part in parts if part)
+    extra = ", penwidth=2" if kind == "output" else ""
+    return (
+        f'  "v{vertex}" [label={dot_quote(text)}, fillcolor="{FILL[kind]}"{extra}, '
+        f"op={dot_quote(node.op)}, name={dot_quote(node.label)}, "
+        f'data="{node.data!r}", grad="{grad!r}"];'
+    )
+
+
+def _edge_lines(snap: Snapshot, shown: list[int] | None) -> tuple[list[str], list[int]]:
+    """One line per drawn edge, and the drawn vertices that have a hidden argument."""
+    visible = None if shown is None else set(shown)
+    lines: list[str] = []
+    hidden_targets: list[int] = []
+    for source, target, positions, partial, flow in snap.edges(shown):
+        if visible is not None and source not in visible:
+            if not hidden_targets or hidden_targets[-1] != target:
+                hidden_targets.append(target)
+            continue
+        parts = []
+        if len(snap.nodes[target].inputs) > 1:
+            parts.append(
+                ("args " if len(positions) > 1 else "arg ") + ",".join(map(str, positions))
+            )
+        parts.append(f"local ∂ {number(partial)}")
+        parts.append(f"grad ← {number(flow)}")
+        lines.append(
+            f'  "v{source}" -> "v{target}" [label={dot_quote(chr(10).join(parts))}, '
+            f'positions="{",".join(map(str, positions))}", '
+            f'partial="{partial!r}", flow="{flow!r}"];'
+        )
+    return lines, hidden_targets
+
+
+def _hidden_lines(hidden: int, targets: list[int]) -> list[str]:
+    """The dashed vertex standing for the ``hidden`` vertices not drawn, and its edges."""
+    note = (
+        f"… {hidden:,} more vertices\n(pass a larger max_nodes to draw them,\n"
+        "or analyse the export with networkx)"
+    )
+    return [
+        f'  "hidden" [label={dot_quote(note)}, style="dashed,rounded", fillcolor="#ffffff"];',
+        *(f'  "hidden" -> "v{t}" [style=dashed];' for t in targets),
+    ]
+
+
+# --------------------------------------------------------------------------- SVG
 
 
 def render(

@@ -39,16 +39,19 @@ import networkx as nx
 
 from fnad.core import CONST, Node, Tape
 from fnad.errors import GraphFormatError
-from fnad.export import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, encode_float, input_names
 from fnad.program import Program, ValueAndGrad
 from fnad.rules import Rule, RuleTable, current_rules
+from fnad.schema import INPUT, SCHEMA, SCHEMA_VERSION, decode_float, encode_float, input_names
 
 __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "MAX_VERTICES",
+    "CheckedGraph",
     "Program",
     "ValueAndGrad",
+    "Vertex",
+    "check_document",
     "from_graphml",
     "from_json",
 ]
@@ -124,8 +127,6 @@ def parse(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
         )
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except RecursionError:  # unreachable after the nesting check; kept as a second fence
-        raise _fail("the JSON nests too deeply to parse", "this is not a fnad.graph") from None
     except ValueError as error:
         if isinstance(error, GraphFormatError):
             raise
@@ -173,18 +174,62 @@ def _number(value: object, where: str, key: str) -> float:
     return result
 
 
-class _Vertex(NamedTuple):
+class Vertex(NamedTuple):
+    """One vertex of a checked document."""
+
     op: str
+    """:data:`~fnad.schema.INPUT` (``""``), :data:`~fnad.schema.CONST`, or a rule's name."""
     label: str
     data: float
     grad: float | None
+    """The stored gradient, or None if the document has none (it is informational)."""
     rule: Rule | None
+    """The op's rule in the loading rule table; None for inputs and consts."""
 
 
-def _validate(
-    doc: Any, rules: RuleTable, max_vertices: int
-) -> tuple[dict[int, _Vertex], dict[int, list[int]], int, list[int]]:
-    """Check everything; return vertices, each op's argument ids, the output, an order."""
+class CheckedGraph(NamedTuple):
+    """A document that passed every check: what a :class:`Program` is built from.
+
+    Vertex ids are the document's own. ``arguments[v]`` lists the argument ids of op vertex
+    ``v`` in argument order (one per position of its rule's arity; inputs and consts have
+    no entry). ``order`` is a topological order of every vertex (arguments first), the
+    smallest ready id first, so a document fnad wrote comes back in id order; ``output``
+    is the last vertex that matters: every vertex feeds it.
+    """
+
+    vertices: dict[int, Vertex]
+    arguments: dict[int, tuple[int, ...]]
+    output: int
+    order: list[int]
+
+
+def check_document(doc: Any, rules: RuleTable, max_vertices: int = MAX_VERTICES) -> CheckedGraph:
+    """Check a parsed ``fnad.graph`` document completely; raise GraphFormatError naming the problem.
+
+    One check per step, in this order (the first problem found is the one reported): the
+    header (top-level shape, schema, version), the vertex count, every vertex, every
+    edge, each op's arity, the output, cycles, and that every vertex feeds the output.
+
+    >>> from fnad import Node, current_rules
+    >>> from fnad.export import to_document
+    >>> x = Node(2.0, label="x")
+    >>> graph = check_document(to_document(x * 3), current_rules())
+    >>> graph.arguments, graph.output, graph.order
+    ({2: (0, 1)}, 2, [0, 1, 2])
+    """
+    graph, nodes, edges = _check_header(doc)
+    _check_count(nodes, max_vertices)
+    vertices = _check_vertices(nodes, rules)
+    slots, successors = _check_edges(edges, vertices)
+    arguments = _check_arities(vertices, slots)
+    output = _check_output(graph, vertices)
+    order = _topological_order(vertices, arguments, successors)
+    _check_reachability(vertices, arguments, output)
+    return CheckedGraph(vertices, arguments, output, order)
+
+
+def _check_header(doc: Any) -> tuple[dict[str, Any], list[Any], list[Any]]:
+    """The top-level shape, the schema name and version; return graph, nodes and edges."""
     if not isinstance(doc, dict):
         raise _fail(
             f"the top level is {type(doc).__name__}, not an object",
@@ -201,6 +246,21 @@ def _validate(
             f"graph.schema is {_describe(graph.get('schema'))}, expected {SCHEMA!r}",
             "load only documents written by fnad.to_json",
         )
+    _check_version(graph)
+    if doc.get("directed", True) is not True or doc.get("multigraph", False) is not False:
+        raise _fail(
+            "a fnad.graph is a directed graph without parallel edges",
+            'set "directed": true and "multigraph": false',
+        )
+    nodes, edges = doc.get("nodes"), doc.get("edges")
+    for key, value in (("nodes", nodes), ("edges", edges)):
+        if not isinstance(value, list):
+            raise _fail(f"{key!r} is {_describe(value)}, not a list", f'write "{key}": [...]')
+    assert isinstance(nodes, list) and isinstance(edges, list)
+    return graph, nodes, edges
+
+
+def _check_version(graph: dict[str, Any]) -> None:
     if "version" not in graph:
         raise _fail(
             "missing schema version (graph.version)",
@@ -214,16 +274,9 @@ def _validate(
             f"{SCHEMA_VERSION}",
             "upgrade fnad to read it" if newer else "re-export the graph with fnad.to_json",
         )
-    if doc.get("directed", True) is not True or doc.get("multigraph", False) is not False:
-        raise _fail(
-            "a fnad.graph is a directed graph without parallel edges",
-            'set "directed": true and "multigraph": false',
-        )
-    nodes, edges = doc.get("nodes"), doc.get("edges")
-    for key, value in (("nodes", nodes), ("edges", edges)):
-        if not isinstance(value, list):
-            raise _fail(f"{key!r} is {_describe(value)}, not a list", f'write "{key}": [...]')
-    assert isinstance(nodes, list) and isinstance(edges, list)
+
+
+def _check_count(nodes: list[Any], max_vertices: int) -> None:
     if len(nodes) > max_vertices:
         raise _fail(
             f"{len(nodes):,} vertices, above the limit of {max_vertices:,}",
@@ -232,7 +285,10 @@ def _validate(
     if not nodes:
         raise _fail("the graph has no vertices", "export a graph with fnad.to_json(z)")
 
-    vertices: dict[int, _Vertex] = {}
+
+def _check_vertices(nodes: list[Any], rules: RuleTable) -> dict[int, Vertex]:
+    """Every vertex: an object with a unique integer id, string op and label, numbers."""
+    vertices: dict[int, Vertex] = {}
     for n, entry in enumerate(nodes):
         where = f"nodes[{n}]"
         if not isinstance(entry, dict):
@@ -244,28 +300,38 @@ def _validate(
             raise _fail(f"{where}: id is {_describe(vertex)}, not an integer", "use integer ids")
         if vertex in vertices:
             raise _fail(f"duplicate vertex id {vertex} ({where})", "give every vertex its own id")
-        label = entry.get("label", "")
-        if not isinstance(label, str):
-            raise _fail(
-                f"vertex {vertex}: label is {_describe(label)}, not a string", 'use "" for none'
-            )
-        name = _vertex_name(vertex, label)
-        op = _field(entry, "op", name, 'write "op": "" for an input, "const", or an op name')
-        if not isinstance(op, str):
-            raise _fail(f"{name}: op is {_describe(op)}, not a string", "write the op's name")
-        rule: Rule | None = None
-        if op not in (INPUT, CONST):
-            rule = rules.lookup.get(op)
-            if rule is None:
-                raise _fail(
-                    f"{name} has op {op!r}, which is not in the rule table",
-                    "register that op (fnad.defop) before loading, or check its spelling",
-                )
-        data = _number(_field(entry, "data", name, "write the vertex's value"), name, "data")
-        grad = _number(entry["grad"], name, "grad") if "grad" in entry else None
-        vertices[vertex] = _Vertex(op, label, data, grad, rule)
+        vertices[vertex] = _check_vertex(vertex, entry, rules)
+    return vertices
 
-    arguments: dict[int, dict[int, int]] = {v: {} for v in vertices}
+
+def _check_vertex(vertex: int, entry: dict[str, Any], rules: RuleTable) -> Vertex:
+    label = entry.get("label", "")
+    if not isinstance(label, str):
+        raise _fail(
+            f"vertex {vertex}: label is {_describe(label)}, not a string", 'use "" for none'
+        )
+    name = _vertex_name(vertex, label)
+    op = _field(entry, "op", name, 'write "op": "" for an input, "const", or an op name')
+    if not isinstance(op, str):
+        raise _fail(f"{name}: op is {_describe(op)}, not a string", "write the op's name")
+    rule: Rule | None = None
+    if op not in (INPUT, CONST):
+        rule = rules.lookup.get(op)
+        if rule is None:
+            raise _fail(
+                f"{name} has op {op!r}, which is not in the rule table",
+                "register that op (fnad.defop) before loading, or check its spelling",
+            )
+    data = _number(_field(entry, "data", name, "write the vertex's value"), name, "data")
+    grad = _number(entry["grad"], name, "grad") if "grad" in entry else None
+    return Vertex(op, label, data, grad, rule)
+
+
+def _check_edges(
+    edges: list[Any], vertices: dict[int, Vertex]
+) -> tuple[dict[int, dict[int, int]], dict[int, list[int]]]:
+    """Every edge; return each op vertex's ``{position: argument}`` and each vertex's users."""
+    slots: dict[int, dict[int, int]] = {v: {} for v in vertices}
     successors: dict[int, list[int]] = {v: [] for v in vertices}
     pairs: set[tuple[int, int]] = set()
     for e, entry in enumerate(edges):
@@ -274,73 +340,98 @@ def _validate(
             raise _fail(
                 f"{where} is {_describe(entry)}, not an object", "write one object per edge"
             )
-        ends = []
-        for key in ("source", "target"):
-            end = _field(entry, key, where, "give every edge a source and a target vertex id")
-            if not _is_int(end) or end not in vertices:
-                raise _fail(
-                    f"{where} has {key} {_describe(end)}, which is not a declared vertex id",
-                    "declare the vertex in 'nodes' or fix the edge",
-                )
-            ends.append(end)
-        source, target = ends
-        if source == target:
-            raise _fail(
-                f"{where} is a self-loop on {_vertex_name(target, vertices[target].label)}",
-                "an expression graph never feeds a vertex into itself; remove the edge",
-            )
+        source, target = _check_ends(entry, where, vertices)
         if (source, target) in pairs:
             raise _fail(
                 f"{where} repeats the edge {source} -> {target}",
                 "list every argument position of one pair in a single edge's 'positions'",
             )
         pairs.add((source, target))
-        op_vertex = vertices[target]
-        name = _vertex_name(target, op_vertex.label)
-        if op_vertex.rule is None:
-            kind = "an input" if op_vertex.op == INPUT else "a const"
-            raise _fail(
-                f"{where} gives an argument to {name}, which is {kind} and takes none",
-                "point the edge at the op vertex that uses the value",
-            )
-        positions = _field(entry, "positions", where, "list the argument positions it fills")
-        if not isinstance(positions, list) or not positions:
-            raise _fail(
-                f"{where}: positions is {_describe(positions)}, not a non-empty list",
-                "write the argument positions this edge fills, e.g. [0]",
-            )
-        arity = op_vertex.rule.arity
-        slots = arguments[target]
-        for position in positions:
-            if not _is_int(position) or not 0 <= position < arity:
-                raise _fail(
-                    f"{where} fills position {_describe(position)} of {name}, but op "
-                    f"{op_vertex.op!r} takes {arity} argument(s) (positions 0..{arity - 1})",
-                    "fix the position or the op",
-                )
-            if position in slots:
-                raise _fail(
-                    f"argument {position} of {name} (op {op_vertex.op!r}) is filled twice, "
-                    f"by vertices {slots[position]} and {source}",
-                    "give each argument position exactly one edge",
-                )
-            slots[position] = source
+        _check_positions(entry, where, source, target, vertices[target], slots[target])
         successors[source].append(target)
+    return slots, successors
 
-    inputs: dict[int, list[int]] = {}
-    for vertex, slots in arguments.items():
+
+def _check_ends(entry: dict[str, Any], where: str, vertices: dict[int, Vertex]) -> tuple[int, int]:
+    """The source and target: declared vertex ids, not a self-loop, into an op vertex."""
+    ends = []
+    for key in ("source", "target"):
+        end = _field(entry, key, where, "give every edge a source and a target vertex id")
+        if not _is_int(end) or end not in vertices:
+            raise _fail(
+                f"{where} has {key} {_describe(end)}, which is not a declared vertex id",
+                "declare the vertex in 'nodes' or fix the edge",
+            )
+        ends.append(end)
+    source, target = ends
+    if source == target:
+        raise _fail(
+            f"{where} is a self-loop on {_vertex_name(target, vertices[target].label)}",
+            "an expression graph never feeds a vertex into itself; remove the edge",
+        )
+    return source, target
+
+
+def _check_positions(
+    entry: dict[str, Any],
+    where: str,
+    source: int,
+    target: int,
+    op_vertex: Vertex,
+    slots: dict[int, int],
+) -> None:
+    """The argument positions an edge fills: within the op's arity, each filled once."""
+    name = _vertex_name(target, op_vertex.label)
+    if op_vertex.rule is None:
+        kind = "an input" if op_vertex.op == INPUT else "a const"
+        raise _fail(
+            f"{where} gives an argument to {name}, which is {kind} and takes none",
+            "point the edge at the op vertex that uses the value",
+        )
+    positions = _field(entry, "positions", where, "list the argument positions it fills")
+    if not isinstance(positions, list) or not positions:
+        raise _fail(
+            f"{where}: positions is {_describe(positions)}, not a non-empty list",
+            "write the argument positions this edge fills, e.g. [0]",
+        )
+    arity = op_vertex.rule.arity
+    for position in positions:
+        if not _is_int(position) or not 0 <= position < arity:
+            raise _fail(
+                f"{where} fills position {_describe(position)} of {name}, but op "
+                f"{op_vertex.op!r} takes {arity} argument(s) (positions 0..{arity - 1})",
+                "fix the position or the op",
+            )
+        if position in slots:
+            raise _fail(
+                f"argument {position} of {name} (op {op_vertex.op!r}) is filled twice, "
+                f"by vertices {slots[position]} and {source}",
+                "give each argument position exactly one edge",
+            )
+        slots[position] = source
+
+
+def _check_arities(
+    vertices: dict[int, Vertex], slots: dict[int, dict[int, int]]
+) -> dict[int, tuple[int, ...]]:
+    """Every argument position of every op has an edge; return the ordered arguments."""
+    arguments: dict[int, tuple[int, ...]] = {}
+    for vertex, filled in slots.items():
         rule = vertices[vertex].rule
         if rule is None:
             continue
-        missing = [p for p in range(rule.arity) if p not in slots]
+        missing = [p for p in range(rule.arity) if p not in filled]
         if missing:
             raise _fail(
                 f"{_vertex_name(vertex, vertices[vertex].label)} (op {rule.name!r}) takes "
                 f"{rule.arity} argument(s) but position(s) {missing} have no edge",
                 "add an edge for every argument position",
             )
-        inputs[vertex] = [slots[p] for p in range(rule.arity)]
+        arguments[vertex] = tuple(filled[p] for p in range(rule.arity))
+    return arguments
 
+
+def _check_output(graph: dict[str, Any], vertices: dict[int, Vertex]) -> int:
     if "output" not in graph:
         raise _fail("missing graph.output, the id of the output vertex", "add it or re-export")
     output = graph["output"]
@@ -349,9 +440,17 @@ def _validate(
             f"graph.output is {_describe(output)}, which is not a declared vertex id",
             "set it to the id of the output vertex",
         )
+    assert isinstance(output, int)
+    return output
 
-    # Kahn's algorithm: a topological order, or the proof that there is a cycle.
-    waiting = {v: len(set(args)) for v, args in inputs.items()}
+
+def _topological_order(
+    vertices: dict[int, Vertex],
+    arguments: dict[int, tuple[int, ...]],
+    successors: dict[int, list[int]],
+) -> list[int]:
+    """Kahn's algorithm: a topological order, or the proof that there is a cycle."""
+    waiting = {v: len(set(args)) for v, args in arguments.items()}
     # Smallest id first: a document whose ids are already topological (every one fnad
     # writes) replays in id order, so a re-export numbers the vertices the same way.
     ready = [v for v in vertices if v not in waiting]
@@ -367,19 +466,26 @@ def _validate(
     if len(order) < len(vertices):
         stuck = [v for v in vertices if waiting.get(v, 0) > 0]
         cycle_graph: nx.DiGraph[int] = nx.DiGraph()
-        cycle_graph.add_edges_from((inputs[v][p], v) for v in stuck for p in range(len(inputs[v])))
+        cycle_graph.add_edges_from(
+            (arguments[v][p], v) for v in stuck for p in range(len(arguments[v]))
+        )
         cycle = [edge[0] for edge in nx.find_cycle(cycle_graph.subgraph(stuck))]
         shown = " -> ".join(map(str, [*cycle[:8], cycle[0]] if len(cycle) <= 8 else cycle[:8]))
         raise _fail(
             f"the edges form a cycle through vertices {shown}{' ...' if len(cycle) > 8 else ''}",
             "an expression graph is acyclic; remove an edge of the cycle",
         )
+    return order
 
-    # Every vertex must feed the output: walk back from it.
+
+def _check_reachability(
+    vertices: dict[int, Vertex], arguments: dict[int, tuple[int, ...]], output: int
+) -> None:
+    """Every vertex must feed the output: walk back from it."""
     reached = {output}
     stack = [output]
     while stack:
-        for argument in inputs.get(stack.pop(), ()):
+        for argument in arguments.get(stack.pop(), ()):
             if argument not in reached:
                 reached.add(argument)
                 stack.append(argument)
@@ -390,37 +496,31 @@ def _validate(
             f"vertex {output} ({len(vertices) - len(reached)} such vertices)",
             "export only the graph of one output (fnad.to_json(z)) or remove them",
         )
-    return vertices, inputs, output, order
 
 
 # --------------------------------------------------------------------------- Program
 
 
-def _program(
-    vertices: dict[int, _Vertex],
-    inputs: dict[int, list[int]],
-    output: int,
-    order: list[int],
-    rules: RuleTable,
-) -> Program:
-    """Trace a validated document once on a private tape and compile it to a Program."""
+def _program(graph: CheckedGraph, rules: RuleTable) -> Program:
+    """Trace a checked document once on a private tape and compile it to a Program."""
     nodes: dict[int, Node] = {}
     leaves: list[Node] = []
     with Tape(rules) as tape:
-        for vertex in order:
-            entry = vertices[vertex]
+        for vertex in graph.order:
+            entry = graph.vertices[vertex]
             if entry.op == INPUT:
                 nodes[vertex] = Node(entry.data, label=entry.label)
                 leaves.append(nodes[vertex])
             elif entry.op == CONST:
                 nodes[vertex] = tape.constant(entry.data, label=entry.label)
             else:
-                nodes[vertex] = tape.apply(entry.op, *[nodes[a] for a in inputs[vertex]])
+                args = [nodes[a] for a in graph.arguments[vertex]]
+                nodes[vertex] = tape.apply(entry.op, *args)
     ids = {node: vertex for vertex, node in nodes.items()}
     leaves.sort(key=ids.__getitem__)
     names = input_names([(ids[leaf], leaf.label) for leaf in leaves])
     try:
-        return Program.from_nodes(nodes[output], leaves, names=list(names.values()))
+        return Program.from_nodes(nodes[graph.output], leaves, names=list(names.values()))
     finally:
         tape.close()
 
@@ -444,9 +544,8 @@ def from_json(
     fnad.errors.GraphFormatError: graph document: unsupported schema version 9 (int); this fnad reads version 1; upgrade fnad to read it
     """
     table = rules if rules is not None else current_rules()
-    doc = parse(text, max_bytes=max_bytes)
-    vertices, inputs, output, order = _validate(doc, table, max_vertices)
-    return _program(vertices, inputs, output, order, table)
+    graph = check_document(parse(text, max_bytes=max_bytes), table, max_vertices)
+    return _program(graph, table)
 
 
 # --------------------------------------------------------------------------- GraphML
@@ -575,6 +674,5 @@ def from_graphml(
         with open(source, "rb") as file:
             data = file.read(max_bytes + 1)  # one byte more tells "too large" without reading all
     table = rules if rules is not None else current_rules()
-    doc = _graphml_document(data, max_bytes)
-    vertices, inputs, output, order = _validate(doc, table, max_vertices)
-    return _program(vertices, inputs, output, order, table)
+    graph = check_document(_graphml_document(data, max_bytes), table, max_vertices)
+    return _program(graph, table)

@@ -581,6 +581,41 @@ def test_python_m_fnad_refuses_without_a_traceback(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+LOADED_MODULES = """
+import sys
+from fnad.cli import main
+code = main(sys.argv[1:])
+print(" ".join(sorted(name for name in sys.modules if name.startswith("fnad"))))
+raise SystemExit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["grad", "x*y + relu(y)", "x=2", "y=3"],
+        ["explain", "x*x", "x=2", "--wrt", "x"],
+        ["check", "--op", "tanh", "--order", "1"],
+        ["--help"],
+    ],
+    ids=["grad", "explain", "check", "help"],
+)
+def test_commands_other_than_demo_do_not_import_nn_or_the_demo(
+    argv: list[str], tmp_path: Path
+) -> None:
+    done = subprocess_run(sys.executable, "-c", LOADED_MODULES, *argv, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.splitlines()[-1].split()
+    assert "fnad.cli" in loaded and "fnad.parser" in loaded  # the check can fail
+    assert "fnad.nn" not in loaded and "fnad.demo" not in loaded and "fnad.datasets" not in loaded
+
+
+def test_the_demo_command_imports_the_demo(tmp_path: Path) -> None:
+    done = subprocess_run(sys.executable, "-c", LOADED_MODULES, "demo", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "fnad.demo" in done.stdout.splitlines()[-1].split()
+
+
 def test_python_m_fnad_help(tmp_path: Path) -> None:
     done = subprocess_run(sys.executable, "-m", "fnad", "--help", cwd=tmp_path)
     assert done.returncode == 0 and "grad" in done.stdout and "replay" in done.stdout

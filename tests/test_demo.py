@@ -136,3 +136,26 @@ def test_example_script_trains() -> None:
         check=True,
     )
     assert "step   0" in result.stdout and "final training accuracy" in result.stdout
+
+
+def test_the_demo_example_and_benchmarks_share_one_home_for_the_settings() -> None:
+    """micrograd's settings live in fnad.nn.MOONS; the demo's defaults are read from it."""
+    from fnad.nn import MOONS, train_step
+
+    assert (MOONS.layers, MOONS.alpha, MOONS.seed) == ((16, 16, 1), 1e-4, 1337)
+    assert [MOONS.learning_rate(k, 100) for k in (0, 50)] == [1.0, 0.55]
+    assert (MOONS.layers, MOONS.alpha) == (demo.LAYERS, demo.ALPHA)
+    assert train_step.__defaults__ == (MOONS.alpha,)
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    args = parser.parse_args([])
+    assert (args.steps, args.seed, args.samples, args.noise) == (
+        MOONS.steps,
+        MOONS.seed,
+        MOONS.samples,
+        MOONS.noise,
+    )
+    root = Path(__file__).resolve().parent.parent
+    for script in ("examples/train_moons.py", "benchmarks/train_step.py", "benchmarks/compare.py"):
+        text = (root / script).read_text(encoding="utf-8")
+        assert "MOONS" in text and "1e-4" not in text.split('"""', 2)[-1], script

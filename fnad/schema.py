@@ -1,0 +1,181 @@
+"""The ``fnad.graph`` file format, version 1: the one module its writer and its reader share.
+
+:mod:`fnad.export` writes documents and :mod:`fnad.replay` reads them back; both take
+everything that defines the format from here, so the two cannot drift apart:
+
+- :data:`SCHEMA` and :data:`SCHEMA_VERSION`, the ``graph.schema`` and ``graph.version``
+  fields of every document;
+- the op names with a meaning of their own: :data:`INPUT` (``""``, a leaf the user created)
+  and :data:`CONST` (``"const"``, a number an op wrapped);
+- how numbers are written: JSON has no spelling for nan and the infinities, so
+  :func:`encode_float` writes them as the strings ``"nan"``, ``"inf"``, ``"-inf"`` and
+  :func:`decode_float` reads them back; GraphML uses XML Schema doubles
+  (:func:`encode_double` / :func:`decode_double`, ``NaN``, ``INF``, ``-INF``);
+- the GraphML keys (:data:`GRAPHML_KEYS`) and namespace;
+- :func:`input_names`, how a loaded program names its inputs.
+
+The human-readable description of the format is ``docs/graph-format.md``.
+
+>>> SCHEMA, SCHEMA_VERSION, INPUT, CONST
+('fnad.graph', 1, '', 'const')
+>>> decode_float(encode_float(float("-inf")))
+-inf
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from fnad.core import CONST
+
+__all__ = [
+    "CONST",
+    "GRAPHML_KEYS",
+    "GRAPHML_NAMESPACE",
+    "INPUT",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "decode_double",
+    "decode_float",
+    "encode_double",
+    "encode_float",
+    "encode_graphml_label",
+    "input_names",
+]
+
+SCHEMA = "fnad.graph"
+"""The ``graph.schema`` field of every document :func:`fnad.to_json` writes."""
+
+SCHEMA_VERSION = 1
+"""The ``graph.version`` field; :func:`fnad.from_json` reads exactly this version."""
+
+INPUT = ""
+"""``op`` of an input vertex (a leaf the user created)."""
+
+GRAPHML_NAMESPACE = "http://graphml.graphdrawing.org/xmlns"
+"""The XML namespace of GraphML elements."""
+
+GRAPHML_KEYS = (
+    ("g_schema", "graph", "schema", "string"),
+    ("g_version", "graph", "version", "int"),
+    ("g_output", "graph", "output", "int"),
+    ("v_op", "node", "op", "string"),
+    ("v_label", "node", "label", "string"),
+    ("v_data", "node", "data", "double"),
+    ("v_grad", "node", "grad", "double"),
+    ("e_positions", "edge", "positions", "string"),
+    ("e_partial", "edge", "partial", "double"),
+    ("e_flow", "edge", "flow", "double"),
+)
+"""``(key id, for, attr.name, attr.type)`` of every GraphML ``<key>`` fnad writes."""
+
+
+# XML 1.0 cannot hold these characters at all, not even as character references.
+_XML_INVALID = frozenset(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
+)
+
+
+def encode_graphml_label(text: str) -> str:
+    r"""A label as GraphML can hold it: characters XML 1.0 forbids become ``\xNN`` escapes.
+
+    >>> encode_graphml_label("a\x07b")
+    'a\\x07b'
+    """
+    if not any(ord(ch) in _XML_INVALID for ch in text):
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code not in _XML_INVALID:
+            out.append(ch)
+        else:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- numbers
+
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def encode_float(value: float) -> float | str:
+    """A float as strict JSON allows it: finite numbers as is, else ``"nan"``/``"inf"``/``"-inf"``.
+
+    >>> encode_float(1.5), encode_float(float("-inf")), encode_float(float("nan"))
+    (1.5, '-inf', 'nan')
+    """
+    if value - value == 0.0:
+        return value
+    if value != value:
+        return "nan"
+    return "inf" if value > 0 else "-inf"
+
+
+def decode_float(value: object) -> float | None:
+    """The float a JSON value encodes (see :func:`encode_float`), or None if it is none."""
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    if type(value) is str:
+        return _NON_FINITE.get(value)
+    return None
+
+
+def encode_double(value: float) -> str:
+    """A float as an XML Schema double (yEd and Gephi read ``NaN``, ``INF``, ``-INF``).
+
+    >>> encode_double(0.1), encode_double(float("-inf")), encode_double(float("nan"))
+    ('0.1', '-INF', 'NaN')
+    """
+    if value != value:
+        return "NaN"
+    if value - value != 0.0:
+        return "INF" if value > 0 else "-INF"
+    return repr(value)
+
+
+def decode_double(text: str) -> float | None:
+    """The float an XML Schema double spells, or None if the text is not one."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- input names
+
+
+def input_names(leaves: Sequence[tuple[int, str]]) -> dict[int, str]:
+    """The replay name of each input vertex, given ``(id, label)`` pairs.
+
+    An input is named by its label when no other input has that label; an unlabelled
+    input, or one whose label is shared, is named ``label#id`` (``#3`` when unlabelled),
+    so every name is unique.
+
+    >>> input_names([(0, "x"), (1, "y"), (2, "y"), (5, ""), (6, "z")])
+    {0: 'x', 1: 'y#1', 2: 'y#2', 5: '#5', 6: 'z'}
+    """
+    counts: dict[str, int] = {}
+    for _, label in leaves:
+        counts[label] = counts.get(label, 0) + 1
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    for vertex, label in leaves:
+        if label and counts[label] == 1:
+            names[vertex] = label
+            taken.add(label)
+    for vertex, label in leaves:
+        if vertex in names:
+            continue
+        name = f"{label}#{vertex}"
+        while name in taken:  # a unique label that happens to read "y#1"
+            name = f"{name}#{vertex}"
+        names[vertex] = name
+        taken.add(name)
+    return {vertex: names[vertex] for vertex, _ in leaves}
