@@ -128,13 +128,15 @@ def report_mlp(repeats: int) -> None:
     print("    each engine alone in its own process (GC on):")
     alone: dict[str, float] = {}
     for name in [n for n in medians if n not in ("compile", "one eager trace + backward")]:
-        output = subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, "--only", name, "--repeats", str(repeats)],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
-        ).stdout
-        alone[name] = json.loads(output.strip().splitlines()[-1])
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{name} alone failed:\n{done.stderr}")
+        alone[name] = json.loads(done.stdout.strip().splitlines()[-1])
     for name, seconds in alone.items():
         print(
             f"      {name:14s} {seconds * 1e3:8.2f} ms   ÷ compiled = "
@@ -162,7 +164,9 @@ def report_chains(lengths: tuple[int, ...], repeats: int) -> None:
             runs.append((time.perf_counter() - start) / length)
         per_op = statistics.median(runs)
         baseline = baseline or per_op
-        print(f"    {length:>9,} ops: {per_op * 1e9:6.1f} ns/op   ÷ 10k = {per_op / baseline:4.2f}x")
+        print(
+            f"    {length:>9,} ops: {per_op * 1e9:6.1f} ns/op   ÷ 10k = {per_op / baseline:4.2f}x"
+        )
         del program
         gc.collect()
 
@@ -188,22 +192,22 @@ def report_memory(count: int = 100_000) -> None:
 
 
 def report_demo(steps: int) -> None:
-    from fnad.demo import ALPHA, learning_rate
-    from fnad.nn import MLP, accuracy, hinge_loss, l2, train_step
+    from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
-    points, labels = moons(100, noise=0.1, seed=1337)
+    points, labels = moons(100, noise=0.1, seed=MOONS.seed)
 
     def run(compiled: bool) -> tuple[float, float, float]:
         start = time.perf_counter()
-        model = MLP(2, [16, 16, 1], seed=1337)
+        model = MLP(2, list(MOONS.layers), seed=MOONS.seed)
         for k in range(steps):
-            model, _, _ = train_step(
-                model, points, labels, learning_rate(k, steps), ALPHA, compiled=compiled
-            )
+            lr = MOONS.learning_rate(k, steps)
+            model, _, _ = train_step(model, points, labels, lr, MOONS.alpha, compiled=compiled)
         seconds = time.perf_counter() - start
         scores = [model(x) for x in points]
-        return seconds, hinge_loss(scores, labels) + l2(model.parameters(), ALPHA), accuracy(
-            scores, labels
+        return (
+            seconds,
+            hinge_loss(scores, labels) + l2(model.parameters(), MOONS.alpha),
+            accuracy(scores, labels),
         )
 
     fast = run(True)

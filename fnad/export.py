@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 from xml.sax.saxutils import escape
 
 import attrs
@@ -59,6 +59,8 @@ from fnad.schema import (
 )
 
 __all__ = [
+    "GraphLike",
+    "Graphable",
     "Snapshot",
     "snapshot",
     "to_document",
@@ -113,13 +115,29 @@ class Snapshot:
                 yield source, target, tuple(positions), partial, grad * partial
 
 
-def snapshot(z: Node) -> Snapshot:
+@runtime_checkable
+class Graphable(Protocol):
+    """Anything that stands for a recorded graph through ``as_node()``, such as a compiled
+    :class:`fnad.Program`: every exporter (and render) accepts one in place of a Node."""
+
+    def as_node(self) -> Node:
+        """The output node of the graph, recorded on a tape."""
+        ...
+
+
+GraphLike: TypeAlias = "Node | Graphable"
+"""The output whose graph an exporter writes: a Node, or a Program (see :class:`Graphable`)."""
+
+
+def snapshot(z: GraphLike) -> Snapshot:
     """Number ``z``'s ancestors and compute ∂z/∂v and every local partial, without recording.
 
     The accumulation visits nodes in ``tape.backward_order(z)`` and adds contributions in
     argument order, exactly as ``z.backward()`` does, so the gradients are bit-identical
     to it. The tape's recorded gradients are left alone.
     """
+    if isinstance(z, Graphable) and not isinstance(z, Node):
+        z = z.as_node()
     if not isinstance(z, Node):
         raise OperandTypeError(
             f"export: expected the output fnad.Node first, got {type(z).__name__} ({z!r:.60}); "
@@ -145,7 +163,7 @@ def snapshot(z: Node) -> Snapshot:
 # --------------------------------------------------------------------------- networkx
 
 
-def to_networkx(z: Node) -> nx.DiGraph[int]:
+def to_networkx(z: GraphLike) -> nx.DiGraph[int]:
     """A standalone ``networkx.DiGraph`` of ``z`` and its ancestors: a copy, safe to modify.
 
     Vertices are ids ``0 .. n-1`` in topological order (``z`` is ``n-1``) with attributes
@@ -177,7 +195,7 @@ def to_networkx(z: Node) -> nx.DiGraph[int]:
 # --------------------------------------------------------------------------- JSON
 
 
-def to_document(z: Node) -> dict[str, Any]:
+def to_document(z: GraphLike) -> dict[str, Any]:
     """The JSON document of ``z``'s graph as Python objects (see :func:`to_json`)."""
     snap = snapshot(z)
     nodes = [
@@ -209,7 +227,7 @@ def to_document(z: Node) -> dict[str, Any]:
     }
 
 
-def to_json(z: Node, *, indent: int | None = None) -> str:
+def to_json(z: GraphLike, *, indent: int | None = None) -> str:
     """``z``'s graph as a ``fnad.graph`` version 1 JSON document (networkx node-link).
 
     The text is strict JSON (non-finite numbers are the strings ``"nan"``, ``"inf"``,
@@ -232,7 +250,7 @@ def to_json(z: Node, *, indent: int | None = None) -> str:
 # --------------------------------------------------------------------------- GraphML
 
 
-def to_graphml(z: Node, path: str | os.PathLike[str]) -> None:
+def to_graphml(z: GraphLike, path: str | os.PathLike[str]) -> None:
     """Write ``z``'s graph as GraphML, readable by ``networkx.read_graphml``, yEd and Gephi.
 
     Attributes are scalars, as GraphML requires: ``op`` and ``label`` strings, ``data`` and

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fnad.core import CONST, Node
 from fnad.errors import GraphSizeError, RenderError
-from fnad.export import Snapshot, snapshot
+from fnad.export import GraphLike, Snapshot, snapshot
 from fnad.schema import SCHEMA, SCHEMA_VERSION
 
 __all__ = [
@@ -98,7 +98,7 @@ def vertex_title(node: Node, vertex: int) -> str:
 # --------------------------------------------------------------------------- DOT
 
 
-def to_dot(z: Node, *, max_nodes: int | None = None) -> str:
+def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
     """``z``'s graph in graphviz DOT: every id and label quoted and escaped.
 
     Each vertex shows its label (or op), its kind, its value and its gradient ∂z/∂v;
@@ -241,7 +241,7 @@ def _hidden_lines(hidden: int, targets: list[int]) -> list[str]:
 
 
 def render(
-    z: Node,
+    z: GraphLike,
     path: str | os.PathLike[str],
     *,
     max_nodes: int = MAX_RENDER_NODES,

@@ -375,3 +375,20 @@ def test_replay_of_an_untrusted_file_runs_no_generated_code(no_code_generators: 
     text = '{"directed": true, "multigraph": false, "graph": {"schema": "fnad.graph", "version": 1, "output": 2}, "nodes": [{"id": 0, "op": "", "label": "x", "data": 2.0}, {"id": 1, "op": "const", "label": "", "data": 3.0}, {"id": 2, "op": "mul", "label": "", "data": 6.0}], "edges": [{"source": 0, "target": 2, "positions": [0]}, {"source": 1, "target": 2, "positions": [1]}]}'
     program = fnad.from_json(text)
     assert program.value_and_grad(x=5.0) == (15.0, {"x": 3.0})
+
+
+def test_exporters_take_a_program_in_place_of_a_node() -> None:
+    program = fnad.compile(lambda x, y: x * y + x.tanh(), 1.0, 2.0)
+    z = program.as_node()
+    assert fnad.to_json(program) == fnad.to_json(z)
+    assert nx_equal(fnad.to_networkx(program), fnad.to_networkx(z))
+    assert fnad.to_dot(program) == fnad.to_dot(z)
+    with pytest.raises(fnad.OperandTypeError, match="expected the output fnad.Node"):
+        fnad.to_json(3.0)  # type: ignore[arg-type]
+
+
+def nx_equal(a: object, b: object) -> bool:
+    import networkx as nx
+
+    assert isinstance(a, nx.DiGraph) and isinstance(b, nx.DiGraph)
+    return bool(nx.utils.graphs_equal(a, b))
