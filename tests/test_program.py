@@ -383,7 +383,7 @@ def test_exporters_take_a_program_in_place_of_a_node() -> None:
     assert fnad.to_json(program) == fnad.to_json(z)
     assert nx_equal(fnad.to_networkx(program), fnad.to_networkx(z))
     assert fnad.to_dot(program) == fnad.to_dot(z)
-    with pytest.raises(fnad.OperandTypeError, match="expected the output fnad.Node"):
+    with pytest.raises(fnad.OperandTypeError, match=r"expected the output fnad\.Node"):
         fnad.to_json(3.0)  # type: ignore[arg-type]
 
 
