@@ -27,7 +27,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    SupportsFloat,
+    TypeAlias,
+    TypeVar,
+    Union,
+    overload,
+)
 
 import attrs
 import networkx as nx
@@ -35,6 +45,8 @@ import networkx as nx
 from fnad._floats import IEEEFloat
 from fnad.errors import (
     FnadError,
+    ImmutableError,
+    MissingAttributeError,
     NonFiniteError,
     OperandTypeError,
     OperandValueError,
@@ -252,6 +264,44 @@ class Node:
         # Pickle the whole tape once (flat, no recursion) and this node's position on it.
         return _node_at, (self.tape, self.tape.position(self))
 
+    # -- comparisons: values, recorded nowhere (== stays identity) ----------------------
+
+    def __lt__(self, other: Operand) -> bool:
+        """``x < y`` compares the values, as PyTorch and JAX do; nothing is recorded."""
+        return self.data < _compared(other, "<")
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _compared(other, "<=")
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _compared(other, ">")
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _compared(other, ">=")
+
+    # -- habits from micrograd and PyTorch: an answer that names the fnad way ----------
+    # Hidden from type checkers, so mypy still reports x.zero_grad() or float(x) as errors
+    # (and a Node does not pass for a SupportsFloat); at run time they explain themselves.
+    if not TYPE_CHECKING:
+
+        def __float__(self):
+            raise _not_a_number(self, "float() or math.*")
+
+        def __int__(self):
+            raise _not_a_number(self, "int()")
+
+        def __round__(self, ndigits=None):
+            raise _not_a_number(self, "round()")
+
+        def __getattr__(self, name):
+            # Only called when normal lookup fails: costs nothing on the hot paths.
+            fix = _NODE_HABITS.get(name)
+            if fix is None:
+                raise AttributeError(
+                    f"'Node' object has no attribute {name!r}", name=name, obj=self
+                )
+            raise MissingAttributeError(f"{self!r} has no {name}: {fix}")
+
     # -- backward ----------------------------------------------------------------------
 
     @overload
@@ -358,6 +408,65 @@ class Node:
         """Absolute value; the derivative at 0 is 0, as in PyTorch."""
         return self.tape._apply1("abs", self)
 
+
+def _compared(other: object, op: str) -> float:
+    return other.data if type(other) is Node else to_float(other, op, 2)
+
+
+def _not_a_number(node: Node, call: str) -> OperandTypeError:
+    return OperandTypeError(
+        f"{call} on {node!r}: a Node is not a float, and converting it would drop it from "
+        "the graph. Read its value with x.data, or stay differentiable with fnad's functions: "
+        "fnad.exp(x) (or x.exp()) instead of math.exp(x), and likewise fnad.log, fnad.sqrt, "
+        "fnad.tanh, ..."
+    )
+
+
+_NODE_HABITS = {
+    "zero_grad": (
+        "fnad never accumulates gradients. Each backward() replaces the previous ones "
+        "(x.grad reads the latest), so there is nothing to reset: call loss.backward() again"
+    ),
+    "_prev": "use x.prev (the set of inputs, micrograd's _prev) or x.inputs (in argument order)",
+    "_op": "use x.op",
+    "_backward": (
+        "fnad keeps no closure per node; backward() applies the op's rule from the rule "
+        "table (x.tape.rules[x.op]); call z.backward()"
+    ),
+    "item": "use x.data, the value as a builtin float",
+}
+
+_READ_ONLY = {
+    "data": (
+        "a Node is an immutable value. For a gradient step on a model, get a new model: "
+        "model = model.step(net.gradient(loss.backward()), lr) (fnad.nn); for one value, make a "
+        "new leaf: x = fnad.Node(x.data - lr * x.grad, label=x.label)"
+    ),
+    "grad": (
+        "it is read from the tape's latest backward(), and every backward() replaces it "
+        "(gradients never accumulate), so there is nothing to reset (no x.grad = 0, no "
+        "zero_grad()): call loss.backward() again"
+    ),
+    "label": 'give the label when you create the leaf: fnad.Node(2.0, label="w")',
+}
+
+
+def _refuse_assignment(node: Node, name: str, value: object = None) -> None:
+    fix = _READ_ONLY.get(name)
+    if fix is None and name in attrs.fields_dict(Node):
+        fix = "a Node never changes once recorded; compute a new node instead (e.g. y = x * 2)"
+    if fix is None:
+        raise ImmutableError(
+            f"{node!r} takes no attribute {name!r}: a Node is an immutable value. Keep extra "
+            "information beside it, e.g. in a dict keyed by the node (nodes hash by identity)"
+        )
+    raise ImmutableError(f"{node!r}: Node.{name} is read-only: {fix}")
+
+
+# attrs refuses a frozen class with its own __setattr__, so Node's is set afterwards: the
+# same refusal as attrs' (a FrozenInstanceError), with a message that names the fix.
+Node.__setattr__ = _refuse_assignment  # type: ignore[method-assign,assignment]
+Node.__delattr__ = _refuse_assignment  # type: ignore[method-assign,assignment]
 
 # attrs' frozen __setattr__ refuses every assignment; the engine writes a new Node's slots
 # once, straight through the slot descriptors (what attrs' own __init__ does, minus checks).
