@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import sys
+import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -52,11 +55,13 @@ from fnad.errors import (
     OperandValueError,
     RuleError,
     TapeError,
+    TapeGrowthWarning,
     UnknownOpError,
 )
 from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
+    "DEFAULT_TAPE_WARNING",
     "Gradients",
     "Node",
     "Operand",
@@ -239,6 +244,8 @@ class Node:
         tape = current_tape()
         _init(self, value, "", label, (), tape)
         tape._record(self)
+        if len(tape._attrs) >= DEFAULT_TAPE_WARNING:
+            _default_tape_grows(tape)
 
     # -- read-only views -------------------------------------------------------------
 
@@ -327,6 +334,8 @@ class Node:
         >>> dydx.data, dydx.backward()[x]
         (27.0, 18.0)
         """
+        if len(self.tape._attrs) >= DEFAULT_TAPE_WARNING:
+            _default_tape_grows(self.tape)
         return self.tape.backward(self, create_graph=create_graph)
 
     # -- operators ---------------------------------------------------------------------
@@ -573,7 +582,43 @@ def current_tape() -> Tape:
     if tape is None:
         tape = Tape()
         _current_tape.set(tape)
+        _unwarned_default_tapes.add(tape)
     return tape
+
+
+DEFAULT_TAPE_WARNING = 250_000
+"""Vertices on a default tape at which fnad warns, once, that it keeps growing (~1 KB each).
+
+A default tape keeps every node it ever recorded, so a training loop written without
+``with fnad.Tape():`` grows by a whole graph per step (micrograd's moons demo: 65,814
+vertices, ~65 MB, per step; 100 steps would need ~6.5 GB). Rather than free nodes behind
+the user's back (the tape's graph is an artefact users export, and knowing what nobody can
+reach would take weak references on the recording hot path), fnad warns when a leaf is
+created or ``backward()`` runs on a default tape this large: the two things every training
+step does. The demo loop meets it in its 4th step, at ~260 MB.
+"""
+
+_unwarned_default_tapes: weakref.WeakSet[Tape] = weakref.WeakSet()
+
+# Python hides ResourceWarning by default; show this one (once per tape) unless the user
+# chose warning filters on the command line (-W, PYTHONWARNINGS).
+if not sys.warnoptions:
+    warnings.filterwarnings("default", category=TapeGrowthWarning)
+
+
+def _default_tape_grows(tape: Tape) -> None:
+    """Warn (once per default tape) that ``tape``, at least DEFAULT_TAPE_WARNING large, grows."""
+    if tape in _unwarned_default_tapes:
+        _unwarned_default_tapes.discard(tape)
+        warnings.warn(
+            f"the default tape now holds {len(tape):,} nodes (about 1 KB each) and keeps every "
+            "node it ever recorded, so a loop that builds a graph per step outside a tape block "
+            "grows without bound. Open one tape per step, `with fnad.Tape(): net = model.trace(); "
+            "...`, or use fnad.nn.train_step, and each step's graph is freed with it. (Shown "
+            "once; if one large graph on the default tape is what you want, ignore it.)",
+            TapeGrowthWarning,
+            stacklevel=3,
+        )
 
 
 _serials = itertools.count(1)
