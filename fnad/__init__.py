@@ -17,6 +17,7 @@ Layout (dependencies point one way)::
 ``fnad.nn``, ``fnad.datasets`` and ``fnad.cli`` are submodules, imported on demand.
 """
 
+from fnad import display  # noqa: F401  (imported for its effect: Jupyter display)
 from fnad.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
 from fnad.core import Gradients, Node, Operand, Tape, current_tape, is_strict, strict, to_float
 from fnad.custom import CustomBinaryOp, CustomNaryOp, CustomUnaryOp, defop

@@ -234,6 +234,10 @@ def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> No
 def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
     from fnad import export
 
+    if args.svg is not None:
+        from fnad.render import output_format
+
+        output_format(args.svg)  # refuse a .jpg before writing any file
     for path, text in ((args.dot, export.to_dot), (args.save, export.to_json)):
         if path is not None:
             Path(path).write_text(text(output), encoding="utf-8")
@@ -380,8 +384,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     grad.add_argument(
         "--svg",
         metavar="FILE",
-        help="draw the graph (values, gradients, local derivatives) as SVG into FILE; "
-        "needs graphviz: pip install 'fnad[viz]' and the dot program",
+        help="draw the graph (values, gradients, local derivatives) into FILE, as SVG, PNG "
+        "or PDF by its extension; needs graphviz: pip install 'fnad[viz]' and the dot program",
     )
     grad.add_argument("--dot", metavar="FILE", help="write the graph in graphviz DOT to FILE")
     grad.add_argument(

@@ -62,11 +62,13 @@ from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
     "DEFAULT_TAPE_WARNING",
+    "DisplayHook",
     "Gradients",
     "Node",
     "Operand",
     "Tape",
     "current_tape",
+    "set_display_hook",
     "strict",
     "to_float",
 ]
@@ -204,6 +206,27 @@ def _non_finite_grad(op: str, node: Node, value: float) -> NonFiniteError:
     )
 
 
+# --------------------------------------------------------------------------- rich display
+
+DisplayHook: TypeAlias = Callable[[object, Any, Any], "dict[str, Any] | None"]
+"""``hook(obj, include, exclude)``: a Jupyter mime bundle for a Node or Gradients, or None."""
+
+_display_hooks: list[DisplayHook] = []
+
+
+def set_display_hook(hook: DisplayHook | None) -> None:
+    """Install the function that shows Nodes and Gradients in Jupyter (None removes it).
+
+    A Node draws its graph, which takes the renderer, and the renderer sits above core:
+    so core only asks the hook, and :mod:`fnad.display` installs it when fnad is imported.
+    """
+    _display_hooks[:] = [] if hook is None else [hook]
+
+
+def _rich_display(obj: object, include: Any, exclude: Any) -> dict[str, Any] | None:
+    return _display_hooks[0](obj, include, exclude) if _display_hooks else None
+
+
 # --------------------------------------------------------------------------- Node
 
 
@@ -270,6 +293,10 @@ class Node:
     def __reduce__(self) -> tuple[Callable[[Tape, int], Node], tuple[Tape, int]]:
         # Pickle the whole tape once (flat, no recursion) and this node's position on it.
         return _node_at, (self.tape, self.tape.position(self))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """Jupyter's display: the graph as SVG (see :mod:`fnad.display`)."""
+        return _rich_display(self, include, exclude)
 
     # -- comparisons: values, recorded nowhere (== stays identity) ----------------------
 
@@ -549,6 +576,10 @@ class Gradients(Mapping[Node, G], Generic[G]):
 
     def __repr__(self) -> str:
         return f"Gradients(of={self.output!r}, {len(self._grads)} nodes)"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """Jupyter's display: a table of the inputs' gradients (see :mod:`fnad.display`)."""
+        return _rich_display(self, include, exclude)
 
 
 # --------------------------------------------------------------------------- Tape
