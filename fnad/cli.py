@@ -11,7 +11,8 @@ df/dy = 3.0
 0
 
 Expressions are read by :mod:`fnad.parser`, which never evaluates Python. Exit codes:
-0 success, 2 bad input or usage (one line on stderr, never a traceback), 1 a check failed.
+0 success, 2 bad input or usage (one line on stderr, never a traceback), 1 a check failed,
+130 interrupted (Ctrl-C). A bare ``fnad`` prints the help.
 Every :class:`~fnad.FnadError` and every unreadable or unwritable file is reported as
 one line; anything else is a bug in fnad and keeps its traceback.
 
@@ -252,6 +253,9 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
 # --------------------------------------------------------------------------- fnad replay
 
 
+_XML_START = re.compile(rb"(\xef\xbb\xbf)?\s*<")  # an optional UTF-8 byte order mark
+
+
 def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, float]:
     """NAME=VALUE pairs for a saved graph, whose input names may be any label (``w#3``)."""
     values: dict[str, float] = {}
@@ -269,7 +273,7 @@ def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, flo
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from fnad.replay import MAX_BYTES, from_json
+    from fnad.replay import MAX_BYTES, from_graphml, from_json
 
     for plugin in args.plugin:
         _load_plugin(plugin)
@@ -278,7 +282,8 @@ def _replay(args: argparse.Namespace) -> int:
         # Read one byte past the limit, so from_json can say the file is too large
         # without a huge file ever being read whole.
         data = file.read(MAX_BYTES + 1)
-    program = from_json(data)
+    # GraphML (fnad.to_graphml) is XML, so it starts with '<'; fnad JSON starts with '{'.
+    program = from_graphml(data) if _XML_START.match(data) else from_json(data)
     value, grads = program.value_and_grad(**values)
     _print_result(value, grads, as_json=args.json)
     return _EXIT_OK
@@ -296,17 +301,29 @@ def _explain(args: argparse.Namespace) -> int:
     values = expression_parser.parse_assignments(
         args.assignments, allow_nonfinite=args.allow_nonfinite
     )
-    if args.wrt not in values:
+    wrt = args.wrt
+    if wrt is None:  # one variable: it is the one to differentiate by
+        if not values:
+            raise FnadError(
+                "the expression has no variables, so there is nothing to differentiate by"
+            )
+        if len(values) > 1:
+            raise FnadError(
+                f"the expression has {len(values)} variables ({', '.join(values)}); say which "
+                f"one to differentiate by, e.g. --wrt {next(iter(values))}"
+            )
+        (wrt,) = values
+    if wrt not in values:
         given = ", ".join(values) or "no variables"
         raise FnadError(
-            f"--wrt {args.wrt!r} is not one of the variables given ({given}); "
+            f"--wrt {wrt!r} is not one of the variables given ({given}); "
             "name one of them, e.g. --wrt x"
         )
     with Tape():
         output, leaves = expression.build(values)
-        explanation = explain(output, leaves[args.wrt], max_paths=args.max_paths)
+        explanation = explain(output, leaves[wrt], max_paths=args.max_paths)
     # The output is called f, as fnad grad prints it (z if a variable is called f).
-    names = ("z" if "f" in values else "f", args.wrt)
+    names = ("z" if "f" in values else "f", wrt)
     _out(str(attrs.evolve(explanation, names=names)))
     return _EXIT_OK
 
@@ -400,8 +417,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "replay",
         help="evaluate and differentiate a saved graph (fnad grad --save) at new inputs",
         description=(
-            "Load a graph saved as fnad JSON (fnad grad --save, fnad.to_json) and print\n"
-            "its value and the partial derivative for each input at the given values.\n"
+            "Load a graph saved as fnad JSON (fnad grad --save, fnad.to_json) or as GraphML\n"
+            "(fnad.to_graphml) and print its value and the partial derivative for each\n"
+            "input at the given values.\n"
             "Inputs not given keep the values stored in the file. The file is untrusted\n"
             "input: it is validated completely, and its ops are looked up by name."
         ),
@@ -412,7 +430,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ),
         formatter_class=formatter,
     )
-    replay.add_argument("file", metavar="FILE", help="a fnad JSON graph (schema fnad.graph)")
+    replay.add_argument(
+        "file", metavar="FILE", help="a fnad JSON graph (schema fnad.graph) or a GraphML file"
+    )
     _add_value_options(replay)
     replay.add_argument(
         "--json", action="store_true", help="print the result as strict JSON, as fnad grad does"
@@ -428,13 +448,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "computes it: the sum, over every path from NAME to the output, of the\n"
             "product of the local derivatives along the path."
         ),
-        epilog='example:\n  fnad explain "x*y + x**2 + relu(y)" x=2 y=3 --wrt x',
+        epilog=(
+            "examples:\n"
+            '  fnad explain "x*y + x**2 + relu(y)" x=2 y=3 --wrt x\n'
+            '  fnad explain "x*x*x" x=2'
+        ),
         formatter_class=formatter,
     )
     explain.add_argument("expression", metavar="EXPR", help="the expression, as for fnad grad")
     _add_value_options(explain)
     explain.add_argument(
-        "--wrt", required=True, metavar="NAME", help="the variable to differentiate by"
+        "--wrt",
+        metavar="NAME",
+        help="the variable to differentiate by (may be left out when there is only one)",
     )
     explain.add_argument(
         "--max-paths",
@@ -498,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser, commands = build_parser()
+    if not arguments:  # a bare `fnad`: show what it can do
+        _write(sys.stdout, parser.format_help())
+        return _EXIT_OK
     try:
         if arguments and arguments[0] in commands:
             # Intermixed, so options may also come between the expression and the values

@@ -169,3 +169,14 @@ def test_example_script_trains() -> None:
         check=True,
     )
     assert "step   0" in result.stdout and "final training accuracy" in result.stdout
+
+
+def test_example_script_handles_help() -> None:
+    script = str(ROOT / "examples" / "train_moons.py")
+    result = subprocess.run(
+        [sys.executable, script, "--help"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("usage: train_moons.py") and "steps" in result.stdout
+    refused = subprocess.run([sys.executable, script, "0"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "must be at least 1" in refused.stderr
+    assert "Traceback" not in refused.stderr
