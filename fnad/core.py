@@ -50,6 +50,7 @@ from fnad.errors import (
     FnadError,
     ImmutableError,
     MissingAttributeError,
+    NoGradientError,
     NonFiniteError,
     OperandTypeError,
     OperandValueError,
@@ -560,7 +561,7 @@ class Gradients(Mapping[Node, G], Generic[G]):
         try:
             return self._grads[node]
         except KeyError:
-            raise KeyError(
+            raise NoGradientError(
                 f"{node!r} is not an ancestor of the output {self.output!r}, so its gradient "
                 "is 0.0; use grads.get(node, 0.0) or node.grad"
             ) from None

@@ -19,6 +19,7 @@ __all__ = [
     "GraphSizeError",
     "ImmutableError",
     "MissingAttributeError",
+    "NoGradientError",
     "NonFiniteError",
     "OperandTypeError",
     "OperandValueError",
@@ -118,6 +119,17 @@ class ImmutableError(FnadError, FrozenInstanceError):
 class MissingAttributeError(FnadError, AttributeError):
     """A habit from micrograd or PyTorch asked for something fnad does not have
     (``zero_grad``, ``_prev``, ``item``); the message says what to write instead."""
+
+
+class NoGradientError(FnadError, KeyError):
+    """A :class:`~fnad.Gradients` mapping was asked for a node the output does not depend on.
+
+    Still a ``KeyError``, so ``grads.get(node, 0.0)`` and ``node in grads`` work as for a dict.
+    """
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would wrap the message in quotes.
+        return str(self.args[0]) if self.args else ""
 
 
 class OutputFormatError(FnadError, ValueError):

@@ -221,3 +221,15 @@ def test_hinge_loss_refuses_labels_outside_plus_minus_one(labels: list[float]) -
         hinge_loss([0.5, -0.5], labels)
     assert "2 * y - 1" in str(info.value)
     assert hinge_loss([0.5, -0.5], [1.0, -1]) == 0.5
+
+
+def test_a_gradient_the_output_does_not_have_is_an_fnad_key_error() -> None:
+    with fnad.Tape():
+        x, unused = Node(1.0, label="x"), Node(2.0, label="w")
+        grads = (x * 2).backward()
+    with pytest.raises(fnad.NoGradientError) as info:
+        grads[unused]
+    assert isinstance(info.value, KeyError) and isinstance(info.value, fnad.FnadError)
+    assert str(info.value).startswith("Node(data=2.0, grad=0.0, label='w') is not an ancestor")
+    assert "grads.get(node, 0.0)" in str(info.value)
+    assert grads.get(unused, 0.0) == 0.0 and unused not in grads  # still a Mapping
