@@ -268,7 +268,7 @@ class Node:
         tape = current_tape()
         _init(self, value, "", label, (), tape)
         tape._record(self)
-        if len(tape._attrs) >= DEFAULT_TAPE_WARNING:
+        if len(tape) >= DEFAULT_TAPE_WARNING:
             _default_tape_grows(tape)
 
     # -- read-only views -------------------------------------------------------------
@@ -362,7 +362,7 @@ class Node:
         >>> dydx.data, dydx.backward()[x]
         (27.0, 18.0)
         """
-        if len(self.tape._attrs) >= DEFAULT_TAPE_WARNING:
+        if len(self.tape) >= DEFAULT_TAPE_WARNING:
             _default_tape_grows(self.tape)
         return self.tape.backward(self, create_graph=create_graph)
 
