@@ -2,6 +2,7 @@
 
     python examples/train_moons.py            # 100 steps, as micrograd's demo
     python examples/train_moons.py 20         # fewer steps
+    python examples/train_moons.py --help
 
 The same training as ``fnad demo``, written out as a plain loop (``fnad demo --plot`` also
 draws the result). Each step builds its graph on a fresh tape, differentiates the loss, and
@@ -10,7 +11,7 @@ returns a *new* model: nothing is updated in place.
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import fnad
 from fnad.datasets import moons
@@ -39,4 +40,20 @@ def main(steps: int = MOONS.steps, seed: int = MOONS.seed) -> float:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else MOONS.steps)
+    from fnad.parser import positive_int
+
+    parser = argparse.ArgumentParser(
+        description="Train micrograd's MLP(2, [16, 16, 1]) on the two moons with fnad."
+    )
+    parser.add_argument(
+        "steps",
+        nargs="?",
+        type=positive_int,
+        default=MOONS.steps,
+        help=f"training steps (default: {MOONS.steps})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=MOONS.seed, help=f"data and weights seed ({MOONS.seed})"
+    )
+    args = parser.parse_args()
+    main(args.steps, args.seed)

@@ -11,7 +11,7 @@
 Layout: each module imports only from the layers below its own; modules on one line are
 independent (the import-linter contract in pyproject.toml, checked by the tests)::
 
-    cli
+    cli | display
     demo
     check | explain | replay | nn | parser
     render | program
@@ -25,6 +25,7 @@ independent (the import-linter contract in pyproject.toml, checked by the tests)
 ``fnad.nn``, ``fnad.datasets`` and ``fnad.cli`` are submodules, imported on demand.
 """
 
+from fnad import display  # noqa: F401  (imported for its effect: Jupyter display)
 from fnad.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
 from fnad.core import Gradients, Node, Operand, Tape, current_tape, is_strict, strict, to_float
 from fnad.custom import CustomBinaryOp, CustomNaryOp, CustomUnaryOp, defop
@@ -34,13 +35,18 @@ from fnad.errors import (
     GradCheckError,
     GraphFormatError,
     GraphSizeError,
+    ImmutableError,
+    MissingAttributeError,
+    NoGradientError,
     NonFiniteError,
     OperandTypeError,
     OperandValueError,
+    OutputFormatError,
     RenderError,
     ReplayInputError,
     RuleError,
     TapeError,
+    TapeGrowthWarning,
     TransformError,
     UnknownOpError,
 )
@@ -86,13 +92,17 @@ __all__ = [
     "Gradients",
     "GraphFormatError",
     "GraphSizeError",
+    "ImmutableError",
     "Mismatch",
+    "MissingAttributeError",
+    "NoGradientError",
     "Node",
     "NonFiniteError",
     "OpCheck",
     "Operand",
     "OperandTypeError",
     "OperandValueError",
+    "OutputFormatError",
     "Program",
     "ProgramMismatchError",
     "RenderError",
@@ -105,6 +115,7 @@ __all__ = [
     "ScalarFunction",
     "Tape",
     "TapeError",
+    "TapeGrowthWarning",
     "TransformError",
     "Transformed",
     "UnaryOp",

@@ -11,7 +11,8 @@ df/dy = 3.0
 0
 
 Expressions are read by :mod:`fnad.parser`, which never evaluates Python. Exit codes:
-0 success, 2 bad input or usage (one line on stderr, never a traceback), 1 a check failed.
+0 success, 2 bad input or usage (one line on stderr, never a traceback), 1 a check failed,
+130 interrupted (Ctrl-C). A bare ``fnad`` prints the help.
 Every :class:`~fnad.FnadError` and every unreadable or unwritable file is reported as
 one line; anything else is a bug in fnad and keeps its traceback.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -235,6 +237,10 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
     from fnad.export import to_json
     from fnad.render import to_dot
 
+    if args.svg is not None:
+        from fnad.render import output_format
+
+        output_format(args.svg)  # refuse a .jpg before writing any file
     for path, text in ((args.dot, to_dot), (args.save, to_json)):
         if path is not None:
             Path(path).write_text(text(output), encoding="utf-8")
@@ -247,6 +253,9 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
 
 
 # --------------------------------------------------------------------------- fnad replay
+
+
+_XML_START = re.compile(rb"(\xef\xbb\xbf)?\s*<")  # an optional UTF-8 byte order mark
 
 
 def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, float]:
@@ -266,7 +275,7 @@ def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, flo
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from fnad.replay import MAX_BYTES, from_json
+    from fnad.replay import MAX_BYTES, from_graphml, from_json
 
     for plugin in args.plugin:
         _load_plugin(plugin)
@@ -275,7 +284,8 @@ def _replay(args: argparse.Namespace) -> int:
         # Read one byte past the limit, so from_json can say the file is too large
         # without a huge file ever being read whole.
         data = file.read(MAX_BYTES + 1)
-    program = from_json(data)
+    # GraphML (fnad.to_graphml) is XML, so it starts with '<'; fnad JSON starts with '{'.
+    program = from_graphml(data) if _XML_START.match(data) else from_json(data)
     value, grads = program.value_and_grad(**values)
     _print_result(value, grads, as_json=args.json)
     return _EXIT_OK
@@ -293,17 +303,29 @@ def _explain(args: argparse.Namespace) -> int:
     values = expression_parser.parse_assignments(
         args.assignments, allow_nonfinite=args.allow_nonfinite
     )
-    if args.wrt not in values:
+    wrt = args.wrt
+    if wrt is None:  # one variable: it is the one to differentiate by
+        if not values:
+            raise FnadError(
+                "the expression has no variables, so there is nothing to differentiate by"
+            )
+        if len(values) > 1:
+            raise FnadError(
+                f"the expression has {len(values)} variables ({', '.join(values)}); say which "
+                f"one to differentiate by, e.g. --wrt {next(iter(values))}"
+            )
+        (wrt,) = values
+    if wrt not in values:
         given = ", ".join(values) or "no variables"
         raise FnadError(
-            f"--wrt {args.wrt!r} is not one of the variables given ({given}); "
+            f"--wrt {wrt!r} is not one of the variables given ({given}); "
             "name one of them, e.g. --wrt x"
         )
     with Tape():
         output, leaves = expression.build(values)
-        explanation = explain(output, leaves[args.wrt], max_paths=args.max_paths)
+        explanation = explain(output, leaves[wrt], max_paths=args.max_paths)
     # The output is called f, as fnad grad prints it (z if a variable is called f).
-    names = ("z" if "f" in values else "f", args.wrt)
+    names = ("z" if "f" in values else "f", wrt)
     _out(str(attrs.evolve(explanation, names=names)))
     return _EXIT_OK
 
@@ -339,6 +361,15 @@ def _prepare_demo(sub: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- the parser
 
 
+def _version() -> str:
+    # The installed distribution's version (fnad.__version__ is the same string); reading
+    # it here keeps the command line from importing the whole package and its display.
+    try:
+        return importlib.metadata.version("fnad")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return "(not installed)"
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The argparse parser of the ``fnad`` command (``fnad --help``), and one per command."""
     formatter = argparse.RawDescriptionHelpFormatter
@@ -348,9 +379,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         epilog="Run 'fnad COMMAND --help' for the options of a command.",
         formatter_class=formatter,
     )
-    from fnad import __version__
-
-    parser.add_argument("--version", action="version", version=f"fnad {__version__}")
+    parser.add_argument("--version", action="version", version=f"fnad {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     grad = commands.add_parser(
@@ -383,8 +412,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     grad.add_argument(
         "--svg",
         metavar="FILE",
-        help="draw the graph (values, gradients, local derivatives) as SVG into FILE; "
-        "needs graphviz: pip install 'fnad[viz]' and the dot program",
+        help="draw the graph (values, gradients, local derivatives) into FILE, as SVG, PNG "
+        "or PDF by its extension; needs graphviz: pip install 'fnad[viz]' and the dot program",
     )
     grad.add_argument("--dot", metavar="FILE", help="write the graph in graphviz DOT to FILE")
     grad.add_argument(
@@ -399,8 +428,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "replay",
         help="evaluate and differentiate a saved graph (fnad grad --save) at new inputs",
         description=(
-            "Load a graph saved as fnad JSON (fnad grad --save, fnad.to_json) and print\n"
-            "its value and the partial derivative for each input at the given values.\n"
+            "Load a graph saved as fnad JSON (fnad grad --save, fnad.to_json) or as GraphML\n"
+            "(fnad.to_graphml) and print its value and the partial derivative for each\n"
+            "input at the given values.\n"
             "Inputs not given keep the values stored in the file. The file is untrusted\n"
             "input: it is validated completely, and its ops are looked up by name."
         ),
@@ -411,7 +441,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ),
         formatter_class=formatter,
     )
-    replay.add_argument("file", metavar="FILE", help="a fnad JSON graph (schema fnad.graph)")
+    replay.add_argument(
+        "file", metavar="FILE", help="a fnad JSON graph (schema fnad.graph) or a GraphML file"
+    )
     _add_value_options(replay)
     replay.add_argument(
         "--json", action="store_true", help="print the result as strict JSON, as fnad grad does"
@@ -427,13 +459,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "computes it: the sum, over every path from NAME to the output, of the\n"
             "product of the local derivatives along the path."
         ),
-        epilog='example:\n  fnad explain "x*y + x**2 + relu(y)" x=2 y=3 --wrt x',
+        epilog=(
+            "examples:\n"
+            '  fnad explain "x*y + x**2 + relu(y)" x=2 y=3 --wrt x\n'
+            '  fnad explain "x*x*x" x=2'
+        ),
         formatter_class=formatter,
     )
     explain.add_argument("expression", metavar="EXPR", help="the expression, as for fnad grad")
     _add_value_options(explain)
     explain.add_argument(
-        "--wrt", required=True, metavar="NAME", help="the variable to differentiate by"
+        "--wrt",
+        metavar="NAME",
+        help="the variable to differentiate by (may be left out when there is only one)",
     )
     explain.add_argument(
         "--max-paths",
@@ -497,6 +535,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser, commands = build_parser()
+    if not arguments:  # a bare `fnad`: show what it can do
+        _write(sys.stdout, parser.format_help())
+        return _EXIT_OK
     try:
         if arguments and arguments[0] in commands:
             # Intermixed, so options may also come between the expression and the values

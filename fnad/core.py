@@ -22,12 +22,25 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import sys
+import warnings
+import weakref
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    SupportsFloat,
+    TypeAlias,
+    TypeVar,
+    Union,
+    overload,
+)
 
 import attrs
 import networkx as nx
@@ -42,16 +55,22 @@ from fnad._internal import (
     run_forward,
 )
 from fnad.errors import (
+    ImmutableError,
+    MissingAttributeError,
+    NoGradientError,
     OperandTypeError,
     OperandValueError,
     RuleError,
     TapeError,
+    TapeGrowthWarning,
     UnknownOpError,
 )
 from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
     "CONST",
+    "DEFAULT_TAPE_WARNING",
+    "DisplayHook",
     "Gradients",
     "Node",
     "Operand",
@@ -59,6 +78,7 @@ __all__ = [
     "backpropagate",
     "current_tape",
     "is_strict",
+    "set_display_hook",
     "strict",
     "to_float",
 ]
@@ -120,6 +140,27 @@ def to_float(value: object, op: str = "Node", position: int | None = None) -> fl
         ) from None
 
 
+# --------------------------------------------------------------------------- rich display
+
+DisplayHook: TypeAlias = Callable[[object, Any, Any], "dict[str, Any] | None"]
+"""``hook(obj, include, exclude)``: a Jupyter mime bundle for a Node or Gradients, or None."""
+
+_display_hooks: list[DisplayHook] = []
+
+
+def set_display_hook(hook: DisplayHook | None) -> None:
+    """Install the function that shows Nodes and Gradients in Jupyter (None removes it).
+
+    A Node draws its graph, which takes the renderer, and the renderer sits above core:
+    so core only asks the hook, and :mod:`fnad.display` installs it when fnad is imported.
+    """
+    _display_hooks[:] = [] if hook is None else [hook]
+
+
+def _rich_display(obj: object, include: Any, exclude: Any) -> dict[str, Any] | None:
+    return _display_hooks[0](obj, include, exclude) if _display_hooks else None
+
+
 # --------------------------------------------------------------------------- Node
 
 
@@ -160,6 +201,8 @@ class Node:
         tape = current_tape()
         _init(self, value, "", label, (), tape)
         tape._record(self)
+        if len(tape) >= DEFAULT_TAPE_WARNING:
+            _default_tape_grows(tape)
 
     # -- read-only views -------------------------------------------------------------
 
@@ -184,6 +227,48 @@ class Node:
     def __reduce__(self) -> tuple[Callable[[Tape, int], Node], tuple[Tape, int]]:
         # Pickle the whole tape once (flat, no recursion) and this node's position on it.
         return _node_at, (self.tape, self.tape.position(self))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """Jupyter's display: the graph as SVG (see :mod:`fnad.display`)."""
+        return _rich_display(self, include, exclude)
+
+    # -- comparisons: values, recorded nowhere (== stays identity) ----------------------
+
+    def __lt__(self, other: Operand) -> bool:
+        """``x < y`` compares the values, as PyTorch and JAX do; nothing is recorded."""
+        return self.data < _compared(other, "<")
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _compared(other, "<=")
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _compared(other, ">")
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _compared(other, ">=")
+
+    # -- habits from micrograd and PyTorch: an answer that names the fnad way ----------
+    # Hidden from type checkers, so mypy still reports x.zero_grad() or float(x) as errors
+    # (and a Node does not pass for a SupportsFloat); at run time they explain themselves.
+    if not TYPE_CHECKING:
+
+        def __float__(self):
+            raise _not_a_number(self, "float() or math.*")
+
+        def __int__(self):
+            raise _not_a_number(self, "int()")
+
+        def __round__(self, ndigits=None):
+            raise _not_a_number(self, "round()")
+
+        def __getattr__(self, name):
+            # Only called when normal lookup fails: costs nothing on the hot paths.
+            fix = _NODE_HABITS.get(name)
+            if fix is None:
+                raise AttributeError(
+                    f"'Node' object has no attribute {name!r}", name=name, obj=self
+                )
+            raise MissingAttributeError(f"{self!r} has no {name}: {fix}")
 
     # -- backward ----------------------------------------------------------------------
 
@@ -210,6 +295,8 @@ class Node:
         >>> dydx.data, dydx.backward()[x]
         (27.0, 18.0)
         """
+        if len(self.tape) >= DEFAULT_TAPE_WARNING:
+            _default_tape_grows(self.tape)
         return self.tape.backward(self, create_graph=create_graph)
 
     # -- operators ---------------------------------------------------------------------
@@ -292,6 +379,65 @@ class Node:
         return self.tape._apply1("abs", self)
 
 
+def _compared(other: object, op: str) -> float:
+    return other.data if type(other) is Node else to_float(other, op, 2)
+
+
+def _not_a_number(node: Node, call: str) -> OperandTypeError:
+    return OperandTypeError(
+        f"{call} on {node!r}: a Node is not a float, and converting it would drop it from "
+        "the graph. Read its value with x.data, or stay differentiable with fnad's functions: "
+        "fnad.exp(x) (or x.exp()) instead of math.exp(x), and likewise fnad.log, fnad.sqrt, "
+        "fnad.tanh, ..."
+    )
+
+
+_NODE_HABITS = {
+    "zero_grad": (
+        "fnad never accumulates gradients. Each backward() replaces the previous ones "
+        "(x.grad reads the latest), so there is nothing to reset: call loss.backward() again"
+    ),
+    "_prev": "use x.prev (the set of inputs, micrograd's _prev) or x.inputs (in argument order)",
+    "_op": "use x.op",
+    "_backward": (
+        "fnad keeps no closure per node; backward() applies the op's rule from the rule "
+        "table (x.tape.rules[x.op]); call z.backward()"
+    ),
+    "item": "use x.data, the value as a builtin float",
+}
+
+_READ_ONLY = {
+    "data": (
+        "a Node is an immutable value. For a gradient step on a model, get a new model: "
+        "model = model.step(net.gradient(loss.backward()), lr) (fnad.nn); for one value, make a "
+        "new leaf: x = fnad.Node(x.data - lr * x.grad, label=x.label)"
+    ),
+    "grad": (
+        "it is read from the tape's latest backward(), and every backward() replaces it "
+        "(gradients never accumulate), so there is nothing to reset (no x.grad = 0, no "
+        "zero_grad()): call loss.backward() again"
+    ),
+    "label": 'give the label when you create the leaf: fnad.Node(2.0, label="w")',
+}
+
+
+def _refuse_assignment(node: Node, name: str, value: object = None) -> None:
+    fix = _READ_ONLY.get(name)
+    if fix is None and name in attrs.fields_dict(Node):
+        fix = "a Node never changes once recorded; compute a new node instead (e.g. y = x * 2)"
+    if fix is None:
+        raise ImmutableError(
+            f"{node!r} takes no attribute {name!r}: a Node is an immutable value. Keep extra "
+            "information beside it, e.g. in a dict keyed by the node (nodes hash by identity)"
+        )
+    raise ImmutableError(f"{node!r}: Node.{name} is read-only: {fix}")
+
+
+# attrs refuses a frozen class with its own __setattr__, so Node's is set afterwards: the
+# same refusal as attrs' (a FrozenInstanceError), with a message that names the fix.
+Node.__setattr__ = _refuse_assignment  # type: ignore[method-assign,assignment]
+Node.__delattr__ = _refuse_assignment  # type: ignore[method-assign,assignment]
+
 # attrs' frozen __setattr__ refuses every assignment; the engine writes a new Node's slots
 # once, straight through the slot descriptors (what attrs' own __init__ does, minus checks).
 _set_data = Node.__dict__["data"].__set__
@@ -349,11 +495,11 @@ class Gradients(Mapping[Node, G], Generic[G]):
             return self._grads[node]
         except KeyError:
             if isinstance(node, Node) and node.op == CONST:
-                raise KeyError(
+                raise NoGradientError(
                     f"{node!r} is a constant (a number an op wrapped): it is not a variable, "
                     "so it gets no gradient; make it a leaf with fnad.Node(...) to get one"
                 ) from None
-            raise KeyError(
+            raise NoGradientError(
                 f"{node!r} is not an ancestor of the output {self.output!r}, so its gradient "
                 "is 0.0; use grads.get(node, 0.0) or node.grad"
             ) from None
@@ -369,6 +515,10 @@ class Gradients(Mapping[Node, G], Generic[G]):
 
     def __repr__(self) -> str:
         return f"Gradients(of={self.output!r}, {len(self._grads)} nodes)"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """Jupyter's display: a table of the inputs' gradients (see :mod:`fnad.display`)."""
+        return _rich_display(self, include, exclude)
 
 
 # --------------------------------------------------------------------------- Tape
@@ -402,7 +552,43 @@ def current_tape() -> Tape:
     if tape is None:
         tape = Tape()
         _current_tape.set(tape)
+        _unwarned_default_tapes.add(tape)
     return tape
+
+
+DEFAULT_TAPE_WARNING = 250_000
+"""Vertices on a default tape at which fnad warns, once, that it keeps growing (~1 KB each).
+
+A default tape keeps every node it ever recorded, so a training loop written without
+``with fnad.Tape():`` grows by a whole graph per step (micrograd's moons demo: 65,814
+vertices, ~65 MB, per step; 100 steps would need ~6.5 GB). Rather than free nodes behind
+the user's back (the tape's graph is an artefact users export, and knowing what nobody can
+reach would take weak references on the recording hot path), fnad warns when a leaf is
+created or ``backward()`` runs on a default tape this large: the two things every training
+step does. The demo loop meets it in its 4th step, at ~260 MB.
+"""
+
+_unwarned_default_tapes: weakref.WeakSet[Tape] = weakref.WeakSet()
+
+# Python hides ResourceWarning by default; show this one (once per tape) unless the user
+# chose warning filters on the command line (-W, PYTHONWARNINGS).
+if not sys.warnoptions:
+    warnings.filterwarnings("default", category=TapeGrowthWarning)
+
+
+def _default_tape_grows(tape: Tape) -> None:
+    """Warn (once per default tape) that ``tape``, at least DEFAULT_TAPE_WARNING large, grows."""
+    if tape in _unwarned_default_tapes:
+        _unwarned_default_tapes.discard(tape)
+        warnings.warn(
+            f"the default tape now holds {len(tape):,} nodes (about 1 KB each) and keeps every "
+            "node it ever recorded, so a loop that builds a graph per step outside a tape block "
+            "grows without bound. Open one tape per step, `with fnad.Tape(): net = model.trace(); "
+            "...`, or use fnad.nn.train_step, and each step's graph is freed with it. (Shown "
+            "once; if one large graph on the default tape is what you want, ignore it.)",
+            TapeGrowthWarning,
+            stacklevel=3,
+        )
 
 
 _serials = itertools.count(1)

@@ -269,10 +269,12 @@ def _probe(rule: Rule, table: RuleTable) -> None:
         try:
             rule.partials(*nodes, out_node)
         except TypeError as error:
+            # float() or math.* on a Node already says "a Node is not a float": keep its head
+            why = str(error).partition(": a Node is not a float")[0]
             raise RuleError(
-                f"op {rule.name!r}: partials cannot run on fnad.Node arguments ({error}); write "
-                "them with fnad functions and operators (fnad.exp(x), not math.exp(x)) and use "
-                "fnad.value(x) for comparisons, so that higher-order derivatives work"
+                f"op {rule.name!r}: partials cannot run on fnad.Node arguments ({why}); write "
+                "them with fnad functions and operators (fnad.exp(x), not math.exp(x)), so that "
+                "higher-order derivatives work"
             ) from error
 
 

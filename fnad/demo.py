@@ -3,7 +3,7 @@
 Run it as ``fnad demo`` or ``python -m fnad.demo``::
 
     fnad demo                      # 100 steps with a progress bar, then a summary
-    fnad demo --plot moons.png     # also draw the decision boundary
+    fnad demo --plot moons.png     # also draw the decision boundary (.png, .svg or .pdf)
     fnad demo --json               # only a JSON summary on stdout: steps, loss, accuracy, seconds
 
 The setup is micrograd's: 100 points with noise 0.1, the hinge loss plus L2 regularisation
@@ -24,6 +24,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from typing import Any, TextIO
 import attrs
 
 from fnad.datasets import Point, moons
+from fnad.errors import OutputFormatError
 from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 from fnad.parser import positive_int
 
@@ -40,9 +42,11 @@ __all__ = [
     "LAYERS",
     "Summary",
     "add_arguments",
+    "check_plot_path",
     "learning_rate",
     "main",
     "plot",
+    "plot_format",
     "positive_int",
     "run",
     "train",
@@ -134,15 +138,18 @@ def plot(
     model: MLP[float],
     points: Sequence[Point],
     labels: Sequence[int],
-    path: str,
+    path: str | None = None,
     title: str = "",
     resolution: int = 100,
-) -> None:
-    """Write a PNG of ``model``'s decision boundary with the data points on top.
+) -> Any:
+    """Draw ``model``'s decision boundary with the data points on top; return the Figure.
 
-    The picture is :data:`PLOT_SIZE` pixels. It is drawn with matplotlib's Agg renderer
-    through a bare ``Figure``, so no pyplot state or global backend is touched.
+    With a ``path``, the picture is also written there, as PNG, SVG or PDF by the path's
+    extension (see :func:`plot_format`). In Jupyter the returned matplotlib ``Figure``
+    displays itself. The picture is :data:`PLOT_SIZE` pixels; it is drawn through a bare
+    ``Figure``, so no pyplot state or global backend is touched.
     """
+    kind = plot_format(path) if path is not None else None
     try:
         from matplotlib.colors import ListedColormap
         from matplotlib.figure import Figure
@@ -184,7 +191,50 @@ def plot(
     axes.legend(loc="upper right", fontsize="small")
     if title:
         axes.set_title(title, fontsize="medium")
-    figure.savefig(path, format="png", dpi=_DPI)
+    if path is not None:
+        figure.savefig(path, format=kind, dpi=_DPI)
+    return figure
+
+
+PLOT_FORMATS = ("png", "svg", "pdf")
+"""The picture formats of ``--plot``, chosen by the file's extension."""
+
+
+def plot_format(path: str) -> str:
+    """The picture format named by ``path``'s extension, or an OutputFormatError.
+
+    >>> plot_format("moons.png"), plot_format("moons.PDF")
+    ('png', 'pdf')
+    >>> plot_format("moons.jpg")
+    Traceback (most recent call last):
+    ...
+    fnad.errors.OutputFormatError: cannot write the plot to 'moons.jpg': its extension '.jpg' is not a picture format the demo writes; name the file .png, .svg or .pdf
+    """
+    suffix = os.path.splitext(path)[1]
+    if suffix.lower().lstrip(".") in PLOT_FORMATS:
+        return suffix.lower().lstrip(".")
+    problem = (
+        f"its extension {suffix!r} is not a picture format the demo writes"
+        if suffix
+        else "the name has no extension to tell the format"
+    )
+    raise OutputFormatError(
+        f"cannot write the plot to {path!r}: {problem}; name the file .png, .svg or .pdf"
+    )
+
+
+def check_plot_path(path: str) -> None:
+    """Refuse, before any training, a plot path whose format or folder cannot be written."""
+    plot_format(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputFormatError(
+            f"cannot write the plot to {path!r}: folder {folder!r} does not exist"
+        )
+    if os.path.isdir(path):
+        raise OutputFormatError(f"cannot write the plot to {path!r}: it is a folder")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise OutputFormatError(f"cannot write the plot to {path!r}: permission denied")
 
 
 # --------------------------------------------------------------------------- command line
@@ -261,9 +311,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--plot",
-        metavar="FILE.png",
+        metavar="FILE",
         default=None,
-        help="write the decision boundary and the data points to this PNG (needs matplotlib)",
+        help="draw the decision boundary and the data points into FILE, as PNG, SVG or PDF "
+        "by its extension (needs matplotlib)",
     )
 
 
@@ -272,21 +323,26 @@ def run(
 ) -> int:
     """Run the demo with parsed ``args``; return the exit status (0 on success).
 
-    The progress bar goes to ``stderr``, the summary to ``stdout`` (default: the ``sys``
-    streams). A missing optional dependency is reported on stderr with the command that
-    installs it, before any training, and the status is 1.
+    The progress bar goes to ``stderr`` (in Jupyter, tqdm.auto shows a widget), the summary
+    to ``stdout`` (default: the ``sys`` streams). A missing optional dependency, or a plot
+    file that cannot be written, is reported on stderr before any training, with the fix,
+    and the status is 2 (see docs/cli.md).
     """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     steps: int = args.steps
     try:
         if args.plot is not None:
+            check_plot_path(args.plot)
             _require("matplotlib", "--plot")
         if not args.json:
             _require("tqdm", "the progress bar")
     except _MissingExtra as error:
         print(f"{error} (or pass --json, which needs no extra)", file=err)
-        return 1
+        return 2
+    except OutputFormatError as error:
+        print(f"fnad demo: error: {error}", file=err)
+        return 2
 
     points, labels = moons(args.samples, args.noise, args.seed)
     model = MLP(2, list(LAYERS), seed=args.seed)
@@ -295,7 +351,8 @@ def run(
     bar: Any = None
     if not args.json:
         # importlib keeps mypy from needing tqdm's stubs (not part of the dev extra).
-        tqdm = importlib.import_module("tqdm").tqdm
+        # tqdm.auto: a widget in Jupyter (with ipywidgets), text on a terminal.
+        tqdm = importlib.import_module("tqdm.auto").tqdm
         bar = tqdm(total=steps, desc="training", unit="step", file=err, dynamic_ncols=True)
 
         def on_step(k: int, loss: float, acc: float) -> None:
@@ -317,8 +374,8 @@ def run(
         try:
             plot(model, points, labels, args.plot, title)
         except OSError as error:
-            print(f"fnad demo: cannot write the plot to {args.plot!r}: {error}", file=err)
-            return 1
+            print(f"fnad demo: error: cannot write the plot to {args.plot!r}: {error}", file=err)
+            return 2
 
     if args.json:
         print(json.dumps(summary.as_dict()), file=out)

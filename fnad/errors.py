@@ -4,10 +4,12 @@ Each class subclasses :class:`FnadError` *and* the standard exception that fits,
 ``except TypeError`` or ``except ValueError`` keeps working in code that does not know
 fnad. Messages name the op, the offending value or node, and the fix.
 
-This module depends on nothing else in fnad.
+This module depends on nothing else in fnad (only on attrs, for ``FrozenInstanceError``).
 """
 
 from __future__ import annotations
+
+from attrs.exceptions import FrozenInstanceError
 
 __all__ = [
     "ExpressionError",
@@ -15,13 +17,18 @@ __all__ = [
     "GradCheckError",
     "GraphFormatError",
     "GraphSizeError",
+    "ImmutableError",
+    "MissingAttributeError",
+    "NoGradientError",
     "NonFiniteError",
     "OperandTypeError",
     "OperandValueError",
+    "OutputFormatError",
     "RenderError",
     "ReplayInputError",
     "RuleError",
     "TapeError",
+    "TapeGrowthWarning",
     "TransformError",
     "UnknownOpError",
 ]
@@ -94,3 +101,46 @@ class ReplayInputError(FnadError, TypeError):
 
 class RenderError(FnadError, RuntimeError):
     """Rendering failed: the graphviz package or its ``dot`` program is missing or failed."""
+
+
+class ImmutableError(FnadError, FrozenInstanceError):
+    """An attribute of an immutable value (a Node, a ``fnad.nn`` model) was assigned or deleted.
+
+    Still attrs' ``FrozenInstanceError`` (an ``AttributeError``), for code that catches those;
+    the message names the functional way to get the new value.
+    """
+
+    def __init__(self, message: str) -> None:
+        # FrozenInstanceError.__init__ takes no message: set what it would have set.
+        AttributeError.__init__(self, message)
+        self.msg = message
+
+
+class MissingAttributeError(FnadError, AttributeError):
+    """A habit from micrograd or PyTorch asked for something fnad does not have
+    (``zero_grad``, ``_prev``, ``item``); the message says what to write instead."""
+
+
+class NoGradientError(FnadError, KeyError):
+    """A :class:`~fnad.Gradients` mapping was asked for a node the output does not depend on.
+
+    Still a ``KeyError``, so ``grads.get(node, 0.0)`` and ``node in grads`` work as for a dict.
+    """
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would wrap the message in quotes.
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputFormatError(FnadError, ValueError):
+    """A file's extension names a format fnad cannot write there (``fnad.render``,
+    ``fnad grad --svg``, ``fnad demo --plot``); the message lists the ones it can."""
+
+
+class TapeGrowthWarning(ResourceWarning):
+    """The default tape keeps growing: graphs are being built outside ``with fnad.Tape():``.
+
+    Issued once per default tape. fnad shows it even though Python hides ``ResourceWarning``
+    by default (unless you passed ``-W`` options); silence it with
+    ``warnings.filterwarnings("ignore", category=fnad.TapeGrowthWarning)``.
+    """

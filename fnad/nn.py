@@ -45,12 +45,12 @@ import math
 import random
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
 
 import attrs
 
 from fnad.core import Node, Operand, Tape, current_tape, to_float
-from fnad.errors import OperandTypeError, OperandValueError
+from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError
 from fnad.ops import relu, value
 from fnad.program import Program
 from fnad.rules import current_rules
@@ -382,7 +382,25 @@ class MLP(Generic[P]):
 
         A parameter the loss does not depend on gets 0.0.
         """
-        return tuple(grads.get(p, 0.0) for p in self.parameters())
+        params = self.parameters()
+        if type(params[0]) is not Node:
+            raise OperandTypeError(
+                f"{self!r}.gradient(): this model's parameters are floats, so no loss depends "
+                "on them and every gradient would be 0. Differentiate the traced network: "
+                "with fnad.Tape(): net = model.trace(); loss = ...; "
+                "grads = net.gradient(loss.backward()); then model = model.step(grads, lr)"
+            )
+        if isinstance(grads, Node):
+            raise OperandTypeError(
+                f"{self!r}.gradient() takes the gradients, got the loss {grads!r}; "
+                "pass what backward returns: net.gradient(loss.backward())"
+            )
+        if not isinstance(grads, Mapping):
+            raise OperandTypeError(
+                f"{self!r}.gradient() takes the mapping loss.backward() returns, got "
+                f"{type(grads).__name__}; pass net.gradient(loss.backward())"
+            )
+        return tuple(grads.get(p, 0.0) for p in params)
 
     def detach(self: MLP[Node]) -> MLP[float]:
         """The network with each parameter Node replaced by its float value."""
@@ -406,6 +424,12 @@ class MLP(Generic[P]):
             tape = first.tape
             values = [xi if type(xi) is Node else tape.constant(xi) for xi in x]
         else:
+            if any(type(xi) is Node for xi in x):
+                raise OperandTypeError(
+                    f"{self!r} holds float parameters and computes on floats, but its input "
+                    "holds a fnad.Node; to record a graph, call the traced network: "
+                    "net = model.trace() (inside `with fnad.Tape():`), then net(x)"
+                )
             values = [
                 xi if type(xi) is float else to_float(xi, "MLP", i) for i, xi in enumerate(x, 1)
             ]
@@ -453,6 +477,42 @@ class MLP(Generic[P]):
         return f"MLP({nin}, {nouts})"
 
 
+# --------------------------------------------------------------------------- habits
+
+
+def _refuse_model_assignment(model: object, name: str, value: object = None) -> None:
+    raise ImmutableError(
+        f"{model!r} is immutable: {type(model).__name__}.{name} cannot be assigned or "
+        "deleted. Get a new model instead: model.step(grads, lr) for a gradient step, "
+        "model.with_parameters(values) for any other parameters"
+    )
+
+
+def _model_habits(model: object, name: str) -> Any:
+    if name == "zero_grad":
+        raise MissingAttributeError(
+            f"{model!r} has no zero_grad(): a model holds floats, not gradients, and fnad "
+            "never accumulates them. Each step computes fresh ones: with fnad.Tape(): "
+            "net = model.trace(); loss = ...; grads = net.gradient(loss.backward()); then "
+            "model = model.step(grads, lr)"
+        )
+    raise AttributeError(
+        f"{type(model).__name__!r} object has no attribute {name!r}", name=name, obj=model
+    )
+
+
+# attrs refuses a frozen class with its own __setattr__, so the models' are set afterwards:
+# still attrs' FrozenInstanceError, with a message that names the fix. __getattr__ (only
+# called when normal lookup fails) answers zero_grad; mypy does not see it, so it still
+# reports model.zero_grad() as an error.
+for _model_class in (Neuron, Layer, MLP):
+    _model_class.__setattr__ = _refuse_model_assignment  # type: ignore[method-assign]
+    _model_class.__delattr__ = _refuse_model_assignment  # type: ignore[method-assign]
+    if not TYPE_CHECKING:
+        _model_class.__getattr__ = _model_habits
+del _model_class
+
+
 # --------------------------------------------------------------------------- losses
 
 
@@ -469,6 +529,13 @@ def hinge_loss(scores: Sequence[S], labels: Sequence[float]) -> S:
             f"hinge_loss: got {len(scores)} scores and {len(labels)} labels; "
             "pass one label per score, at least one of each"
         )
+    for position, label in enumerate(labels):
+        if isinstance(label, bool) or label not in (-1, 1):
+            raise OperandValueError(
+                f"hinge_loss: label {position} is {label!r}; labels must be -1 or +1 (the hinge "
+                "loss is for ±1 labels). For 0/1 labels, as sklearn's make_moons gives, pass "
+                "[2 * y - 1 for y in labels]"
+            )
     total: S | None = None
     for score, label in zip(scores, labels, strict=True):
         margin = relu(1 - label * score)

@@ -154,10 +154,17 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str) -> None
 
 
 def test_usage_errors_are_one_line() -> None:
-    for argv in (["grad"], ["grad", "x", "--nope"], ["nope"], [], ["explain", "x", "x=1"]):
+    for argv in (["grad"], ["grad", "x", "--nope"], ["nope"], ["replay"]):
         code, out, err = run(*argv)
-        assert_one_line_error(code, out, err, argv[0] if argv and argv[0] != "nope" else "")
+        assert_one_line_error(code, out, err, argv[0] if argv[0] != "nope" else "")
         assert "--help" in err
+
+
+def test_bare_fnad_prints_the_help() -> None:
+    code, out, err = run()
+    assert (code, err) == (0, "")
+    assert out == run("--help")[1]
+    assert out.startswith("usage: fnad") and "grad" in out and "explain" in out
 
 
 @pytest.mark.parametrize("command", [[], ["grad"], ["replay"], ["explain"], ["check"]])
@@ -321,6 +328,23 @@ def test_save_then_replay(tmp_path: Path) -> None:
     assert run("replay", str(saved), "x=1") == (0, "f = 7.0\ndf/dx = 5.0\ndf/dy = 2.0\n", "")
 
 
+def test_replay_reads_graphml_too(tmp_path: Path) -> None:
+    with fnad.Tape():
+        x, y = fnad.Node(2.0, label="x"), fnad.Node(3.0, label="y")
+        z = x * y + x**2 + y.relu()
+    fnad.to_graphml(z, tmp_path / "seed.graphml")
+    code, out, err = run("replay", str(tmp_path / "seed.graphml"), "x=1", "y=-1", "--json")
+    assert (code, err) == (0, "")
+    assert out == run("grad", "x*y + x**2 + relu(y)", "x=1", "y=-1", "--json")[1]
+    marked = tmp_path / "bom.xml"  # any name; a UTF-8 byte order mark
+    marked.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "seed.graphml").read_bytes())
+    assert run("replay", str(marked), "x=1", "y=-1", "--json")[1] == out
+    bad = tmp_path / "bad.graphml"
+    bad.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><graphml/>')
+    code, out, err = run("replay", str(bad))
+    assert_one_line_error(code, out, err, "replay")
+
+
 def test_replay_rejects_bad_files_and_inputs(tmp_path: Path) -> None:
     saved = tmp_path / "graph.json"
     run("grad", "x*y", "x=2", "y=3", "--save", str(saved))
@@ -364,6 +388,24 @@ def test_svg_file(tmp_path: Path) -> None:
     assert "<svg" in target.read_text(encoding="utf-8")
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+@pytest.mark.parametrize(("name", "magic"), [("g.png", b"\x89PNG\r\n\x1a\n"), ("g.pdf", b"%PDF-")])
+def test_svg_option_writes_the_format_of_the_extension(
+    tmp_path: Path, name: str, magic: bytes
+) -> None:
+    pytest.importorskip("graphviz")
+    assert run("grad", "x*y", "x=2", "y=3", "--svg", str(tmp_path / name))[0] == 0
+    assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_svg_option_refuses_other_extensions_before_writing_anything(tmp_path: Path) -> None:
+    dot, picture = tmp_path / "g.dot", tmp_path / "g.jpg"
+    code, out, err = run("grad", "x*y", "x=2", "y=3", "--dot", str(dot), "--svg", str(picture))
+    assert_one_line_error(code, out, err)
+    assert "'.jpg' is not a format fnad draws" in err and ".svg, .png or .pdf" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unwritable_file_is_one_line(tmp_path: Path) -> None:
     code, out, err = run("grad", "x", "x=1", "--save", str(tmp_path / "no" / "such" / "dir.json"))
     assert_one_line_error(code, out, err)
@@ -383,6 +425,19 @@ def test_explain_the_seed_example() -> None:
     # the output is z when a variable is called f
     out = run("explain", "f*y", "f=2", "y=3", "--wrt", "f")[1]
     assert out.startswith("∂z/∂f = 3, the sum over 1 path from f to z")
+
+
+def test_explain_infers_wrt_when_there_is_one_variable() -> None:
+    code, out, err = run("explain", "x**2", "x=3")
+    assert (code, err) == (0, "")
+    assert out == run("explain", "x**2", "x=3", "--wrt", "x")[1]
+    assert out.startswith("∂f/∂x = 6, the sum over 1 path from x to f")
+    code, out, err = run("explain", "x*y", "x=2", "y=3")
+    assert_one_line_error(code, out, err, "explain")
+    assert "2 variables (x, y)" in err and "--wrt x" in err
+    code, out, err = run("explain", "2*3")
+    assert_one_line_error(code, out, err, "explain")
+    assert "no variables" in err
 
 
 def test_explain_errors() -> None:
@@ -543,6 +598,16 @@ def test_demo_json() -> None:
     summary = strict_json(out)
     assert summary["steps"] == 1 and summary["samples"] == 8
     assert set(summary) >= {"loss", "accuracy", "seconds", "seed", "noise"}
+
+
+def test_demo_exit_statuses_follow_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run("demo", "--json", "--plot", str(tmp_path / "moons.jpg"))
+    assert (code, out) == (2, "") and ".png, .svg or .pdf" in err
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the demo extra is missing
+    code, out, err = run("demo", "--steps", "1")
+    assert (code, out) == (2, "") and "pip install 'fnad[demo]'" in err
 
 
 def test_demo_help_and_bad_options() -> None:

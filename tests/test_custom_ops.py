@@ -249,14 +249,20 @@ def test_partials_that_cannot_run_on_nodes_fail_at_registration() -> None:
         r"fnad functions and operators \(fnad.exp\(x\), not math.exp\(x\)\)",
     ):
         fnad.defop("mylib.f", impl=math.exp, partials=lambda x, out: (math.exp(x),), samples=[0.5])
-    with pytest.raises(RuleError, match=r"use\s+fnad.value\(x\) for comparisons"):
-        fnad.defop(
-            "mylib.g",
-            impl=lambda x: max(x, 0.0),
-            partials=lambda x, out: (1.0 if x > 0 else 0.0,),
-            samples=[0.5],
-        )
-    assert "mylib.f" not in fnad.current_rules() and "mylib.g" not in fnad.current_rules()
+    assert "mylib.f" not in fnad.current_rules()
+
+
+def test_partials_may_compare_nodes_by_value() -> None:
+    # Comparisons read a Node's value and record nothing: a piecewise partial is constant
+    # on each piece, so its own derivative is 0, as relu's second derivative is.
+    step = fnad.defop(
+        "mylib.g",
+        impl=lambda x: max(x, 0.0),
+        partials=lambda x, out: (1.0 if x > 0 else 0.0,),
+        samples=[0.5, -0.5],
+    )
+    assert fnad.grad(step)(0.5) == 1.0 and fnad.grad(step)(-0.5) == 0.0
+    assert fnad.grad(fnad.grad(step))(0.5) == 0.0
 
 
 def test_bad_partials_results_fail_at_use_without_samples() -> None:

@@ -57,6 +57,7 @@ def test_default_settings_reach_95_percent_with_json_and_plot(tmp_path: Path) ->
     assert summary["steps"] == 100 and summary["seed"] == 1337 and summary["samples"] == 100
     assert summary["accuracy"] >= 0.95
     assert 0.0 <= summary["loss"] < 0.1 and summary["seconds"] > 0.0
+    assert f"{summary['loss']:.4f}" == "0.0113"  # the final loss docs/performance.md quotes
 
     chunks = png_chunks(picture.read_bytes())
     kinds = [kind for kind, _ in chunks]
@@ -88,20 +89,53 @@ def test_progress_bar_goes_to_stderr_and_summary_to_stdout() -> None:
 def test_missing_extras_name_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm` fail
     status, out, err = run("--steps", "1", "--samples", "4")
-    assert status == 1 and out == ""
+    assert status == 2 and out == ""
     assert "tqdm" in err and "pip install 'fnad[demo]'" in err
     assert run("--json", "--steps", "1", "--samples", "4")[0] == 0  # --json needs no tqdm
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     status, out, err = run("--json", "--plot", "x.png", "--steps", "1", "--samples", "4")
-    assert status == 1 and out == ""
+    assert status == 2 and out == ""
     assert "matplotlib" in err and "pip install 'fnad[demo]'" in err
 
 
-def test_unwritable_plot_path_is_a_clear_error(tmp_path: Path) -> None:
+def test_unwritable_plot_path_is_refused_before_training(tmp_path: Path) -> None:
+    # A million steps would take hours: the path is checked before the first one.
+    never = ("--json", "--steps", "1000000", "--samples", "4", "--plot")
     target = tmp_path / "missing-dir" / "moons.png"
-    status, _, err = run("--json", "--steps", "1", "--samples", "4", "--plot", str(target))
-    assert status == 1 and "cannot write the plot" in err and "missing-dir" in err
+    status, out, err = run(*never, str(target))
+    assert (status, out) == (2, "")
+    assert "cannot write the plot" in err and "missing-dir" in err and "does not exist" in err
+    (tmp_path / "folder.png").mkdir()
+    status, _, err = run(*never, str(tmp_path / "folder.png"))
+    assert status == 2 and "it is a folder" in err
+
+
+@pytest.mark.parametrize("name", ["moons.jpg", "moons", "moons.png.txt"])
+def test_a_plot_format_the_demo_cannot_write_is_refused_before_training(
+    tmp_path: Path, name: str
+) -> None:
+    status, out, err = run("--json", "--steps", "1000000", "--plot", str(tmp_path / name))
+    assert (status, out) == (2, "")
+    assert "name the file .png, .svg or .pdf" in err
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(("name", "magic"), [("moons.svg", b"<?xml"), ("moons.PDF", b"%PDF")])
+def test_the_plot_format_follows_the_extension(tmp_path: Path, name: str, magic: bytes) -> None:
+    status, _, _ = run("--json", "--steps", "1", "--samples", "6", "--plot", str(tmp_path / name))
+    assert status == 0
+    assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_plot_without_a_path_returns_the_figure() -> None:
+    from fnad.datasets import moons
+    from fnad.nn import MLP
+
+    points, labels = moons(6, noise=0.1, seed=0)
+    figure = demo.plot(MLP(2, [4, 1], seed=0), points, labels, title="six points")
+    assert type(figure).__name__ == "Figure"
+    assert figure.axes[0].get_title() == "six points"
 
 
 @pytest.mark.parametrize(
@@ -159,3 +193,14 @@ def test_the_demo_example_and_benchmarks_share_one_home_for_the_settings() -> No
     for script in ("examples/train_moons.py", "benchmarks/train_step.py", "benchmarks/compare.py"):
         text = (root / script).read_text(encoding="utf-8")
         assert "MOONS" in text and "1e-4" not in text.split('"""', 2)[-1], script
+
+
+def test_example_script_handles_help() -> None:
+    script = str(ROOT / "examples" / "train_moons.py")
+    result = subprocess.run(
+        [sys.executable, script, "--help"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("usage: train_moons.py") and "steps" in result.stdout
+    refused = subprocess.run([sys.executable, script, "0"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "must be at least 1" in refused.stderr
+    assert "Traceback" not in refused.stderr
