@@ -49,7 +49,7 @@ CASES: list[tuple[str, Callable[..., Node], tuple[float, ...], float, tuple[floa
     ("relu'(0)", lambda x: x.relu(), (0.0,), 0.0, (0.0,)),
     ("abs'(0)", lambda x: abs(x), (0.0,), 0.0, (0.0,)),
     ("abs(-0.0)", lambda x: x.abs(), (-0.0,), 0.0, (0.0,)),
-    ("relu(nan)", lambda x: x.relu(), (nan,), nan, (0.0,)),
+    ("relu(nan)", lambda x: x.relu(), (nan,), nan, (1.0,)),  # as PyTorch: 0 only where x <= 0
     ("sin(inf)", lambda x: x.sin(), (inf,), nan, (nan,)),
     ("cos(-inf)", lambda x: x.cos(), (-inf,), nan, (nan,)),
     ("inf - inf", lambda x, y: x - y, (inf, inf), nan, (1.0, -1.0)),
