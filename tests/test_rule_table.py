@@ -16,7 +16,7 @@ from fnad.rules import Rule, builtin_rules
 a_, b_ = sympy.symbols("a b", real=True)
 
 
-class _Floor(sympy.Function):
+class _Floor(sympy.Function):  # type: ignore[misc]  # sympy is untyped
     """⌊x⌋ with its derivative: 0 away from the integers (sympy leaves floor's unevaluated)."""
 
     @classmethod
@@ -37,6 +37,7 @@ class _Trunc(_Floor):
     @classmethod
     def eval(cls, x: sympy.Expr) -> sympy.Expr | None:
         return sympy.Integer(int(x)) if x.is_Number else None
+
 
 # The symbolic twin of each built-in op: sympy's derivative is the oracle.
 SYMPY: dict[str, Callable[..., sympy.Expr]] = {
