@@ -1,47 +1,80 @@
 """Gradient checking, shipped in the library: fnad's derivatives against finite differences.
 
 :func:`check_grad` checks the derivatives of one function at one point, like PyTorch's
-``gradcheck`` and JAX's ``check_grads``; :func:`check_rules` checks every op of a rule
-table (built-in and custom) at the sample points each op declares.
+``gradcheck`` and JAX's and autograd's ``check_grads``; :func:`check_rules` checks every op
+of a rule table (built-in and custom) at the sample points each op declares.
 
 How a derivative of order k is checked, in mode ``"rev"`` (nested :func:`fnad.grad`) and
-mode ``"fwd"`` (nested :func:`fnad.jvp` along each axis): fnad computes it, and a
-five-point central difference in float64 of fnad's derivative of order k-1 estimates it
-(of ``f`` itself for k = 1)::
+mode ``"fwd"`` (nested :func:`fnad.jvp`): fnad computes it, and finite differences of
+fnad's derivative of order k-1 (of ``f`` itself for k = 1) estimate it. Either along every
+axis (``directions="axes"``: every partial derivative, n + n² + ... of them), or along one
+random unit direction per order (``directions="random"``, autograd's way: one JVP, or one
+VJP, per order however many arguments ``f`` has).
 
-    f'(x) ≈ (8·(f(x+h) - f(x-h)) - (f(x+2h) - f(x-2h))) / 12h,   h = eps·max(1, |x|)
+The estimate is Ridders' method: central differences at the steps h, h/2, h/4, ... (``h =
+eps·max(1, |x|)``), extrapolated to step 0 in a Richardson tableau that also estimates its
+own error; the entry with the smallest error estimate is taken. A smooth function of high
+curvature, on which one fixed step is far off, is estimated to ~1e-10 relative all the same.
 
-The error of that estimate is O(h⁴) plus rounding, about 1e-10 relative for smooth
-functions at the default ``eps``, so the default tolerances (``atol=1e-6``, ``rtol=1e-5``)
-reject a derivative that is off by 0.1%. A check passes where
-``|actual - expected| <= atol + rtol·|expected|``, and where both are the same nan or inf.
+The comparison is relative to the derivative's own scale: a check passes where
+
+    |actual - expected| <= atol + rtol·max(|actual|, |expected|) + 2·(error estimate)
+                           + 1e-10·S
+
+and where both are the same nan or inf. S is the largest of |f| and of the derivatives of
+f computed at the point up to this order: fnad computes a derivative that is 0 as a
+difference of such terms, so it is rounding noise relative to them, not to itself. With the
+defaults (``atol=0``, ``rtol=1e-5``), a rule that is off by 0.1% fails, and so does a wrong
+rule of a tiny op (``1e-7·x²``), which an absolute tolerance would swamp.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from fnad._internal import name_of
-from fnad.core import Node, Tape
-from fnad.errors import GradCheckError
+from fnad.core import Node, Tape, to_float
+from fnad.errors import GradCheckError, OperandTypeError
 from fnad.rules import RuleTable, current_rules, use_rules
 from fnad.transforms import ScalarFunction, grad, jvp
 
 __all__ = [
+    "AUTO_AXES",
+    "DIRECTIONS",
+    "MODES",
     "Mismatch",
     "OpCheck",
     "RuleCheckReport",
     "check_grad",
     "check_rules",
+    "estimate_derivative",
 ]
 
 MODES = ("fwd", "rev")
+DIRECTIONS = ("auto", "axes", "random")
+AUTO_AXES = 4
+"""``directions="auto"`` checks every axis up to this many arguments, random directions above."""
+
 _SUPERSCRIPT = {1: "", 2: "²", 3: "³", 4: "⁴"}
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+# Ridders' method: steps h, h/2, ... at most _LEVELS of them, or until the best estimate's
+# error is down to the rounding error (which grows as the step shrinks).
+_LEVELS = 12
+_INTO_DOMAIN = 30  # halvings of a step at which g is not finite, before giving up
+_MARGIN = 4  # once inside the domain, the tableau starts this many halvings further in
+_ROUNDING = 2.0**-52
+_SAFETY = 2.0  # how many error estimates a derivative may be off by and still pass
+# fnad computes a derivative that is 0 as a difference of terms about the size of f and of
+# its other derivatives, so it comes out as rounding noise: up to this fraction of the
+# largest of those (at the point, up to the order checked) a derivative counts as 0.
+_NEGLIGIBLE = 1e-10
 
 
 @attrs.frozen
@@ -51,7 +84,8 @@ class Mismatch:
     mode: str
     """``"rev"`` or ``"fwd"``."""
     derivative: str
-    """Which derivative, e.g. ``∂²f/∂x∂y`` (differentiated by x, then by y)."""
+    """Which derivative, e.g. ``∂²f/∂x∂y`` (differentiated by x, then by y), or ``∂f/∂v₁``
+    along the random direction v₁."""
     expected: float
     """The finite-difference estimate."""
     actual: float
@@ -65,12 +99,92 @@ class Mismatch:
         )
 
 
-def _agree(actual: float, expected: float, atol: float, rtol: float) -> bool:
-    if math.isnan(actual) or math.isnan(expected):
-        return math.isnan(actual) and math.isnan(expected)
-    if math.isinf(actual) or math.isinf(expected):
-        return actual == expected
-    return abs(actual - expected) <= atol + rtol * abs(expected)
+@attrs.frozen
+class _Estimate:
+    value: float
+    error: float
+    """An estimate of ``|value - the true derivative|``."""
+
+
+def estimate_derivative(g: Callable[[float], float], h: float = 1e-3) -> tuple[float, float]:
+    """``g'(0)`` and an estimate of its error, by Ridders' extrapolated central differences.
+
+    Central differences at the steps ``h, h/2, h/4, ...`` are extrapolated to step 0 (their
+    error is a series in h², so each column of the tableau removes one term); the entry
+    whose estimated error is smallest is returned. Steps at which ``g`` is not finite on
+    both sides (``g`` leaves its domain) are halved before the tableau starts; if no step
+    gives a finite difference, that nan or inf is the estimate.
+
+    >>> import math
+    >>> value, error = estimate_derivative(lambda t: math.sin(50 * (10 + t)), h=0.01)
+    >>> abs(value - 50 * math.cos(500)) < 1e-9, error < 1e-8
+    (True, True)
+    """
+    estimate = _ridders(g, h)
+    return estimate.value, estimate.error
+
+
+def _ridders(g: Callable[[float], float], h: float, scale: float = 0.0) -> _Estimate:
+    """Ridders' method; ``g``'s values are taken to be rounded to ε·max(|g|, ``scale``).
+
+    (A derivative that fnad computes as 0 is a difference of terms of the size of f and
+    its other derivatives: its rounding error is relative to those, not to itself.)
+    """
+
+    def central(g: Callable[[float], float], h: float) -> tuple[float, float]:
+        up, down = g(h), g(-h)
+        noise = _ROUNDING * (max(abs(up), scale) + max(abs(down), scale)) / h
+        return (up - down) / (2.0 * h), noise
+
+    difference, rounding = central(g, h)
+    if not math.isfinite(difference):  # g leaves its domain within h: shrink h into it
+        first = difference
+        for _ in range(_INTO_DOMAIN):
+            h /= 2.0
+            difference, rounding = central(g, h)
+            if math.isfinite(difference):
+                break
+        else:
+            return _Estimate(first, 0.0)
+        # That step reaches to the edge of the domain, where g is far from its Taylor
+        # polynomial: start the tableau well inside.
+        h /= 2.0**_MARGIN
+        difference, rounding = central(g, h)
+    previous = [difference]  # the tableau's last row
+    best = _Estimate(difference, math.inf)
+    for _ in range(_LEVELS - 1):
+        h /= 2.0
+        difference, rounding = central(g, h)
+        if not math.isfinite(difference):
+            break
+        row = [difference]
+        factor = 1.0
+        for j, entry in enumerate(previous, 1):
+            factor *= 4.0  # the error of a central difference is a series in h²
+            row.append(row[j - 1] + (row[j - 1] - entry) / (factor - 1.0))
+            error = max(abs(row[j] - row[j - 1]), abs(row[j] - entry), rounding)
+            if error <= best.error:
+                best = _Estimate(row[j], error)
+        if best.error <= rounding:
+            break  # down to the rounding error: smaller steps only add to it
+        previous = row
+    if math.isinf(best.error):  # a single step: its difference, without an error estimate
+        return _Estimate(best.value, 0.0)
+    return best
+
+
+def _size(value: float) -> float:
+    return abs(value) if math.isfinite(value) else 0.0
+
+
+def _agree(actual: float, expected: _Estimate, atol: float, rtol: float) -> bool:
+    value = expected.value
+    if math.isnan(actual) or math.isnan(value):
+        return math.isnan(actual) and math.isnan(value)
+    if math.isinf(actual) or math.isinf(value):
+        return actual == value
+    scale = max(abs(actual), abs(value))
+    return abs(actual - value) <= atol + rtol * scale + _SAFETY * expected.error
 
 
 def _evaluate(g: Callable[..., Any], point: Sequence[float]) -> float:
@@ -80,29 +194,47 @@ def _evaluate(g: Callable[..., Any], point: Sequence[float]) -> float:
     return out.data if isinstance(out, Node) else float(out)
 
 
-def _central_difference(
-    g: Callable[..., Any], point: Sequence[float], axis: int, eps: float
-) -> float:
-    h = eps * max(1.0, abs(point[axis]))
+def _difference(
+    g: Callable[..., Any],
+    point: Sequence[float],
+    direction: Sequence[float],
+    eps: float,
+    scale: float = 0.0,
+) -> _Estimate:
+    """The derivative of ``g`` at ``point`` along ``direction``, by Ridders' method.
 
-    def at(offset: float) -> float:
-        shifted = list(point)
-        shifted[axis] = point[axis] + offset
-        return _evaluate(g, shifted)
+    ``scale`` is the size of the terms ``g`` is computed from (see :func:`_ridders`).
+    """
+    moved = [x for x, d in zip(point, direction, strict=True) if d]
+    h = eps * max([1.0, *(abs(x) for x in moved)])
 
-    return (8.0 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12.0 * h)
+    def along(t: float) -> float:
+        return _evaluate(g, [x + t * d for x, d in zip(point, direction, strict=True)])
+
+    return _ridders(along, h, scale)
 
 
-def _derivative(mode: str, g: Callable[..., Any], axis: int, arity: int) -> Callable[..., Any]:
-    if mode == "rev":
+def _derivative(
+    mode: str, g: Callable[..., Any], direction: Sequence[float], axis: int | None
+) -> Callable[..., Any]:
+    """The derivative of ``g`` along ``direction`` (the unit vector of ``axis``, if given)."""
+    arity = len(direction)
+    if mode == "rev" and axis is not None:
         return grad(g, argnums=axis)
-    direction = tuple(1.0 if i == axis else 0.0 for i in range(arity))
+    if mode == "rev":
+        gradient = grad(g, argnums=tuple(range(arity)))
 
-    def directional(*xs: Any) -> Any:
-        return jvp(g, xs, direction)[1]
+        def reverse(*xs: Any) -> Any:  # a VJP, then its dot product with the direction
+            parts = gradient(*xs)
+            return sum((d * p for d, p in zip(direction, parts, strict=True) if d), 0.0)
 
-    directional.__name__ = f"jvp_{getattr(g, '__name__', 'f')}_{axis}"
-    return directional
+        return reverse
+
+    def forward(*xs: Any) -> Any:  # a JVP along the direction
+        return jvp(g, xs, tuple(direction))[1]
+
+    forward.__name__ = f"jvp_{getattr(g, '__name__', 'f')}"
+    return forward
 
 
 def _label(names: Sequence[str], path: Sequence[int]) -> str:
@@ -122,7 +254,9 @@ def _names(f: object, arity: int) -> list[str]:
     return [f"x{i}" for i in range(arity)] if arity > 1 else ["x"]
 
 
-def _validate(order: int, modes: Sequence[str], eps: float, atol: float, rtol: float) -> None:
+def _validate(
+    order: int, modes: Sequence[str], eps: float, atol: float, rtol: float, directions: str
+) -> None:
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise GradCheckError(f"check_grad: order must be an int >= 1, got {order!r}")
     unknown = [m for m in modes if m not in MODES]
@@ -137,6 +271,25 @@ def _validate(order: int, modes: Sequence[str], eps: float, atol: float, rtol: f
             )
     if eps == 0:
         raise GradCheckError("check_grad: eps must be > 0 (it is the finite-difference step)")
+    if directions not in DIRECTIONS:
+        raise GradCheckError(
+            f"check_grad: directions must be one of {DIRECTIONS}, got {directions!r}"
+        )
+
+
+def _direction_names(count: int) -> list[str]:
+    return [f"v{k + 1}".translate(_SUBSCRIPT) for k in range(count)]
+
+
+def _random_directions(arity: int, count: int, seed: int | None) -> list[tuple[float, ...]]:
+    """``count`` random unit vectors (Gaussian, normalised), reproducible from ``seed``."""
+    rng = random.Random(seed)
+    vectors = []
+    for _ in range(count):
+        v = [rng.gauss(0.0, 1.0) for _ in range(arity)]
+        norm = math.sqrt(sum(x * x for x in v)) or 1.0
+        vectors.append(tuple(x / norm for x in v))
+    return vectors
 
 
 def _compare(
@@ -148,27 +301,69 @@ def _compare(
     eps: float,
     atol: float,
     rtol: float,
+    random_directions: Sequence[tuple[float, ...]] | None = None,
 ) -> tuple[list[Mismatch], int]:
-    """Every derivative up to ``order`` in every mode: the mismatches and the count checked."""
+    """Every derivative up to ``order`` in every mode: the mismatches and the count checked.
+
+    Along the axes, or, given ``random_directions`` (one per order), along those.
+    """
     arity = len(point)
+    axes = [tuple(1.0 if i == axis else 0.0 for i in range(arity)) for axis in range(arity)]
+    names = _direction_names(order) if random_directions is not None else names
     mismatches: list[Mismatch] = []
     checked = 0
+    value = _evaluate(f, point)
     for mode in modes:
         level: list[tuple[tuple[int, ...], Callable[..., Any]]] = [((), f)]
-        for _ in range(order):
-            deeper: list[tuple[tuple[int, ...], Callable[..., Any]]] = []
+        scale = _size(value)  # of f and of the derivatives computed so far, at the point
+        for depth in range(order):
+            results: list[
+                tuple[
+                    tuple[int, ...],
+                    Callable[..., Any],
+                    tuple[float, ...],
+                    Callable[..., Any],
+                    float,
+                ]
+            ] = []
             for path, g in level:
-                for axis in range(arity):
-                    derivative = _derivative(mode, g, axis, arity)
+                steps: list[tuple[int, tuple[float, ...], int | None]]
+                if random_directions is None:
+                    steps = [(axis, axes[axis], axis) for axis in range(arity)]
+                else:
+                    steps = [(depth, random_directions[depth], None)]
+                for index, direction, axis in steps:
+                    derivative = _derivative(mode, g, direction, axis)
                     actual = _evaluate(derivative, point)
-                    expected = _central_difference(g, point, axis, eps)
-                    checked += 1
-                    if not _agree(actual, expected, atol, rtol):
-                        label = _label(names, (*path, axis))
-                        mismatches.append(Mismatch(mode, label, expected, actual))
-                    deeper.append(((*path, axis), derivative))
-            level = deeper
+                    results.append(((*path, index), g, direction, derivative, actual))
+                    scale = max(scale, _size(actual))
+            floor = atol + _NEGLIGIBLE * scale
+            for path, g, direction, _, actual in results:
+                expected = _difference(g, point, direction, eps, scale)
+                checked += 1
+                if not _agree(actual, expected, floor, rtol):
+                    mismatches.append(Mismatch(mode, _label(names, path), expected.value, actual))
+            level = [(path, derivative) for path, _, _, derivative, _ in results]
     return mismatches, checked
+
+
+def _show_vector(v: Sequence[float]) -> str:
+    shown = [f"{c:.3g}" for c in v]
+    if len(shown) > 8:
+        shown = [*shown[:6], "...", shown[-1]]
+    return f"({', '.join(shown)})"
+
+
+def _point(args: Sequence[object]) -> tuple[float, ...]:
+    point: list[float] = []
+    for position, a in enumerate(args, 1):
+        if isinstance(a, Node):
+            raise OperandTypeError(
+                f"check_grad: argument {position} is a Node ({a!r}); the point must be plain "
+                f"numbers: pass its value, {a.data!r}"
+            )
+        point.append(to_float(a, "check_grad", position))
+    return tuple(point)
 
 
 def check_grad(
@@ -177,37 +372,50 @@ def check_grad(
     order: int = 2,
     modes: Sequence[str] = MODES,
     eps: float = 1e-3,
-    atol: float = 1e-6,
+    atol: float = 0.0,
     rtol: float = 1e-5,
+    directions: str = "auto",
+    seed: int | None = 0,
 ) -> None:
     """Check every derivative of ``f`` at ``args`` up to ``order``, in each of ``modes``.
 
     ``f`` takes Nodes (one per value in ``args``) and returns a Node. Returns None when all
-    derivatives agree with central differences; raises :class:`~fnad.GradCheckError`
+    derivatives agree with finite differences; raises :class:`~fnad.GradCheckError`
     listing each one that does not, with the expected and the actual value.
+
+    ``directions="axes"`` checks every partial derivative (n + n² + ... of them for n
+    arguments); ``"random"`` checks one directional derivative per order along a random
+    unit direction (drawn from ``seed``), in forward mode by a JVP and in reverse mode by a
+    VJP, as autograd's ``check_grads`` does; ``"auto"`` (the default) checks the axes of
+    up to four arguments, random directions beyond. ``eps`` is the largest relative step
+    of the finite differences; ``rtol`` and ``atol`` are the tolerances (see the module).
 
     >>> import fnad
     >>> fnad.check_grad(lambda x, y: (x * y).tanh(), 0.3, -0.8)
     >>> fnad.check_grad(lambda x: x.sqrt() * x.log(), 2.0, order=3, modes=("rev",))
+    >>> fnad.check_grad(lambda *xs: sum(x * x.sin() for x in xs), *range(1, 21))
     """
     if not args:
         raise GradCheckError("check_grad: give the point to check at, e.g. check_grad(f, 0.5)")
-    point: list[float] = []
-    for position, a in enumerate(args, 1):
-        if isinstance(a, bool) or not isinstance(a, (int, float)):
-            raise GradCheckError(
-                f"check_grad: argument {position} is {a!r}; the point must be plain numbers"
-            )
-        point.append(float(a))
-    _validate(order, modes, eps, atol, rtol)
+    point = _point(args)
+    _validate(order, modes, eps, atol, rtol, directions)
     names = _names(f, len(point))
-    mismatches, checked = _compare(f, tuple(point), names, order, modes, eps, atol, rtol)
+    use_random = directions == "random" or (directions == "auto" and len(point) > AUTO_AXES)
+    vectors = _random_directions(len(point), order, seed) if use_random else None
+    mismatches, checked = _compare(f, point, names, order, modes, eps, atol, rtol, vectors)
     if mismatches:
         name = name_of(f)
         lines = "\n".join(f"  {m}" for m in mismatches)
+        along = ""
+        if vectors is not None:
+            shown = "; ".join(
+                f"{label} = {_show_vector(v)}"
+                for label, v in zip(_direction_names(order), vectors, strict=True)
+            )
+            along = f" along random unit directions (seed={seed!r}) {shown}"
         raise GradCheckError(
             f"check_grad: {len(mismatches)} of {checked} derivatives of {name} at "
-            f"{tuple(point)} disagree with central differences (atol={atol}, rtol={rtol}):\n"
+            f"{point}{along} disagree with finite differences (atol={atol}, rtol={rtol}):\n"
             f"{lines}"
         )
 
@@ -344,13 +552,13 @@ def check_rules(
     order: int = 2,
     modes: Sequence[str] = MODES,
     eps: float = 1e-3,
-    atol: float = 1e-6,
+    atol: float = 0.0,
     rtol: float = 1e-5,
 ) -> RuleCheckReport:
     """Check every op of ``table`` (default: the current one) at its declared sample points.
 
-    At each sample point, every derivative of orders 1 to ``order`` in each mode is
-    compared with finite differences (see :func:`check_grad`). ``ops`` restricts the check
+    At each sample point, every partial derivative of orders 1 to ``order`` in each mode
+    is compared with finite differences (see :func:`check_grad`). ``ops`` restricts the check
     to some op names. Returns a :class:`RuleCheckReport`; it never raises for a wrong
     rule, so that one report lists every problem (call ``report.raise_if_failed()``).
 
@@ -368,7 +576,7 @@ def check_rules(
     if not isinstance(target, RuleTable):
         raise GradCheckError(f"check_rules: table must be a fnad RuleTable, got {table!r}")
     modes = tuple(modes)
-    _validate(order, modes, eps, atol, rtol)
+    _validate(order, modes, eps, atol, rtol, "axes")
     if ops is None:
         names = sorted(target)
     else:

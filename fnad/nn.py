@@ -100,8 +100,8 @@ def _count(name: str, what: str, n: object) -> int:
 
 
 def _float_relu(x: float) -> float:
-    # fnad's relu on floats: max(x, 0), nan stays nan.
-    return 0.0 if x <= 0.0 else x
+    # The relu rule's forward (fnad._floats.relu), inlined: nan and -0.0 stay what they are.
+    return 0.0 if x < 0.0 else x
 
 
 def _leaf(tape: Tape, data: float, label: str) -> Node:

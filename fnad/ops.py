@@ -20,24 +20,54 @@ from collections.abc import Callable
 from typing import SupportsFloat, TypeVar, overload
 
 from fnad import _floats
+from fnad._floats import IEEEFloat
 from fnad._internal import non_finite_value, run_forward
 from fnad.core import Node, Operand, Tape, is_strict, to_float
 from fnad.rules import Forward, Partials, Rule, builtin_rules, current_rules
 
 __all__ = [
+    "LEAKY_RELU_SLOPE",
     "BinaryOp",
     "Scalar",
     "UnaryOp",
     "abs",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "ceil",
     "cos",
+    "cosh",
+    "erf",
     "evaluate",
     "exp",
+    "exp2",
+    "expm1",
+    "floor",
+    "fmod",
+    "gelu",
+    "hypot",
+    "leaky_relu",
     "log",
+    "log1p",
+    "log2",
+    "log10",
+    "maximum",
+    "minimum",
+    "mod",
     "power",
     "relu",
     "sigmoid",
+    "sign",
+    "silu",
     "sin",
+    "sinh",
+    "softplus",
     "sqrt",
+    "tan",
     "tanh",
     "value",
 ]
@@ -98,7 +128,9 @@ class UnaryOp(_OpFunction):
     def __call__(self, x: Operand, /) -> Node | float:
         if isinstance(x, Node):
             return self._on_tape(x.tape, (x,))
-        return self._on_numbers((to_float(x, self.name, 1),))
+        result = self._on_numbers((to_float(x, self.name, 1),))
+        # A partial rerun on IEEE floats (see fnad._floats) stays IEEE through op functions.
+        return IEEEFloat(result) if isinstance(x, IEEEFloat) else result
 
 
 class BinaryOp(_OpFunction):
@@ -119,7 +151,8 @@ class BinaryOp(_OpFunction):
             return self._on_tape(a.tape, (a, b))
         if isinstance(b, Node):
             return self._on_tape(b.tape, (a, b))
-        return self._on_numbers((to_float(a, self.name, 1), to_float(b, self.name, 2)))
+        result = self._on_numbers((to_float(a, self.name, 1), to_float(b, self.name, 2)))
+        return IEEEFloat(result) if isinstance(a, IEEEFloat) or isinstance(b, IEEEFloat) else result
 
 
 def rule(
@@ -146,6 +179,66 @@ sqrt = UnaryOp("sqrt", "Square root; nan below 0.")
 relu = UnaryOp("relu", "``max(x, 0)``.")
 abs = UnaryOp("abs", "Absolute value.")  # noqa: A001 - fnad.abs mirrors math-style naming
 power = BinaryOp("pow", "``a ** b`` with IEEE results (nan for a negative base to a fraction).")
+tan = UnaryOp("tan", "Tangent.")
+sinh = UnaryOp("sinh", "Hyperbolic sine.")
+cosh = UnaryOp("cosh", "Hyperbolic cosine.")
+asin = UnaryOp("asin", "Arc sine; nan outside [-1, 1].")
+acos = UnaryOp("acos", "Arc cosine; nan outside [-1, 1].")
+atan = UnaryOp("atan", "Arc tangent.")
+asinh = UnaryOp("asinh", "Inverse hyperbolic sine.")
+acosh = UnaryOp("acosh", "Inverse hyperbolic cosine; nan below 1.")
+atanh = UnaryOp("atanh", "Inverse hyperbolic tangent; ``±inf`` at ±1, nan beyond.")
+log1p = UnaryOp("log1p", "``log(1 + x)``, accurate near 0.")
+expm1 = UnaryOp("expm1", "``exp(x) - 1``, accurate near 0.")
+log2 = UnaryOp("log2", "Base-2 logarithm.")
+log10 = UnaryOp("log10", "Base-10 logarithm.")
+exp2 = UnaryOp("exp2", "``2 ** x``.")
+erf = UnaryOp("erf", "The error function ``2/√π ∫₀ˣ e^(-t²) dt``.")
+sign = UnaryOp("sign", "-1, 0 or 1; its derivative is 0 everywhere, as in PyTorch.")
+floor = UnaryOp("floor", "The largest integer <= x (a float); derivative 0, as in PyTorch.")
+ceil = UnaryOp("ceil", "The smallest integer >= x (a float); derivative 0, as in PyTorch.")
+softplus = UnaryOp("softplus", "``log(1 + exp(x))``, a smooth relu.")
+gelu = UnaryOp("gelu", "``x·Φ(x)``, Φ the standard normal CDF (the exact, erf form).")
+silu = UnaryOp("silu", "``x·sigmoid(x)`` (also called swish).")
+atan2 = BinaryOp("atan2", "``atan2(y, x)``: the angle of the point (x, y), as ``math.atan2``.")
+hypot = BinaryOp("hypot", "``√(a² + b²)`` without overflow, as ``math.hypot``.")
+fmod = BinaryOp("fmod", "C's remainder ``a - trunc(a/b)·b`` (the sign of a), as ``math.fmod``.")
+mod = BinaryOp("mod", "Python's ``a % b``: ``a - floor(a/b)·b`` (the sign of b).")
+minimum = BinaryOp("minimum", "The smaller argument; a tie splits the gradient half and half.")
+maximum = BinaryOp("maximum", "The larger argument; a tie splits the gradient half and half.")
+_leaky_relu = BinaryOp("leaky_relu", "``x`` above 0, ``negative_slope·x`` elsewhere.")
+
+LEAKY_RELU_SLOPE = 0.01
+"""The default ``negative_slope`` of :func:`leaky_relu`, as PyTorch's."""
+
+
+@overload
+def leaky_relu(x: Node, negative_slope: Operand = LEAKY_RELU_SLOPE, /) -> Node: ...
+@overload
+def leaky_relu(x: SupportsFloat, negative_slope: Node, /) -> Node: ...
+@overload
+def leaky_relu(x: SupportsFloat, negative_slope: SupportsFloat = LEAKY_RELU_SLOPE, /) -> float: ...
+def leaky_relu(x: Operand, negative_slope: Operand = LEAKY_RELU_SLOPE, /) -> Node | float:
+    """``x`` above 0, ``negative_slope·x`` elsewhere; the slope defaults to 0.01 (PyTorch's).
+
+    The slope is the op's second argument, recorded like any operand: a number becomes a
+    ``const``, and a Node slope gets its gradient (PyTorch's ``prelu``).
+
+    >>> leaky_relu(-2.0), leaky_relu(-2.0, 0.2)
+    (-0.02, -0.4)
+    >>> x, slope = Node(-2.0), Node(0.2)
+    >>> y = leaky_relu(x, slope)
+    >>> grads = y.backward()
+    >>> y.data, grads[x], grads[slope]
+    (-0.4, 0.2, -2.0)
+    """
+    return _leaky_relu(x, negative_slope)
+
+
+_LN2 = 0.6931471805599453  # ln 2, as C's M_LN2 (and PyTorch's log2/exp2 derivatives)
+_LN10 = 2.302585092994046  # ln 10, as C's M_LN10
+_2_SQRTPI = 1.1283791670955126  # 2/√π, as C's M_2_SQRTPI
+_1_SQRT_2PI = _2_SQRTPI * _floats.SQRT1_2 * 0.5  # 1/√(2π), computed as PyTorch's gelu does
 
 
 # ------------------------------------------------------------------ the cheat sheet
@@ -172,16 +265,19 @@ def _mul(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
 
 @rule("truediv", 2, lambda a, b: a / b, (1.5, -2.0), (0.3, 4.0), (-2.0, 0.5))
 def _truediv(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
-    """∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = -a/b²"""
-    return 1 / b, -a / (b * b)
+    """∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = -a/b² = -(a/b)/b"""
+    # -(a/b)/b, as PyTorch: b·b overflows sooner, and at b = 0 the second derivative of
+    # 1/b comes out +inf instead of 0·inf = nan.
+    return 1 / b, -out / b
 
 
 @rule("pow", 2, _floats.pow, (1.5, 2.0), (0.7, -1.5), (2.0, 0.5), (2.5, 3.0), (3.0, -2.0))
 def _pow(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar | float, Scalar | float]:
     """∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a  (both 0 where PyTorch masks them)"""
-    # Masked only where b·a^(b-1) is 0·inf: elsewhere at b == 0 it is an exact 0 whose own
-    # derivative (∂²/∂a∂b = 1/a) higher orders need.
-    d_base = 0.0 if value(b) == 0.0 and value(a) == 0.0 else b * power(a, b - 1)
+    # Masked only where b·a^(b-1) is 0·inf or 0·nan (a is 0 or nan): elsewhere at b == 0 it
+    # is an exact 0 whose own derivative (∂²/∂a∂b = 1/a) higher orders need.
+    va = value(a)
+    d_base = 0.0 if value(b) == 0.0 and (va == 0.0 or va != va) else b * power(a, b - 1)
     d_exponent = 0.0 if value(a) == 0.0 and value(b) >= 0.0 else out * log(a)
     return d_base, d_exponent
 
@@ -236,8 +332,8 @@ def _sqrt(x: Scalar, out: Scalar) -> tuple[Scalar]:
 
 @rule("relu", 1, _floats.relu, (0.5,), (-1.2,), (3.0,))
 def _relu(x: Scalar, out: Scalar) -> tuple[float]:
-    """∂relu(x)/∂x = 1 if x > 0 else 0"""
-    return (1.0 if value(x) > 0.0 else 0.0,)
+    """∂relu(x)/∂x = 0 if x <= 0 else 1  (1 at nan, as PyTorch)"""
+    return (0.0 if value(x) <= 0.0 else 1.0,)
 
 
 @rule("abs", 1, math.fabs, (0.5,), (-1.2,), (3.0,))
@@ -245,3 +341,197 @@ def _abs(x: Scalar, out: Scalar) -> tuple[float]:
     """∂|x|/∂x = sign(x), 0 at 0"""
     v = value(x)
     return (1.0 if v > 0.0 else -1.0 if v < 0.0 else 0.0,)
+
+
+# ------------------------------------------------------------ trigonometric and hyperbolic
+
+
+@rule("tan", 1, _floats.tan, (0.5,), (-1.2,), (2.0,))
+def _tan(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂tan x/∂x = 1 + tan²x"""
+    return (1 + out * out,)
+
+
+@rule("sinh", 1, _floats.sinh, (0.5,), (-1.2,), (2.0,))
+def _sinh(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂sinh x/∂x = cosh x"""
+    return (cosh(x),)
+
+
+@rule("cosh", 1, _floats.cosh, (0.5,), (-1.2,), (2.0,))
+def _cosh(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂cosh x/∂x = sinh x"""
+    return (sinh(x),)
+
+
+@rule("asin", 1, _floats.asin, (0.5,), (-0.3,), (0.9,))
+def _asin(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂asin x/∂x = 1/√(1 - x²)"""
+    return (1 / sqrt(1 - x * x),)
+
+
+@rule("acos", 1, _floats.acos, (0.5,), (-0.3,), (0.9,))
+def _acos(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂acos x/∂x = -1/√(1 - x²)"""
+    return (-1 / sqrt(1 - x * x),)
+
+
+@rule("atan", 1, math.atan, (0.5,), (-1.2,), (3.0,))
+def _atan(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂atan x/∂x = 1/(1 + x²)"""
+    return (1 / (1 + x * x),)
+
+
+@rule("asinh", 1, math.asinh, (0.5,), (-1.2,), (3.0,))
+def _asinh(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂asinh x/∂x = 1/√(x² + 1)"""
+    return (1 / sqrt(x * x + 1),)
+
+
+@rule("acosh", 1, _floats.acosh, (1.5,), (2.0,), (5.0,))
+def _acosh(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂acosh x/∂x = 1/√(x² - 1)"""
+    return (1 / sqrt(x * x - 1),)
+
+
+@rule("atanh", 1, _floats.atanh, (0.5,), (-0.3,), (0.8,))
+def _atanh(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂atanh x/∂x = 1/(1 - x²)"""
+    return (1 / (1 - x * x),)
+
+
+@rule("atan2", 2, math.atan2, (1.0, 2.0), (-0.5, 0.3), (2.0, -1.5))
+def _atan2(y: Scalar, x: Scalar, out: Scalar) -> tuple[Scalar | float, Scalar | float]:
+    """∂atan2(y, x)/∂y = x/(x² + y²), ∂atan2(y, x)/∂x = -y/(x² + y²)  (0 at the origin)"""
+    if value(y) == 0.0 and value(x) == 0.0:
+        return 0.0 * value(x), -0.0 * value(y)  # PyTorch's zeros, signs included
+    r = hypot(y, x)  # x/r/r, not x/(x² + y²): x² + y² underflows to 0 for tiny x and y
+    return x / r / r, -y / r / r
+
+
+@rule("hypot", 2, math.hypot, (3.0, 4.0), (-0.5, 1.2), (2.0, -0.1))
+def _hypot(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
+    """∂√(a² + b²)/∂a = a/√(a² + b²), ∂√(a² + b²)/∂b = b/√(a² + b²)"""
+    return a / out, b / out
+
+
+# ------------------------------------------------------------ exponentials and logarithms
+
+
+@rule("log1p", 1, _floats.log1p, (0.5,), (-0.5,), (3.0,))
+def _log1p(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂ln(1 + x)/∂x = 1/(1 + x)"""
+    return (1 / (x + 1),)
+
+
+@rule("expm1", 1, _floats.expm1, (0.5,), (-1.2,), (2.0,))
+def _expm1(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂(eˣ - 1)/∂x = eˣ"""
+    return (exp(x),)  # not out + 1, which cancels to 0 where eˣ is below 1e-16
+
+
+@rule("log2", 1, _floats.log2, (0.5,), (1.7,), (10.0,))
+def _log2(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂log₂x/∂x = 1/(x·ln 2)"""
+    return (1 / (x * _LN2),)
+
+
+@rule("log10", 1, _floats.log10, (0.5,), (1.7,), (10.0,))
+def _log10(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂log₁₀x/∂x = 1/(x·ln 10)"""
+    return (1 / (x * _LN10),)
+
+
+@rule("exp2", 1, _floats.exp2, (0.5,), (-1.2,), (3.0,))
+def _exp2(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂2ˣ/∂x = 2ˣ·ln 2"""
+    return (out * _LN2,)
+
+
+@rule("erf", 1, math.erf, (0.5,), (-1.2,), (2.0,))
+def _erf(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂erf x/∂x = 2/√π·e^(-x²)"""
+    return (_2_SQRTPI * exp(-(x * x)),)
+
+
+# ------------------------------------------------------------ piecewise: derivative 0 a.e.
+
+
+@rule("sign", 1, _floats.sign, (0.5,), (-1.2,))
+def _sign(x: Scalar, out: Scalar) -> tuple[float]:
+    """∂sign x/∂x = 0  (0 at 0 too, as PyTorch)"""
+    return (0.0,)
+
+
+@rule("floor", 1, _floats.floor, (0.5,), (-1.3,), (2.7,))
+def _floor(x: Scalar, out: Scalar) -> tuple[float]:
+    """∂⌊x⌋/∂x = 0  (0 at the integers too, as PyTorch)"""
+    return (0.0,)
+
+
+@rule("ceil", 1, _floats.ceil, (0.5,), (-1.3,), (2.7,))
+def _ceil(x: Scalar, out: Scalar) -> tuple[float]:
+    """∂⌈x⌉/∂x = 0  (0 at the integers too, as PyTorch)"""
+    return (0.0,)
+
+
+@rule("fmod", 2, _floats.fmod, (5.5, 2.0), (-5.5, 2.0), (7.3, -2.5))
+def _fmod(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
+    """∂fmod(a, b)/∂a = 1, ∂fmod(a, b)/∂b = -trunc(a/b)"""
+    return 1.0, -_floats.truncdiv(value(a), value(b))
+
+
+@rule("mod", 2, _floats.mod, (5.5, 2.0), (-5.5, 2.0), (7.3, -2.5))
+def _mod(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
+    """∂(a % b)/∂a = 1, ∂(a % b)/∂b = -⌊a/b⌋"""
+    return 1.0, -_floats.floordiv(value(a), value(b))
+
+
+@rule("minimum", 2, _floats.minimum, (1.5, -2.0), (0.3, 4.0))
+def _minimum(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
+    """∂min(a, b)/∂a = 1 if a < b, 0 if a > b, ½ if a = b; ∂/∂b the other way round"""
+    va, vb = value(a), value(b)
+    if va == vb:
+        return 0.5, 0.5  # a tie splits the gradient, as PyTorch
+    return (0.0 if va > vb else 1.0), (0.0 if va < vb else 1.0)  # nan: 1 and 1, as PyTorch
+
+
+@rule("maximum", 2, _floats.maximum, (1.5, -2.0), (0.3, 4.0))
+def _maximum(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
+    """∂max(a, b)/∂a = 1 if a > b, 0 if a < b, ½ if a = b; ∂/∂b the other way round"""
+    va, vb = value(a), value(b)
+    if va == vb:
+        return 0.5, 0.5  # a tie splits the gradient, as PyTorch
+    return (0.0 if va < vb else 1.0), (0.0 if va > vb else 1.0)  # nan: 1 and 1, as PyTorch
+
+
+# ------------------------------------------------------------ activations
+
+
+@rule("softplus", 1, _floats.softplus, (0.5,), (-1.2,), (3.0,))
+def _softplus(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂ln(1 + eˣ)/∂x = σ(x)"""
+    return (sigmoid(x),)
+
+
+@rule("leaky_relu", 2, _floats.leaky_relu, (0.5, 0.01), (-1.2, 0.01), (-0.7, 0.2), (2.0, 0.3))
+def _leaky_relu_rule(
+    x: Scalar, slope: Scalar, out: Scalar
+) -> tuple[Scalar | float, Scalar | float]:
+    """∂/∂x = 1 if x > 0 else slope,  ∂/∂slope = 0 if x > 0 else x"""
+    if value(x) > 0.0:
+        return 1.0, 0.0
+    return slope, x
+
+
+@rule("gelu", 1, _floats.gelu, (0.5,), (-1.2,), (2.0,))
+def _gelu(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂x·Φ(x)/∂x = Φ(x) + x·φ(x),  Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^(-x²/2)/√(2π)"""
+    return (0.5 * (1 + erf(x * _floats.SQRT1_2)) + x * (_1_SQRT_2PI * exp(x * x * -0.5)),)
+
+
+@rule("silu", 1, _floats.silu, (0.5,), (-1.2,), (2.0,))
+def _silu(x: Scalar, out: Scalar) -> tuple[Scalar]:
+    """∂x·σ(x)/∂x = σ(x)·(1 + x·(1 - σ(x)))"""
+    s = sigmoid(x)
+    return (s * (1 + x * (1 - s)),)

@@ -615,7 +615,7 @@ def _forward(block: _Instructions, v: list[float]) -> None:
             v[i] = v[a] + v[b]
         elif code is _RELU:
             x = v[a]
-            v[i] = 0.0 if x <= 0.0 else x
+            v[i] = 0.0 if x < 0.0 else x
         elif code is _SUB:
             v[i] = v[a] - v[b]
         elif code is _NEG:
@@ -659,7 +659,7 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
         elif code is _B_ADD_A:
             adj[a] += g
         elif code is _B_RELU:
-            adj[a] += g * (1.0 if v[a] > 0.0 else 0.0)
+            adj[a] += g * (0.0 if v[a] <= 0.0 else 1.0)
         elif code is _B_MUL_B:
             adj[b] += g * v[a]
         elif code is _B_ADD_B:

@@ -142,7 +142,7 @@ def test_non_finite_values_need_the_flag() -> None:
         (["x", "x=0x10"], "not a decimal number"),
         (["x", "x=1_0"], "not a decimal number"),
         (["relu(x)", "relu=1", "x=1"], "cannot use 'relu' as a variable"),
-        (["sinh(x)", "x=1"], "unknown function 'sinh'; available functions: abs, cos, exp"),
+        (["softmax(x)", "x=1"], "unknown function 'softmax'; available functions: abs, acos"),
         ([""], "the expression is empty"),
         (["x", "x=__import__('os').system('touch PWNED')"], "not a decimal number"),
     ],

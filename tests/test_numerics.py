@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 
 import fnad
-from fnad import Node
+from fnad import Node, _floats
 
 inf, nan = math.inf, math.nan
 
@@ -49,7 +49,7 @@ CASES: list[tuple[str, Callable[..., Node], tuple[float, ...], float, tuple[floa
     ("relu'(0)", lambda x: x.relu(), (0.0,), 0.0, (0.0,)),
     ("abs'(0)", lambda x: abs(x), (0.0,), 0.0, (0.0,)),
     ("abs(-0.0)", lambda x: x.abs(), (-0.0,), 0.0, (0.0,)),
-    ("relu(nan)", lambda x: x.relu(), (nan,), nan, (0.0,)),
+    ("relu(nan)", lambda x: x.relu(), (nan,), nan, (1.0,)),  # as PyTorch: 0 only where x <= 0
     ("sin(inf)", lambda x: x.sin(), (inf,), nan, (nan,)),
     ("cos(-inf)", lambda x: x.cos(), (-inf,), nan, (nan,)),
     ("inf - inf", lambda x, y: x - y, (inf, inf), nan, (1.0, -1.0)),
@@ -238,3 +238,62 @@ def test_a_node_is_not_a_number_for_node() -> None:
             Node(x)  # type: ignore[arg-type]
         with pytest.raises(fnad.OperandTypeError, match="label"):
             Node(1.0, label=3)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the math library
+
+
+def test_math_functions_on_floats_follow_ieee() -> None:
+    assert fnad.atanh(1.0) == inf and fnad.atanh(-1.0) == -inf and math.isnan(fnad.atanh(2.0))
+    assert fnad.log1p(-1.0) == -inf and math.isnan(fnad.log1p(-2.0))
+    assert fnad.log2(0.0) == -inf and math.isnan(fnad.log10(-1.0))
+    assert fnad.sinh(1000.0) == inf and fnad.sinh(-1000.0) == -inf and fnad.cosh(-1000.0) == inf
+    assert fnad.exp2(1e10) == inf and fnad.expm1(1000.0) == inf and fnad.exp2(-inf) == 0.0
+    assert math.isnan(fnad.tan(inf)) and math.isnan(fnad.asin(2.0)) and math.isnan(fnad.acosh(0.5))
+    assert fnad.floor(inf) == inf and fnad.ceil(-inf) == -inf and math.isnan(fnad.floor(nan))
+    assert same(fnad.floor(-0.0), -0.0) and same(fnad.ceil(-0.5), -0.0)
+    assert math.isnan(fnad.mod(1.0, 0.0)) and math.isnan(fnad.fmod(inf, 1.0))
+    assert fnad.mod(-1.0, inf) == inf and fnad.fmod(-1.0, inf) == -1.0
+    assert same(fnad.mod(-0.0, 2.0), -0.0)  # as PyTorch and NumPy; Python's -0.0 % 2.0 is 0.0
+    assert math.isnan(fnad.maximum(nan, 1.0)) and math.isnan(fnad.minimum(1.0, nan))
+    assert fnad.softplus(1000.0) == 1000.0 and fnad.softplus(-1000.0) == 0.0
+    assert same(fnad.silu(-1000.0), -0.0) and math.isnan(fnad.gelu(-inf))
+    assert math.isnan(fnad.sign(nan)) and same(fnad.sign(-0.0), 0.0)
+
+
+def test_pytorch_findings_of_issue_14() -> None:
+    """d/dx x**0 at nan is 0, relu'(nan) is 1, relu(-0.0) is -0.0, (1/x)'' at 0 is +inf."""
+    with fnad.Tape():
+        x = Node(nan)
+        assert (x**0).backward()[x] == 0.0
+        assert x.relu().backward()[x] == 1.0
+        zero = Node(-0.0)
+        assert same(zero.relu().data, -0.0)
+        at_zero = Node(0.0)
+        first = (1 / at_zero).backward(create_graph=True)[at_zero]
+        assert first.data == -inf and first.backward()[at_zero] == inf
+
+
+def test_atan2_partials_do_not_underflow() -> None:
+    with fnad.Tape():
+        y, x = Node(1e-200), Node(1e-200)
+        grads = y.atan2(x).backward()
+    # ∂atan2/∂y = x/(x² + y²) = 1/(2e-200); x² + y² itself underflows to 0
+    assert grads[y] == pytest.approx(5e199, rel=1e-15)
+    assert grads[x] == pytest.approx(-5e199, rel=1e-15)
+
+
+def test_atan2_and_hypot_at_the_origin_as_pytorch() -> None:
+    with fnad.Tape() as tape:
+        y, x = Node(0.0), Node(0.0)
+        assert tape.local_derivatives(y.atan2(x)) == (0.0, -0.0)
+        assert all(math.isnan(p) for p in tape.local_derivatives(y.hypot(x)))
+
+
+def test_partials_that_call_fnad_functions_stay_ieee() -> None:
+    # asin's partial is 1/sqrt(1 - x²): at x = 1 the sqrt is 0 and the partial is inf
+    with fnad.Tape() as tape:
+        x = Node(1.0)
+        assert tape.local_derivatives(x.asin()) == (inf,)
+        assert tape.local_derivatives(x.acos()) == (-inf,)
+        assert fnad.sqrt(_floats.IEEEFloat(0.0)).__class__ is _floats.IEEEFloat

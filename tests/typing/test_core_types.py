@@ -46,3 +46,32 @@ def test_scalar_typevar_checks_partials_for_floats_and_nodes() -> None:
     with fnad.Tape():
         (node,) = partials(Node(1.0), Node(0.0))
         assert_type(node, Node)
+
+
+def test_math_library_functions_and_methods_have_precise_types() -> None:
+    import math
+
+    with fnad.Tape():
+        x = Node(0.5, label="x")
+        assert_type(fnad.tan(x), Node)
+        assert_type(fnad.tan(0.5), float)
+        assert_type(fnad.atan2(x, 1.0), Node)
+        assert_type(fnad.atan2(1.0, x), Node)
+        assert_type(fnad.atan2(1.0, 2), float)
+        assert_type(fnad.mod(x, 2), Node)
+        assert_type(fnad.maximum(0.0, x), Node)
+        assert_type(fnad.leaky_relu(x), Node)
+        assert_type(fnad.leaky_relu(x, 0.2), Node)
+        assert_type(fnad.leaky_relu(-1.0, x), Node)
+        assert_type(fnad.leaky_relu(-1.0), float)
+        assert_type(fnad.gelu(x), Node)
+        assert_type(x % 2, Node)
+        assert_type(2 % x, Node)
+        assert_type(math.floor(x), Node)
+        assert_type(math.ceil(x), Node)
+        assert_type(x.atan2(1.0), Node)
+        assert_type(x.arctan2(x), Node)
+        assert_type(x.arcsin(), Node)
+        assert_type(x.leaky_relu(), Node)
+        assert_type(x.leaky_relu(x), Node)
+        assert_type(x.fabs(), Node)
