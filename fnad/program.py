@@ -608,19 +608,20 @@ def _finite(values: Iterable[float]) -> bool:
 
 def _forward(block: _Instructions, v: list[float]) -> None:
     """The forward pass: each op's rule, in topological order, over flat values."""
+    mul, add, relu, sub, neg, tanh = _MUL, _ADD, _RELU, _SUB, _NEG, _TANH  # fast locals
     for code, i, a, b, rule in block:
-        if code is _MUL:
+        if code is mul:
             v[i] = v[a] * v[b]
-        elif code is _ADD:
+        elif code is add:
             v[i] = v[a] + v[b]
-        elif code is _RELU:
+        elif code is relu:
             x = v[a]
             v[i] = 0.0 if x < 0.0 else x
-        elif code is _SUB:
+        elif code is sub:
             v[i] = v[a] - v[b]
-        elif code is _NEG:
+        elif code is neg:
             v[i] = -v[a]
-        elif code is _TANH:
+        elif code is tanh:
             v[i] = _tanh(v[a])
         else:
             if code is _UNARY:
@@ -639,28 +640,29 @@ def _forward(block: _Instructions, v: list[float]) -> None:
 def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
     exactly as :func:`fnad.core.backpropagate` does (so the bits agree)."""
-    for code, i, a, b, rule in zip(
+    mul, add, mul_a, add_a, relu, mul_b = _B_MUL, _B_ADD, _B_MUL_A, _B_ADD_A, _B_RELU, _B_MUL_B
+    for n, code, i, a, b in zip(
+        range(len(block.codes) - 1, -1, -1),
         reversed(block.bcodes),
         reversed(block.outs),
         reversed(block.arg0),
         reversed(block.arg1),
-        reversed(block.rules),
         strict=True,
     ):
         g = adj[i]
-        if code is _B_MUL:
+        if code is mul:
             adj[a] += g * v[b]
             adj[b] += g * v[a]
-        elif code is _B_ADD:
+        elif code is add:
             adj[a] += g
             adj[b] += g
-        elif code is _B_MUL_A:
+        elif code is mul_a:
             adj[a] += g * v[b]
-        elif code is _B_ADD_A:
+        elif code is add_a:
             adj[a] += g
-        elif code is _B_RELU:
+        elif code is relu:
             adj[a] += g * (0.0 if v[a] <= 0.0 else 1.0)
-        elif code is _B_MUL_B:
+        elif code is mul_b:
             adj[b] += g * v[a]
         elif code is _B_ADD_B:
             adj[b] += g
@@ -677,11 +679,12 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
             out = v[i]
             adj[a] += g * (1 - out * out)
         else:
-            args = block.nary.get(i) or ((a,) if a == b and rule.arity == 1 else (a, b))
+            rule = block.rules[n]
+            args = block.arguments(n)
             parts = float_partials(rule, [v[j] for j in args], v[i])
             wanted = block.wanted.get(i)
-            for n, (j, partial) in enumerate(zip(args, parts, strict=True)):
-                if wanted is None or wanted[n]:
+            for k, (j, partial) in enumerate(zip(args, parts, strict=True)):
+                if wanted is None or wanted[k]:
                     adj[j] += g * partial
 
 
