@@ -71,6 +71,10 @@ CONST = "const"
 
 _current_tape: ContextVar[Tape | None] = ContextVar("fnad_tape", default=None)
 _strict: ContextVar[bool] = ContextVar("fnad_strict", default=False)
+# The `with tape:` blocks open in this context, innermost first: (tape, token, outer blocks).
+# Per context, so tasks and threads that enter one tape each restore their own state.
+_Entered: TypeAlias = "tuple[Tape, Token[Tape | None], _Entered] | None"
+_entered: ContextVar[_Entered] = ContextVar("fnad_entered", default=None)
 
 
 # --------------------------------------------------------------------------- operands
@@ -464,7 +468,6 @@ class Tape:
         "_position_cache",
         "_rules",
         "_serial",
-        "_tokens",
     )
 
     def __init__(self, rules: RuleTable | None = None) -> None:
@@ -484,7 +487,6 @@ class Tape:
         self._attrs, self._adjacency_succ, self._adjacency_pred = _graph_dicts(graph)
         self._grads: dict[Node, float] = {}
         self._graph_grads: dict[Node, float] = {}
-        self._tokens: list[Token[Tape | None]] = []
         self._order_cache: list[Node] = []
         self._position_cache: dict[Node, int] = {}
         self._closed = False
@@ -492,7 +494,17 @@ class Tape:
     # -- scoping -------------------------------------------------------------------------
 
     def __enter__(self) -> Tape:
-        self._tokens.append(_current_tape.set(self))
+        """Make this tape current until the block ends, in this thread or asyncio task.
+
+        Each context keeps its own stack of open blocks, so several asyncio tasks may be
+        inside ``with tape:`` for one tape at once, each block restoring what was current
+        in its own task. (Tasks take turns on one thread, so their recording interleaves
+        safely; threads may enter one tape too, but must not record on it concurrently.)
+        A block must end in the task that began it, innermost first, else a
+        :class:`~fnad.TapeError`.
+        """
+        token = _current_tape.set(self)
+        _entered.set((self, token, _entered.get()))
         return self
 
     def __exit__(
@@ -501,7 +513,21 @@ class Tape:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        _current_tape.reset(self._tokens.pop())
+        entry = _entered.get()
+        if entry is not None and entry[0] is self:
+            _, token, outer = entry
+            try:
+                _current_tape.reset(token)
+            except ValueError:  # entered in the context this one was copied from
+                pass
+            else:
+                _entered.set(outer)
+                return
+        raise TapeError(
+            f"leaving a `with` block of {self!r} that is not the innermost block open in this "
+            "thread or asyncio task; end each `with tape:` block in the task that began it, "
+            "innermost first"
+        )
 
     def __repr__(self) -> str:
         # O(1): counting edges would walk the whole tape.
