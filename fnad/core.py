@@ -1156,8 +1156,8 @@ def _mixed_tapes(op: str, position: int, node: Node, tape: Tape) -> TapeError:
     return TapeError(
         f"{op}: argument {position} (node{name}, data={node.data!r}) was recorded on {node.tape!r}, "
         f"but the other operands are on {tape!r}; nodes of two tapes cannot be combined. "
-        "Build the whole expression inside one `with fnad.Tape():` block, or start from "
-        "fresh leaves (fnad.Node(x.data)) on the new tape"
+        "Record the whole expression on one tape: build it inside one `with fnad.Tape():` "
+        "block, and give a function that a transform traces its nodes as arguments"
     )
 
 

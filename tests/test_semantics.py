@@ -512,7 +512,7 @@ def test_transforms_and_train_step_close_their_private_tapes() -> None:
         for _ in range(10):
             fnad.grad(f)(1.0, 2.0)
             fnad.value_and_grad(f, argnums=(0, 1))(1.0, 2.0)
-            fnad.hessian(f)(1.0, 2.0)
+            fnad.hessian(f, argnums=(0, 1))(1.0, 2.0)
             fnad.jvp(f, (1.0, 2.0), (1.0, 0.0))
             fnad.vjp(f, 1.0, 2.0)[1](1.0)
             model = train_step(model, points, labels, lr=0.1).model

@@ -31,7 +31,8 @@ def test_grad_types() -> None:
     assert_type(fnad.grad(fnad.grad(lambda x: x * x * x))(1.0), float)
     assert_type(fnad.value_and_grad(f)(1.0, 2.0), tuple[float, float])
     assert_type(fnad.value_and_grad(f, (0, 1))(1.0, 2.0), tuple[float, tuple[float, ...]])
-    assert_type(fnad.hessian(f)(1.0, 2.0), tuple[tuple[float, ...], ...])
+    assert_type(fnad.hessian(f)(1.0, 2.0), float)
+    assert_type(fnad.hessian(f, (0, 1))(1.0, 2.0), tuple[tuple[float, ...], ...])
     assert_type(fnad.hessian(f, argnums=0)(1.0, 2.0), float)
     assert fnad.grad(f)(1.0, 2.0) == 4.0
 
@@ -43,7 +44,8 @@ def test_nested_calls_are_nodes() -> None:
         assert_type(fnad.grad(f)(x, 2.0), Node)
         assert_type(fnad.grad(f, argnums=(0, 1))(x, x), tuple[Node, ...])
         assert_type(fnad.value_and_grad(f)(x, 2.0), tuple[Node, Node])
-        assert_type(fnad.hessian(f)(x, x), tuple[tuple[Node, ...], ...])
+        assert_type(fnad.hessian(f)(x, x), Node)
+        assert_type(fnad.hessian(f, [0, 1])(x, x), tuple[tuple[Node, ...], ...])
         assert_type(fnad.jvp(f, (x, 2.0), (1.0, 0.0)), tuple[Node, Node])
         value, vjp_fn = fnad.vjp(f, x, 2.0)
         assert_type(value, Node)
