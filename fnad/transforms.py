@@ -12,9 +12,10 @@ A transform takes a function of scalars and returns numbers, the way JAX's do::
 
 Invariants this module keeps:
 
-- **Floats in, floats out, nothing retained.** Called with plain numbers, a transform
-  traces ``f`` on its own fresh :class:`~fnad.Tape` and returns floats; the tape is garbage
-  once the call returns (``vjp`` keeps it alive only as long as its ``vjp_fn``).
+- **Floats in, floats out, nothing retained.** Called with plain numbers (outside any
+  other transform), a transform traces ``f`` on its own fresh :class:`~fnad.Tape` and
+  returns floats; the tape is closed once the call returns (``vjp`` keeps it only as long
+  as its ``vjp_fn`` has not run).
 - **Nodes in, Nodes out: that is nesting.** Called with :class:`~fnad.Node` arguments (as
   an outer transform does), a transform traces on those Nodes' tape and records its own
   derivative computation there, so its results are Nodes that can be differentiated
