@@ -92,9 +92,13 @@ def run_forward(rule: Rule, args: Sequence[float]) -> float:
     rule is run again on IEEE floats, so ``1 / x`` gives ``inf`` at 0 instead of raising."""
     try:
         value = rule.forward(*args)
+    except FnadError:  # a rule's own diagnosis (e.g. from fnad.defop's checks): keep it
+        raise
     except (ArithmeticError, ValueError):
         try:
             value = rule.forward(*[IEEEFloat(a) for a in args])
+        except FnadError:
+            raise
         except (ArithmeticError, ValueError) as error:
             raise RuleError(
                 f"op {rule.name!r}: forward raised {type(error).__name__}: {error} at "

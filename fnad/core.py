@@ -91,6 +91,10 @@ CONST = "const"
 
 _current_tape: ContextVar[Tape | None] = ContextVar("fnad_tape", default=None)
 _strict: ContextVar[bool] = ContextVar("fnad_strict", default=False)
+# The `with tape:` blocks open in this context, innermost first: (tape, token, outer blocks).
+# Per context, so tasks and threads that enter one tape each restore their own state.
+_Entered: TypeAlias = "tuple[Tape, Token[Tape | None], _Entered] | None"
+_entered: ContextVar[_Entered] = ContextVar("fnad_entered", default=None)
 
 
 # --------------------------------------------------------------------------- operands
@@ -829,7 +833,6 @@ class Tape:
         "_position_cache",
         "_rules",
         "_serial",
-        "_tokens",
     )
 
     def __init__(self, rules: RuleTable | None = None) -> None:
@@ -849,7 +852,6 @@ class Tape:
         self._attrs, self._adjacency_succ, self._adjacency_pred = _graph_dicts(graph)
         self._grads: dict[Node, float] = {}
         self._graph_grads: dict[Node, float] = {}
-        self._tokens: list[Token[Tape | None]] = []
         self._order_cache: list[Node] = []
         self._position_cache: dict[Node, int] = {}
         self._closed = False
@@ -857,7 +859,17 @@ class Tape:
     # -- scoping -------------------------------------------------------------------------
 
     def __enter__(self) -> Tape:
-        self._tokens.append(_current_tape.set(self))
+        """Make this tape current until the block ends, in this thread or asyncio task.
+
+        Each context keeps its own stack of open blocks, so several asyncio tasks may be
+        inside ``with tape:`` for one tape at once, each block restoring what was current
+        in its own task. (Tasks take turns on one thread, so their recording interleaves
+        safely; threads may enter one tape too, but must not record on it concurrently.)
+        A block must end in the task that began it, innermost first, else a
+        :class:`~fnad.TapeError`.
+        """
+        token = _current_tape.set(self)
+        _entered.set((self, token, _entered.get()))
         return self
 
     def __exit__(
@@ -866,7 +878,21 @@ class Tape:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        _current_tape.reset(self._tokens.pop())
+        entry = _entered.get()
+        if entry is not None and entry[0] is self:
+            _, token, outer = entry
+            try:
+                _current_tape.reset(token)
+            except ValueError:  # entered in the context this one was copied from
+                pass
+            else:
+                _entered.set(outer)
+                return
+        raise TapeError(
+            f"leaving a `with` block of {self!r} that is not the innermost block open in this "
+            "thread or asyncio task; end each `with tape:` block in the task that began it, "
+            "innermost first"
+        )
 
     def __repr__(self) -> str:
         # O(1): counting edges would walk the whole tape.
@@ -1495,8 +1521,8 @@ def _mixed_tapes(op: str, position: int, node: Node, tape: Tape) -> TapeError:
     return TapeError(
         f"{op}: argument {position} (node{name}, data={node.data!r}) was recorded on {node.tape!r}, "
         f"but the other operands are on {tape!r}; nodes of two tapes cannot be combined. "
-        "Build the whole expression inside one `with fnad.Tape():` block, or start from "
-        "fresh leaves (fnad.Node(x.data)) on the new tape"
+        "Record the whole expression on one tape: build it inside one `with fnad.Tape():` "
+        "block, and give a function that a transform traces its nodes as arguments"
     )
 
 

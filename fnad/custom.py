@@ -42,8 +42,8 @@ from decimal import Decimal
 from typing import Any, SupportsFloat, overload
 
 from fnad._internal import accepts_positional, describe, float_partials, run_forward
-from fnad.core import Node, Operand, Tape, to_float
-from fnad.errors import RuleError, UnknownOpError
+from fnad.core import CONST, Node, Operand, Tape, to_float
+from fnad.errors import FnadError, OperandTypeError, RuleError, UnknownOpError
 from fnad.ops import BinaryOp, UnaryOp, evaluate
 from fnad.rules import Partials, Rule, RuleTable, current_rules
 
@@ -190,11 +190,70 @@ def _args(arity: int) -> str:
     return ", ".join("x" if arity == 1 else f"x{i}" for i in range(arity))
 
 
+def _point(args: Sequence[object]) -> str:
+    """Where a rule was evaluated, for messages: ``(1.0, 2.0)`` or ``(x=1.0, 2.0)``."""
+    shown = [
+        (f"{a.label}={a.data!r}" if a.label else repr(a.data))
+        if isinstance(a, Node)
+        else repr(float(a) if isinstance(a, float) else a)
+        for a in args
+    ]
+    return f"({', '.join(shown)}{',' if len(shown) == 1 else ''})"
+
+
+# What fnad handles itself: on a Python arithmetic error or ValueError the engine runs the
+# rule again on IEEE floats (fnad._internal); an fnad error is already a diagnosis.
+_HANDLED = (ArithmeticError, ValueError, FnadError)
+
+
+def _checked_impl(name: str, impl: Callable[..., SupportsFloat]) -> Callable[..., SupportsFloat]:
+    """``impl`` wrapped so that any other exception it raises is a RuleError naming the op."""
+
+    def checked(*args: float) -> SupportsFloat:
+        try:
+            value = impl(*args)
+            if type(value) is not float and isinstance(value, numbers.Real):
+                float(value)  # an int beyond float's range must not fail later, raw
+            return value
+        except _HANDLED:
+            raise
+        except Exception as error:
+            raise RuleError(
+                f"op {name!r}: impl raised {type(error).__name__}: {error} at "
+                f"{_point(args)}; an op's impl must return a real number "
+                "for every float argument (inf or nan where it is undefined, as the functions "
+                "in fnad.ops do): fix impl at this point"
+            ) from error
+
+    checked.__wrapped__ = impl  # type: ignore[attr-defined]
+    checked.__doc__ = impl.__doc__
+    checked.__module__ = getattr(impl, "__module__", __name__)
+    return checked
+
+
 def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
-    """``partials`` wrapped so that every result is a tuple of ``arity`` numbers or Nodes."""
+    """``partials`` wrapped so that every result is a tuple of ``arity`` numbers or Nodes.
+
+    On Nodes (higher orders) ``partials`` runs on a scratch tape first, and only what it
+    returned is recorded on the real tape, so partials that fail leave no stray vertices."""
 
     def checked(*args: Any) -> tuple[Any, ...]:
-        parts = partials(*args)
+        if isinstance(args[-1], Node):
+            return _on_nodes(name, partials, args, validate)
+        try:
+            parts = partials(*args)
+        except _HANDLED:
+            raise
+        except Exception as error:
+            raise RuleError(
+                f"op {name!r}: partials raised {type(error).__name__}: {error} at "
+                f"{_point(args[:-1])}; they must return one real number "
+                "per argument at every point (inf or nan where undefined): fix partials at "
+                "this point"
+            ) from error
+        return validate(parts, False)
+
+    def validate(parts: Any, on_nodes: bool) -> tuple[Any, ...]:
         if type(parts) is not tuple:
             if isinstance(parts, (list, tuple)):
                 parts = tuple(parts)
@@ -212,7 +271,6 @@ def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
                 f"op {name!r}: partials returned {len(parts)} value(s) for {arity} argument(s); "
                 "return one local derivative per argument, in argument order"
             )
-        on_nodes = isinstance(args[-1], Node)
         result: list[Any] = []
         for position, part in enumerate(parts, 1):
             if type(part) is float or (on_nodes and type(part) is Node):
@@ -235,6 +293,83 @@ def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
     checked.__doc__ = partials.__doc__
     checked.__module__ = getattr(partials, "__module__", __name__)
     return checked
+
+
+def _on_nodes(
+    name: str,
+    partials: Partials,
+    args: tuple[Any, ...],
+    validate: Callable[[Any, bool], tuple[Any, ...]],
+) -> tuple[Any, ...]:
+    """``partials(*args)`` on Nodes: run on a scratch tape, then recorded on the real one.
+
+    The scratch tape holds one stand-in leaf per argument Node (same value and label). If
+    ``partials`` fails there, the real tape is untouched; if it succeeds, the ops that lead
+    from the stand-ins to the returned partials are recorded again on the real tape, on the
+    real arguments and in their scratch order.
+    """
+    real: Tape = args[-1].tape
+    scratch = Tape(rules=real.rules)
+    try:
+        stand_in: dict[Node, Node] = {}
+        with scratch:
+            for a in args:
+                if isinstance(a, Node) and a not in stand_in:
+                    stand_in[a] = Node(a.data, label=a.label)
+            try:
+                parts = partials(*[stand_in[a] if isinstance(a, Node) else a for a in args])
+            except Exception as error:
+                if isinstance(error, FnadError) and not isinstance(error, OperandTypeError):
+                    raise  # a diagnosis of fnad's own (a RuleError from a nested op, ...)
+                # float() or math.* on a Node already says "a Node is not a float": keep its head
+                why = str(error).partition(": a Node is not a float")[0]
+                raise RuleError(
+                    f"op {name!r}: partials cannot run on fnad.Node arguments "
+                    f"({type(error).__name__}: {why} at {_point(args[:-1])}); write them with "
+                    "fnad functions and operators (fnad.exp(x), not math.exp(x)), so that "
+                    "higher-order derivatives work (nothing was recorded)"
+                ) from error
+        return _record_again(name, real, scratch, stand_in, validate(parts, True))
+    finally:
+        scratch.close()
+
+
+def _record_again(
+    name: str, real: Tape, scratch: Tape, stand_in: dict[Node, Node], parts: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """``parts``, computed on ``scratch``, recorded on ``real``: floats stay floats, each
+    scratch Node is rebuilt from the ops that led to it (a loop, not a recursion)."""
+    mapped: dict[Node, Node | float] = {s: a for a, s in stand_in.items()}
+    # The scratch nodes the parts need, inputs first: an iterative depth-first post-order.
+    order: list[Node] = []
+    seen = set(mapped)
+    stack: list[tuple[Node, bool]] = []
+    for position, part in enumerate(parts, 1):
+        if isinstance(part, Node):
+            if part.tape is not scratch:
+                raise RuleError(
+                    f"op {name!r}: partial {position} is a Node recorded on {part.tape!r}, "
+                    "not computed from the op's arguments; compute partials only from the "
+                    "arguments and `out`"
+                )
+            stack.append((part, False))
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.inputs if a not in seen)
+    for node in order:
+        if node.op == CONST:
+            mapped[node] = node.data
+        elif not node.inputs:  # a leaf the partials made themselves
+            with real:
+                mapped[node] = Node(node.data, label=node.label)
+        else:
+            mapped[node] = real.apply(node.op, *[mapped[a] for a in node.inputs])
+    return tuple(mapped[p] if isinstance(p, Node) else p for p in parts)
 
 
 def _samples(name: str, arity: int, samples: Iterable[object]) -> tuple[tuple[float, ...], ...]:
@@ -266,16 +401,7 @@ def _probe(rule: Rule, table: RuleTable) -> None:
         with tape:
             nodes = [Node(v) for v in point]
             out_node = tape.apply(rule.name, *nodes) if rule.name in table else Node(out)
-        try:
-            rule.partials(*nodes, out_node)
-        except TypeError as error:
-            # float() or math.* on a Node already says "a Node is not a float": keep its head
-            why = str(error).partition(": a Node is not a float")[0]
-            raise RuleError(
-                f"op {rule.name!r}: partials cannot run on fnad.Node arguments ({why}); write "
-                "them with fnad functions and operators (fnad.exp(x), not math.exp(x)), so that "
-                "higher-order derivatives work"
-            ) from error
+        rule.partials(*nodes, out_node)  # a RuleError if they cannot run on Nodes
 
 
 # --------------------------------------------------------------------------- defop
@@ -412,7 +538,7 @@ def defop(
     rule = Rule(
         name,
         arity,
-        impl,  # type: ignore[arg-type]
+        _checked_impl(name, impl),  # type: ignore[arg-type]
         _checked_partials(name, arity, partials),
         samples=_samples(name, arity, samples),
         doc=(doc if doc is not None else getattr(impl, "__doc__", None)) or "",

@@ -24,6 +24,7 @@ __all__ = [
     "OperandTypeError",
     "OperandValueError",
     "OutputFormatError",
+    "OutputTypeError",
     "RenderError",
     "ReplayInputError",
     "RuleError",
@@ -85,6 +86,11 @@ class GradCheckError(FnadError, AssertionError):
 class TransformError(FnadError, ValueError):
     """A transform (``fnad.grad``, ``jvp``, ...) was called wrongly: bad ``argnums``, primals
     and tangents of different lengths, or a function that does not return a scalar."""
+
+
+class OutputTypeError(TransformError, TypeError):
+    """A function given to a transform returned something other than one scalar: a tuple, a
+    list, a bool, None, ... (a TypeError, as in JAX and autograd; a TransformError too)."""
 
 
 class GraphFormatError(FnadError, ValueError):

@@ -12,17 +12,27 @@ A transform takes a function of scalars and returns numbers, the way JAX's do::
 
 Invariants this module keeps:
 
-- **Floats in, floats out, nothing retained.** Called with plain numbers, a transform
-  traces ``f`` on its own fresh :class:`~fnad.Tape` and returns floats; the tape is garbage
-  once the call returns (``vjp`` keeps it alive only as long as its ``vjp_fn``).
+- **Floats in, floats out, nothing retained.** Called with plain numbers (outside any
+  other transform), a transform traces ``f`` on its own fresh :class:`~fnad.Tape` and
+  returns floats; the tape is closed once the call returns (``vjp`` keeps it only as long
+  as its ``vjp_fn`` has not run).
 - **Nodes in, Nodes out: that is nesting.** Called with :class:`~fnad.Node` arguments (as
   an outer transform does), a transform traces on those Nodes' tape and records its own
   derivative computation there, so its results are Nodes that can be differentiated
   again: ``grad(grad(f))``, ``jvp`` of ``grad``, ``hessian``.
+- **Closures join the enclosing trace.** Called with plain numbers while another
+  transform is tracing a function (or with a Node keyword argument), a transform traces
+  on that tape, so a Node ``f`` takes from its closure joins in:
+  ``grad(lambda x: x * grad(lambda y: x * y)(2.0))(1.0)`` is 2.0. Each result is a float
+  unless it depends on such a Node; then it is a Node, recorded, so the enclosing
+  derivative sees the dependence.
 - **Each nesting level has its own variables.** A Node argument enters ``f`` through a
-  fresh ``identity`` node, and derivatives flow only along paths from those variables to
-  the output. So ``grad(lambda x: grad(lambda y: x * y)(x))(3.0)`` is 1.0, the derivative
-  of ``x``, not of ``x * x`` (no "perturbation confusion").
+  fresh ``identity`` node (a number through a fresh leaf), and derivatives flow only along
+  paths from those variables to the output. So
+  ``grad(lambda x: grad(lambda y: x * y)(x))(3.0)`` is 1.0, the derivative of ``x``, not
+  of ``x * x`` (no "perturbation confusion").
+- **Arguments are checked before anything is recorded**, so a bad argument leaves the
+  caller's tape as it was.
 - **One rule table for every mode.** Reverse mode multiplies adjoints by the rules'
   partials, forward mode (``jvp``) pushes tangents forward with the very same partials,
   in ``networkx.topological_sort`` order; higher orders evaluate those partials on Nodes.
@@ -33,13 +43,16 @@ Invariants this module keeps:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
-from typing import Any, Generic, SupportsFloat, TypeAlias, TypeVar, cast, overload
+from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, cast, overload
 
 from fnad._internal import describe, name_of, non_finite_value
-from fnad.core import Node, Operand, Tape, backpropagate, chain_term, is_strict, to_float
-from fnad.errors import RuleError, TapeError, TransformError
+from fnad.core import CONST, Node, Operand, Tape, backpropagate, chain_term, is_strict, to_float
+from fnad.errors import OutputTypeError, RuleError, TapeError, TransformError
 from fnad.ops import Scalar
 from fnad.rules import Rule, builtin_rules
 
@@ -57,7 +70,10 @@ __all__ = [
 ScalarFunction: TypeAlias = Callable[..., Operand]
 """What a transform differentiates: scalars (Nodes) in, one scalar (a Node or a number) out."""
 
-Argnums: TypeAlias = "int | tuple[int, ...]"
+Argnums: TypeAlias = "int | Sequence[int]"
+
+_tracing: ContextVar[tuple[Tape, ...]] = ContextVar("fnad_tracing", default=())
+"""The tapes transforms are tracing a function on in this context, innermost last."""
 
 IDENTITY = "identity"
 """The op through which a nested transform's variables enter ``f``."""
@@ -97,7 +113,7 @@ class Transformed(Generic[F_co, N_co]):
 
     def __init__(
         self,
-        impl: Callable[[tuple[Operand, ...]], Any],
+        impl: Callable[[tuple[Operand, ...], dict[str, Any]], Any],
         kind: str,
         f: Callable[..., Any],
         detail: str,
@@ -111,13 +127,14 @@ class Transformed(Generic[F_co, N_co]):
         self._repr = f"<fnad.{kind} of {name} {detail}>"
 
     @overload
-    def __call__(self, *args: SupportsFloat) -> F_co: ...
+    def __call__(self, *args: SupportsFloat, **kwargs: Any) -> F_co: ...
     @overload
-    def __call__(self, *args: Operand) -> N_co: ...
+    def __call__(self, *args: Operand, **kwargs: Any) -> N_co: ...
     # The overlap is deliberate: all-number calls match the first signature and return
-    # floats; any call with a Node argument is nested and returns Nodes.
-    def __call__(self, *args: Operand) -> F_co | N_co:
-        return cast("F_co | N_co", self._impl(args))
+    # floats; any call with a Node argument is nested and returns Nodes. (Keyword arguments
+    # pass through to f undifferentiated; see the closure rule in the module docstring.)
+    def __call__(self, *args: Operand, **kwargs: Any) -> F_co | N_co:
+        return cast("F_co | N_co", self._impl(args, kwargs))
 
     def __repr__(self) -> str:
         return self._repr
@@ -127,21 +144,117 @@ class Transformed(Generic[F_co, N_co]):
 
 
 class _Trace:
-    """One traced call of ``f``: its tape, the variables, the output."""
+    """One traced call of ``f``: its tape, the variables, the output and the aux value.
 
-    __slots__ = ("nested", "out", "tape", "variables")
+    Three kinds of call, three kinds of result (see :meth:`export`):
 
-    def __init__(self, tape: Tape, nested: bool, variables: list[Node], out: Node | float) -> None:
+    - *nested*: Node arguments; ``f`` is traced on their tape and every result is a Node.
+    - *joined*: plain numbers, but traced on an enclosing tape (the tape another transform
+      is tracing on, or a Node keyword argument's), so that Nodes ``f`` takes from its
+      closure or keywords join in; a result is a Node exactly when it depends on them.
+    - *private*: plain numbers and nothing to join: a fresh tape of its own, floats out.
+    """
+
+    __slots__ = ("aux", "joined", "nested", "out", "outside", "tape", "variables")
+
+    def __init__(
+        self,
+        tape: Tape,
+        nested: bool,
+        joined: bool,
+        variables: list[Node],
+        out: Node | float,
+        aux: object,
+    ) -> None:
         self.tape = tape
         self.nested = nested
+        self.joined = joined
         self.variables = variables
         self.out = out
+        self.aux = aux
+        # Whether the output depends on Nodes from outside f's own variables; if not, no
+        # result can, and the derivatives are computed in floats.
+        self.outside = joined and _depends_outside(out, variables)
+
+    @property
+    def graphs(self) -> bool:
+        """Whether derivatives are recorded as Nodes, for an enclosing derivative to use."""
+        return self.nested or self.outside
+
+    def export(self, value: Node | float) -> Node | float:
+        """A result as the caller gets it: a Node if nested, else a float, unless (joined)
+        it depends on a Node from outside, whose derivative a float would drop."""
+        if self.nested:
+            return _as_node(self.tape, value)
+        if isinstance(value, Node):
+            if self.outside and _depends_outside(value, self.variables):
+                return value
+            return value.data
+        return value
+
+    def export_aux(self) -> Any:
+        """The aux value, its Nodes of this trace's tape exported like the results (a nested
+        call returns it as it is)."""
+        if self.nested:
+            return self.aux
+        tape = self.tape
+
+        def convert(node: Node) -> Node | float:
+            return self.export(node) if node.tape is tape else node
+
+        return _map_nodes(self.aux, convert)
 
     def release(self) -> None:
-        """Close a top-level call's private tape once its floats are out: the graph is
-        freed now, not whenever the cyclic GC runs. A nested call's tape is the caller's."""
-        if not self.nested:
+        """Close a private call's tape once its floats are out: the graph is freed now, not
+        whenever the cyclic GC runs. Nested and joined calls trace on a caller's tape."""
+        if not self.nested and not self.joined:
             self.tape.close()
+
+
+def _depends_outside(value: Node | float, variables: Sequence[Node]) -> bool:
+    """Whether ``value`` depends on a Node other than ``variables`` and constants, i.e. on a
+    leaf that ``f`` reached through a closure or a keyword argument (a loop, no recursion)."""
+    if not isinstance(value, Node):
+        return False
+    own = set(variables)
+    seen: set[Node] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if node in own or node in seen:
+            continue
+        seen.add(node)
+        if node.inputs:
+            stack.extend(node.inputs)
+        elif node.op != CONST:
+            return True
+    return False
+
+
+def _map_nodes(value: Any, convert: Callable[[Node], Any]) -> Any:
+    """``value`` with ``convert`` applied to each Node in it, through tuples (named ones
+    too), lists and dicts; anything else as it is. (An aux value is a small structure that
+    the user built, not the graph.)"""
+    if isinstance(value, Node):
+        return convert(value)
+    if type(value) is tuple or type(value) is list:
+        return type(value)(_map_nodes(v, convert) for v in value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_map_nodes(v, convert) for v in value))
+    if type(value) is dict:
+        return {k: _map_nodes(v, convert) for k, v in value.items()}
+    return value
+
+
+@contextmanager
+def _tracing_on(tape: Tape) -> Iterator[None]:
+    """``tape`` is current and is the innermost tape a transform is tracing on."""
+    token = _tracing.set((*_tracing.get(), tape))
+    try:
+        with tape:
+            yield
+    finally:
+        _tracing.reset(token)
 
 
 def _tape_of(name: str, values: Sequence[object]) -> Tape | None:
@@ -160,46 +273,104 @@ def _tape_of(name: str, values: Sequence[object]) -> Tape | None:
     return tape
 
 
-def _variable(name: str, tape: Tape, value: Operand, position: int) -> Node:
-    if isinstance(value, Node):
-        if IDENTITY not in tape.rules.lookup:
-            raise RuleError(
-                f"fnad.{name}: nesting needs the built-in op {IDENTITY!r}, which the tape's rule "
-                "table lacks; build custom tables from fnad.builtin_rules().copy()"
-            )
-        return tape.apply(IDENTITY, value)
-    number = to_float(value, f"fnad.{name}", position)
-    with tape:
-        return Node(number)
+def _keyword_tape(name: str, kwargs: Mapping[str, object], tape: Tape | None) -> Tape | None:
+    """The tape of the Node keyword arguments, which must be ``tape`` if that is given."""
+    for key, value in kwargs.items():
+        if isinstance(value, Node):
+            if tape is None:
+                tape = value.tape
+            elif value.tape is not tape:
+                raise TapeError(
+                    f"fnad.{name}: keyword argument {key}= (data={value.data!r}) is a Node on "
+                    f"{value.tape!r}, but the other Node arguments are on {tape!r}; pass Nodes "
+                    "of one tape, or plain numbers"
+                )
+    return tape
 
 
 def _trace(
     name: str,
-    f: ScalarFunction,
+    f: Callable[..., Any],
     args: Sequence[Operand],
     argnums: tuple[int, ...],
+    kwargs: Mapping[str, Any] | None = None,
     extra: Sequence[object] = (),
+    has_aux: bool = False,
 ) -> _Trace:
+    kwargs = {} if kwargs is None else kwargs
     found = _tape_of(name, [*args, *extra])
     nested = found is not None
-    tape = found if found is not None else Tape()
-    call_args = list(args)
-    variables: list[Node] = []
+    keyword_tape = _keyword_tape(name, kwargs, found)
+    enclosing = _tracing.get()
+    joined = not nested and (keyword_tape is not None or bool(enclosing))
+    if found is not None:
+        tape = found
+    elif keyword_tape is not None:
+        tape = keyword_tape
+    elif enclosing:
+        tape = enclosing[-1]
+    else:
+        tape = Tape()
+    # Check every differentiated argument before anything is recorded on a caller's tape.
+    values: list[Node | float] = []
     for i in argnums:
-        variable = _variable(name, tape, args[i], i + 1)
-        call_args[i] = variable
-        variables.append(variable)
-    with tape:
+        value = args[i]
+        if isinstance(value, Node):
+            if IDENTITY not in tape.rules.lookup:
+                raise RuleError(
+                    f"fnad.{name}: nesting needs the built-in op {IDENTITY!r}, which the tape's "
+                    "rule table lacks; build custom tables from fnad.builtin_rules().copy()"
+                )
+            values.append(value)
+        else:
+            values.append(to_float(value, f"fnad.{name}", i + 1))
+    try:
+        call_args = list(args)
+        variables: list[Node] = []
+        for i, value in zip(argnums, values, strict=True):
+            if isinstance(value, Node):
+                variable = tape.apply(IDENTITY, value)
+            else:
+                with tape:
+                    variable = Node(value)
+            call_args[i] = variable
+            variables.append(variable)
         try:
-            out = f(*call_args)
+            with _tracing_on(tape):
+                result = f(*call_args, **kwargs)
         except TapeError as error:
-            where = "the tape of its Node arguments" if nested else "a fresh private tape"
-            raise TapeError(
-                f"{error}\n(fnad.{name} traces {name_of(f)} on {where}; a Node that the "
-                "function takes from elsewhere, such as a closure over an enclosing transform's "
-                "variable, cannot join it: pass that value to the function as an argument)"
-            ) from error
-    return _Trace(tape, nested, variables, check_output(name, f, tape, out))
+            raise TapeError(f"{error}\n({_where(name, f, tape, nested, joined)})") from error
+        aux: object = None
+        if has_aux:
+            if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                raise OutputTypeError(
+                    f"fnad.{name}: {name_of(f)} returned {describe(result)}; with "
+                    "has_aux=True it must return a pair (output, aux): the scalar to "
+                    "differentiate, and anything to pass through"
+                )
+            result, aux = result
+        out = check_output(name, f, tape, result)
+    except BaseException:
+        if not nested and not joined:
+            tape.close()
+        raise
+    return _Trace(tape, nested, joined, variables, out, aux)
+
+
+def _where(name: str, f: object, tape: Tape, nested: bool, joined: bool) -> str:
+    if nested:
+        where = f"the tape of its Node arguments, {tape!r}"
+    elif joined:
+        where = f"the tape it joined, {tape!r}"
+    else:
+        where = "a fresh private tape (it was called with plain numbers outside any transform)"
+    return (
+        f"fnad.{name} traces {name_of(f)} on {where}; a Node that the function takes from "
+        "elsewhere, such as a closure or a global, cannot join it if it was recorded on "
+        "another tape: pass that Node as an argument to the outermost transformed function "
+        "(a keyword argument, or a positional one it does not differentiate), so that the "
+        "trace runs on its tape and the result keeps its dependence on it"
+    )
 
 
 def check_output(name: str, f: object, tape: Tape, out: object) -> Node | float:
@@ -209,30 +380,55 @@ def check_output(name: str, f: object, tape: Tape, out: object) -> Node | float:
         if out.tape is not tape:
             raise TapeError(
                 f"fnad.{name}: {name_of(f)} returned a Node recorded on {out.tape!r}, not on the "
-                "tape it was traced on; compute the result from the function's arguments"
+                f"tape it was traced on, {tape!r}; compute the result from the function's "
+                "arguments, or pass that Node to the transformed function as an argument (a "
+                "keyword argument, say) so that the trace runs on its tape"
             )
         return out
     if isinstance(out, bool) or not isinstance(out, (numbers.Real, Decimal)):
-        raise TransformError(
+        raise OutputTypeError(
             f"fnad.{name}: {name_of(f)} returned {describe(out)}; it must return one scalar "
-            "(a fnad.Node or a real number). fnad is scalar-valued: for several outputs, "
-            "transform one function per output"
+            f"(a fnad.Node or a real number){_output_hint(out)}"
         )
     return to_float(out, f"fnad.{name}: the result of {name_of(f)}")
 
 
+def _output_hint(out: object) -> str:
+    if out is None:
+        return "; did it forget to `return` its result?"
+    if isinstance(out, bool):
+        return (
+            ". A bool is not a number here (a comparison of Nodes gives one, and has no "
+            "derivative): return a Node computed from the arguments, or 1.0/0.0 for a constant"
+        )
+    if isinstance(out, str):
+        return "; convert text with float(...)"
+    if isinstance(out, complex):
+        return "; fnad is real-valued: return value.real or abs(value)"
+    return (
+        ". fnad is scalar-valued: for several outputs use has_aux=True (return (output, aux): "
+        "the output is differentiated, aux comes back as it is) or transform one function "
+        "per output"
+    )
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _normalize_argnums(name: str, argnums: object) -> tuple[tuple[int, ...], bool]:
     """``(indices, single)``; checked for type here and for range at call time."""
-    if isinstance(argnums, int) and not isinstance(argnums, bool):
-        return (argnums,), True
+    if _is_index(argnums):
+        return (operator.index(cast(int, argnums)),), True
     if (
-        isinstance(argnums, tuple)
-        and argnums
-        and all(isinstance(i, int) and not isinstance(i, bool) for i in argnums)
+        isinstance(argnums, Sequence)
+        and not isinstance(argnums, (str, bytes))
+        and len(argnums) > 0
+        and all(_is_index(i) for i in argnums)
     ):
-        return argnums, False
+        return tuple(operator.index(i) for i in argnums), False
     raise TransformError(
-        f"fnad.{name}: argnums must be an int or a non-empty tuple of ints, got "
+        f"fnad.{name}: argnums must be an int or a non-empty sequence of ints, got "
         f"{describe(argnums)}; e.g. argnums=0 or argnums=(0, 1)"
     )
 
@@ -355,34 +551,52 @@ def _forward_tangent(
 
 
 def _value(trace: _Trace) -> Node | float:
-    out = trace.out
-    if trace.nested:
-        return _as_node(trace.tape, out)
-    return out.data if isinstance(out, Node) else out
+    return trace.export(trace.out)
 
 
-def _gradient(trace: _Trace) -> list[float] | list[Node]:
-    if trace.nested:
-        return _reverse_nodes(trace.tape, trace.out, trace.variables)
-    return _reverse_floats(trace.tape, trace.out, trace.variables)
+def _gradient(trace: _Trace) -> list[Node | float]:
+    """∂out/∂variable for each variable, exported for the caller (see _Trace.export)."""
+    if trace.graphs:
+        grads: list[Node] | list[float] = _reverse_nodes(trace.tape, trace.out, trace.variables)
+    else:
+        grads = _reverse_floats(trace.tape, trace.out, trace.variables)
+    return [trace.export(g) for g in grads]
+
+
+def _detail(argnums: object, has_aux: bool) -> str:
+    return f"argnums={argnums!r}" + (", has_aux=True" if has_aux else "")
 
 
 # --------------------------------------------------------------------------- grad
 
 
 @overload
-def grad(f: ScalarFunction, argnums: int = 0) -> Transformed[float, Node]: ...
+def grad(
+    f: ScalarFunction, argnums: int = 0, *, has_aux: Literal[False] = False
+) -> Transformed[float, Node]: ...
 @overload
 def grad(
-    f: ScalarFunction, argnums: tuple[int, ...]
+    f: ScalarFunction, argnums: Sequence[int], *, has_aux: Literal[False] = False
 ) -> Transformed[tuple[float, ...], tuple[Node, ...]]: ...
+@overload
 def grad(
-    f: ScalarFunction, argnums: Argnums = 0
-) -> Transformed[float, Node] | Transformed[tuple[float, ...], tuple[Node, ...]]:
+    f: Callable[..., Any], argnums: int = 0, *, has_aux: Literal[True]
+) -> Transformed[tuple[float, Any], tuple[Node, Any]]: ...
+@overload
+def grad(
+    f: Callable[..., Any], argnums: Sequence[int], *, has_aux: Literal[True]
+) -> Transformed[tuple[tuple[float, ...], Any], tuple[tuple[Node, ...], Any]]: ...
+def grad(
+    f: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Transformed[Any, Any]:
     """The derivative of ``f`` with respect to argument ``argnums`` (reverse mode).
 
     ``f`` receives :class:`~fnad.Node` arguments and returns a Node (or a number, if it
-    is constant). With a tuple ``argnums`` the result is a tuple of partial derivatives.
+    is constant). With a sequence ``argnums`` the result is a tuple of partial
+    derivatives. Keyword arguments reach ``f`` as they are, undifferentiated. With
+    ``has_aux=True``, ``f`` returns a pair ``(output, aux)`` and the transformed function
+    returns ``(derivative, aux)``; Nodes in ``aux`` come back as floats from a top-level
+    call (the call's tape is gone by then), and as they are from a nested one.
 
     >>> import fnad
     >>> f = lambda x, y: x * y + x**2
@@ -392,102 +606,110 @@ def grad(
     (7.0, 2.0)
     >>> fnad.grad(fnad.grad(fnad.grad(lambda x: x * x * x)))(2.0)
     6.0
+    >>> fnad.grad(lambda a, b, c=1.0: a * b + c)(2.0, 3.0, c=5.0)
+    3.0
+    >>> fnad.grad(lambda x: (x**2, {"x2": x**2}), has_aux=True)(3.0)
+    (6.0, {'x2': 9.0})
     """
     nums, single = _normalize_argnums("grad", argnums)
 
-    def impl(args: tuple[Operand, ...]) -> Any:
-        trace = _trace("grad", f, args, _resolve("grad", nums, len(args)))
+    def impl(args: tuple[Operand, ...], kwargs: dict[str, Any]) -> Any:
+        trace = _trace("grad", f, args, _resolve("grad", nums, len(args)), kwargs, has_aux=has_aux)
         try:
             grads = _gradient(trace)
-            return grads[0] if single else tuple(grads)
+            result = grads[0] if single else tuple(grads)
+            return (result, trace.export_aux()) if has_aux else result
         finally:
             trace.release()
 
-    return Transformed(impl, "grad", f, f"argnums={argnums!r}")
+    return Transformed(impl, "grad", f, _detail(argnums, has_aux))
 
 
 @overload
 def value_and_grad(
-    f: ScalarFunction, argnums: int = 0
+    f: ScalarFunction, argnums: int = 0, *, has_aux: Literal[False] = False
 ) -> Transformed[tuple[float, float], tuple[Node, Node]]: ...
 @overload
 def value_and_grad(
-    f: ScalarFunction, argnums: tuple[int, ...]
+    f: ScalarFunction, argnums: Sequence[int], *, has_aux: Literal[False] = False
 ) -> Transformed[tuple[float, tuple[float, ...]], tuple[Node, tuple[Node, ...]]]: ...
+@overload
 def value_and_grad(
-    f: ScalarFunction, argnums: Argnums = 0
-) -> (
-    Transformed[tuple[float, float], tuple[Node, Node]]
-    | Transformed[tuple[float, tuple[float, ...]], tuple[Node, tuple[Node, ...]]]
-):
+    f: Callable[..., Any], argnums: int = 0, *, has_aux: Literal[True]
+) -> Transformed[tuple[tuple[float, float], Any], tuple[tuple[Node, Node], Any]]: ...
+@overload
+def value_and_grad(
+    f: Callable[..., Any], argnums: Sequence[int], *, has_aux: Literal[True]
+) -> Transformed[
+    tuple[tuple[float, tuple[float, ...]], Any], tuple[tuple[Node, tuple[Node, ...]], Any]
+]: ...
+def value_and_grad(
+    f: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False
+) -> Transformed[Any, Any]:
     """``f``'s value and its :func:`grad`, from one trace.
+
+    With ``has_aux=True`` the result is ``((value, grad), aux)``, as in JAX.
 
     >>> import fnad
     >>> fnad.value_and_grad(lambda x: x.exp())(0.0)
     (1.0, 1.0)
     >>> fnad.value_and_grad(lambda x, y: x / y, argnums=(0, 1))(1.0, 2.0)
     (0.5, (0.5, -0.25))
+    >>> fnad.value_and_grad(lambda x: (x * x, x + 1), has_aux=True)(3.0)
+    ((9.0, 6.0), 4.0)
     """
     nums, single = _normalize_argnums("value_and_grad", argnums)
 
-    def impl(args: tuple[Operand, ...]) -> Any:
-        trace = _trace("value_and_grad", f, args, _resolve("value_and_grad", nums, len(args)))
+    def impl(args: tuple[Operand, ...], kwargs: dict[str, Any]) -> Any:
+        resolved = _resolve("value_and_grad", nums, len(args))
+        trace = _trace("value_and_grad", f, args, resolved, kwargs, has_aux=has_aux)
         try:
             grads = _gradient(trace)
-            return _value(trace), grads[0] if single else tuple(grads)
+            result = _value(trace), grads[0] if single else tuple(grads)
+            return (result, trace.export_aux()) if has_aux else result
         finally:
             trace.release()
 
-    return Transformed(impl, "value_and_grad", f, f"argnums={argnums!r}")
+    return Transformed(impl, "value_and_grad", f, _detail(argnums, has_aux))
 
 
 # --------------------------------------------------------------------------- hessian
 
 
 @overload
-def hessian(
-    f: ScalarFunction, argnums: tuple[int, ...] | None = None
-) -> Transformed[tuple[tuple[float, ...], ...], tuple[tuple[Node, ...], ...]]: ...
+def hessian(f: ScalarFunction, argnums: int = 0) -> Transformed[float, Node]: ...
 @overload
-def hessian(f: ScalarFunction, argnums: int) -> Transformed[float, Node]: ...
 def hessian(
-    f: ScalarFunction, argnums: Argnums | None = None
-) -> (
-    Transformed[tuple[tuple[float, ...], ...], tuple[tuple[Node, ...], ...]]
-    | Transformed[float, Node]
-):
-    """The matrix of second derivatives ∂²f/∂xᵢ∂xⱼ (reverse over reverse).
+    f: ScalarFunction, argnums: Sequence[int]
+) -> Transformed[tuple[tuple[float, ...], ...], tuple[tuple[Node, ...], ...]]: ...
+def hessian(f: ScalarFunction, argnums: Argnums = 0) -> Transformed[Any, Any]:
+    """Second derivatives ∂²f/∂xᵢ∂xⱼ (reverse over reverse).
 
-    By default with respect to every positional argument, as a tuple of rows; with an
-    int ``argnums``, the single second derivative ∂²f/∂x².
+    Like :func:`grad`, with respect to argument 0 by default, giving the single second
+    derivative ∂²f/∂x²; with a sequence ``argnums``, the matrix as a tuple of rows.
+    (Before fnad 0.2 the default was every positional argument.)
 
     >>> import fnad
+    >>> fnad.hessian(lambda x: x**3)(2.0)
+    12.0
     >>> f = lambda x, y: x * y + x**2
-    >>> fnad.hessian(f)(2.0, 3.0)
+    >>> fnad.hessian(f, argnums=(0, 1))(2.0, 3.0)
     ((2.0, 1.0), (1.0, 0.0))
-    >>> fnad.hessian(f, argnums=0)(2.0, 3.0)
-    2.0
     """
-    nums: tuple[int, ...] | None
-    if argnums is None:
-        nums, single = None, False
-    else:
-        nums, single = _normalize_argnums("hessian", argnums)
+    nums, single = _normalize_argnums("hessian", argnums)
 
-    def impl(args: tuple[Operand, ...]) -> Any:
-        wanted = tuple(range(len(args))) if nums is None else nums
-        if not wanted:
-            raise TransformError("fnad.hessian: the function was called with no arguments")
-        trace = _trace("hessian", f, args, _resolve("hessian", wanted, len(args)))
+    def impl(args: tuple[Operand, ...], kwargs: dict[str, Any]) -> Any:
+        trace = _trace("hessian", f, args, _resolve("hessian", nums, len(args)), kwargs)
         tape, variables = trace.tape, trace.variables
         try:
             first = _reverse_nodes(tape, trace.out, variables)
-            rows: list[tuple[Node, ...]] | list[tuple[float, ...]]
-            if trace.nested:
-                rows = [tuple(_reverse_nodes(tape, g, variables)) for g in first]
+            rows: list[list[Node]] | list[list[float]]
+            if trace.graphs:
+                rows = [_reverse_nodes(tape, g, variables) for g in first]
             else:
-                rows = [tuple(_reverse_floats(tape, g, variables)) for g in first]
-            return rows[0][0] if single else tuple(rows)
+                rows = [_reverse_floats(tape, g, variables) for g in first]
+            matrix = tuple(tuple(trace.export(v) for v in row) for row in rows)
+            return matrix[0][0] if single else matrix
         finally:
             trace.release()
 
@@ -544,13 +766,9 @@ def jvp(
     trace = _trace("jvp", f, primal_args, tuple(range(len(primal_args))), extra=tangent_args)
     try:
         tangent_out = _forward_tangent(
-            trace.tape, trace.out, trace.variables, seeds, create_graph=trace.nested
+            trace.tape, trace.out, trace.variables, seeds, create_graph=trace.graphs
         )
-        if trace.nested:
-            return _as_node(trace.tape, _value(trace)), _as_node(trace.tape, tangent_out)
-        value = _value(trace)
-        assert not isinstance(value, Node) and not isinstance(tangent_out, Node)
-        return value, tangent_out
+        return cast("tuple[float, float]", (_value(trace), trace.export(tangent_out)))
     finally:
         trace.release()
 
@@ -580,30 +798,33 @@ def vjp(
     (6.0, (3.0, 2.0), (30.0, 20.0))
     """
     trace = _trace("vjp", f, primals, tuple(range(len(primals))))
-    cache: list[Sequence[Node | float]] = []
+    tape = trace.tape
 
-    def gradient() -> Sequence[Node | float]:
-        if not cache:
-            cache.append(_gradient(trace))
-            trace.release()  # floats from here on (a nested trace keeps the caller's tape)
-        return cache[0]
+    def cotangent_of(cotangent: Operand) -> Node | float:
+        if isinstance(cotangent, Node):
+            if cotangent.tape is not tape:
+                raise TapeError(
+                    f"fnad.vjp: the cotangent (data={cotangent.data!r}) is on "
+                    f"{cotangent.tape!r}, not on the tape of the primals {tape!r}"
+                )
+            return cotangent
+        return to_float(cotangent, "fnad.vjp: vjp_fn's cotangent", 1)
 
-    if trace.nested:
-        tape = trace.tape
+    if trace.nested or trace.joined:
+        # The gradient now, while the tape it was traced on is still being traced.
+        grads = _gradient(trace)
 
-        def vjp_nodes(cotangent: Operand) -> tuple[Node, ...]:
-            if isinstance(cotangent, Node):
-                if cotangent.tape is not tape:
-                    raise TapeError(
-                        f"fnad.vjp: the cotangent (data={cotangent.data!r}) is on "
-                        f"{cotangent.tape!r}, not on the tape of the primals {tape!r}"
-                    )
-                scale: Node | float = cotangent
-            else:
-                scale = to_float(cotangent, "fnad.vjp: vjp_fn's cotangent", 1)
-            return tuple(_as_node(tape, scale * g) for g in gradient())
+        def vjp_nodes(cotangent: Operand) -> tuple[Any, ...]:
+            scale = cotangent_of(cotangent)
+            if trace.nested:
+                return tuple(_as_node(tape, scale * g) for g in grads)
+            return tuple(trace.export(scale * g) for g in grads)
 
-        return _as_node(tape, _value(trace)), vjp_nodes
+        return cast(
+            "tuple[Node, Callable[[Operand], tuple[Node, ...]]]", (_value(trace), vjp_nodes)
+        )
+
+    cache: list[list[Node | float]] = []
 
     def vjp_floats(cotangent: SupportsFloat) -> tuple[float, ...]:
         if isinstance(cotangent, Node):
@@ -612,7 +833,10 @@ def vjp(
                 "and returns plain numbers; call fnad.vjp with Node primals to get Nodes"
             )
         scale = to_float(cotangent, "fnad.vjp: vjp_fn's cotangent", 1)
-        return tuple(scale * cast(float, g) for g in gradient())
+        if not cache:
+            cache.append(_gradient(trace))
+            trace.release()  # floats from here on
+        return tuple(scale * cast(float, g) for g in cache[0])
 
     value = _value(trace)
     assert not isinstance(value, Node)

@@ -145,6 +145,76 @@ def test_each_asyncio_task_scopes_its_own_tape() -> None:
     assert asyncio.run(main()) == [(3.0, 3), (12.0, 3), (27.0, 3)]
 
 
+def test_one_tape_entered_by_overlapping_asyncio_tasks() -> None:
+    # Issue 14.5: the tokens of `with tape:` were one list on the tape, so two tasks inside
+    # one tape's block at once reset each other's tokens ("created in a different Context").
+    tape = fnad.Tape()
+
+    async def step(value: float, pause: float) -> Node:
+        with tape:
+            await asyncio.sleep(pause)
+            x = Node(value)
+            await asyncio.sleep(pause)
+            assert fnad.current_tape() is tape
+            return x * x
+
+    async def main() -> tuple[list[Node], fnad.Tape]:
+        outer = fnad.current_tape()
+        results = list(await asyncio.gather(step(2.0, 0.01), step(3.0, 0.02), step(4.0, 0)))
+        assert fnad.current_tape() is outer
+        return results, outer
+
+    results, outer = asyncio.run(main())
+    assert [y.data for y in results] == [4.0, 9.0, 16.0]
+    assert all(y.tape is tape for y in results) and len(tape) == 6
+    assert outer is not tape
+
+
+def test_one_tape_entered_by_several_threads_restores_each_threads_tape() -> None:
+    tape = fnad.Tape()
+    barrier = threading.Barrier(3)
+    seen: list[bool] = []
+
+    def work() -> None:
+        before = fnad.current_tape()
+        with tape:
+            barrier.wait()
+            seen.append(fnad.current_tape() is tape)
+            barrier.wait()
+        seen.append(fnad.current_tape() is before)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [True] * 6
+
+
+def test_a_tape_block_must_end_where_it_began() -> None:
+    first, second = fnad.Tape(), fnad.Tape()
+    before = fnad.current_tape()
+    first.__enter__()
+    second.__enter__()
+    with pytest.raises(fnad.TapeError, match="innermost"):
+        first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    first.__exit__(None, None, None)
+    assert fnad.current_tape() is before
+
+    async def leave() -> None:
+        second.__exit__(None, None, None)  # entered by the task that created this one
+
+    async def main() -> None:
+        with second:
+            with pytest.raises(fnad.TapeError, match="task that began it"):
+                await asyncio.create_task(leave())
+            assert fnad.current_tape() is second
+
+    asyncio.run(main())
+    assert fnad.current_tape() is before
+
+
 # --------------------------------------------------------------------------- backward
 
 
@@ -442,7 +512,7 @@ def test_transforms_and_train_step_close_their_private_tapes() -> None:
         for _ in range(10):
             fnad.grad(f)(1.0, 2.0)
             fnad.value_and_grad(f, argnums=(0, 1))(1.0, 2.0)
-            fnad.hessian(f)(1.0, 2.0)
+            fnad.hessian(f, argnums=(0, 1))(1.0, 2.0)
             fnad.jvp(f, (1.0, 2.0), (1.0, 0.0))
             fnad.vjp(f, 1.0, 2.0)[1](1.0)
             model = train_step(model, points, labels, lr=0.1).model

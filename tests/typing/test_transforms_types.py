@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import SupportsFloat, assert_type
+from typing import Any, SupportsFloat, assert_type
 
 import pytest
 
@@ -31,9 +31,38 @@ def test_grad_types() -> None:
     assert_type(fnad.grad(fnad.grad(lambda x: x * x * x))(1.0), float)
     assert_type(fnad.value_and_grad(f)(1.0, 2.0), tuple[float, float])
     assert_type(fnad.value_and_grad(f, (0, 1))(1.0, 2.0), tuple[float, tuple[float, ...]])
-    assert_type(fnad.hessian(f)(1.0, 2.0), tuple[tuple[float, ...], ...])
+    assert_type(fnad.hessian(f)(1.0, 2.0), float)
+    assert_type(fnad.hessian(f, (0, 1))(1.0, 2.0), tuple[tuple[float, ...], ...])
     assert_type(fnad.hessian(f, argnums=0)(1.0, 2.0), float)
     assert fnad.grad(f)(1.0, 2.0) == 4.0
+
+
+def test_option_types() -> None:
+    # keyword arguments pass through; any sequence of ints is an argnums
+    assert_type(fnad.grad(f)(1.0, y=2.0), float)
+    assert_type(fnad.grad(f, argnums=[0, 1])(1.0, 2.0), tuple[float, ...])
+    assert_type(fnad.grad(f, argnums=range(2)), Transformed[tuple[float, ...], tuple[Node, ...]])
+    assert_type(fnad.hessian(f, [0, 1])(1.0, 2.0), tuple[tuple[float, ...], ...])
+
+    def with_aux(x: Node) -> tuple[Node, dict[str, Node]]:
+        return x * x, {"x": x}
+
+    assert_type(fnad.grad(with_aux, has_aux=True), Transformed[tuple[float, Any], tuple[Node, Any]])
+    assert_type(fnad.grad(with_aux, has_aux=True)(1.0), tuple[float, Any])
+    assert_type(fnad.grad(with_aux, argnums=[0], has_aux=True)(1.0), tuple[tuple[float, ...], Any])
+    assert_type(fnad.value_and_grad(with_aux, has_aux=True)(1.0), tuple[tuple[float, float], Any])
+    assert_type(
+        fnad.value_and_grad(with_aux, (0,), has_aux=True)(1.0),
+        tuple[tuple[float, tuple[float, ...]], Any],
+    )
+    (value, slope), aux = fnad.value_and_grad(with_aux, has_aux=True)(3.0)
+    assert (value, slope, aux) == (9.0, 6.0, {"x": 3.0})
+    with fnad.Tape():
+        x = Node(1.0)
+        assert_type(fnad.grad(with_aux, has_aux=True)(x), tuple[Node, Any])
+        assert_type(fnad.value_and_grad(with_aux, has_aux=True)(x), tuple[tuple[Node, Node], Any])
+    error: type[TypeError] = fnad.OutputTypeError
+    assert issubclass(error, fnad.TransformError)
 
 
 def test_nested_calls_are_nodes() -> None:
@@ -43,7 +72,8 @@ def test_nested_calls_are_nodes() -> None:
         assert_type(fnad.grad(f)(x, 2.0), Node)
         assert_type(fnad.grad(f, argnums=(0, 1))(x, x), tuple[Node, ...])
         assert_type(fnad.value_and_grad(f)(x, 2.0), tuple[Node, Node])
-        assert_type(fnad.hessian(f)(x, x), tuple[tuple[Node, ...], ...])
+        assert_type(fnad.hessian(f)(x, x), Node)
+        assert_type(fnad.hessian(f, [0, 1])(x, x), tuple[tuple[Node, ...], ...])
         assert_type(fnad.jvp(f, (x, 2.0), (1.0, 0.0)), tuple[Node, Node])
         value, vjp_fn = fnad.vjp(f, x, 2.0)
         assert_type(value, Node)
