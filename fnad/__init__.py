@@ -11,10 +11,11 @@
 Layout (dependencies point one way)::
 
     errors <- rules <- core (Node, Tape) <- ops (built-in rules)
-           <- transforms / custom / check / export / replay / explain / render / nn / parser
-           <- cli
+           <- transforms / custom / check / export / replay / render / nn / parser
+           <- summary <- explain <- flow (on nn) <- cli
 
-``fnad.nn``, ``fnad.datasets`` and ``fnad.cli`` are submodules, imported on demand.
+``fnad.nn``, ``fnad.datasets``, ``fnad.flow`` and ``fnad.cli`` are submodules, imported on
+demand.
 """
 
 from fnad.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
@@ -36,7 +37,14 @@ from fnad.errors import (
     TransformError,
     UnknownOpError,
 )
-from fnad.explain import Explanation, GradientPath, explain
+from fnad.explain import (
+    Explanation,
+    GradientPath,
+    GroupExplanation,
+    GroupRoute,
+    explain,
+    explain_group,
+)
 from fnad.export import to_dot, to_graphml, to_json, to_networkx
 from fnad.ops import (
     BinaryOp,
@@ -58,6 +66,7 @@ from fnad.parser import Expression, parse
 from fnad.render import render
 from fnad.replay import Program, ValueAndGrad, from_graphml, from_json
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
+from fnad.summary import render_summary, summarize, summary_to_dot
 from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
@@ -76,6 +85,8 @@ __all__ = [
     "Gradients",
     "GraphFormatError",
     "GraphSizeError",
+    "GroupExplanation",
+    "GroupRoute",
     "Mismatch",
     "Node",
     "NonFiniteError",
@@ -110,6 +121,7 @@ __all__ = [
     "defop",
     "exp",
     "explain",
+    "explain_group",
     "from_graphml",
     "from_json",
     "grad",
@@ -122,10 +134,13 @@ __all__ = [
     "power",
     "relu",
     "render",
+    "render_summary",
     "sigmoid",
     "sin",
     "sqrt",
     "strict",
+    "summarize",
+    "summary_to_dot",
     "tanh",
     "to_dot",
     "to_float",
