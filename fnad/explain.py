@@ -36,6 +36,7 @@ from fnad.summary import (
     Grouping,
     VertexTable,
     assign_groups,
+    euclidean_norm,
     select_groups,
 )
 
@@ -248,7 +249,7 @@ class GroupRoute:
     @property
     def norm(self) -> float:
         """‖through‖, the Euclidean norm over the source vertices."""
-        return math.hypot(*self.through)
+        return euclidean_norm(self.through)
 
 
 @attrs.frozen
@@ -277,7 +278,7 @@ class GroupExplanation:
     @property
     def norm(self) -> float:
         """‖∂z/∂source‖, the Euclidean norm over the source vertices."""
-        return math.hypot(*self.grads)
+        return euclidean_norm(self.grads)
 
     def __str__(self) -> str:
         z, x = self.z_name, self.source

@@ -50,7 +50,7 @@ from fnad.core import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.export import encode_float, number
 from fnad.nn import MLP, StepResult, accuracy, hinge_loss, l2
-from fnad.summary import assign
+from fnad.summary import GradStats, assign, euclidean_norm
 
 __all__ = [
     "FLOW_PLOT_SIZE",
@@ -70,42 +70,6 @@ _DPI = 100
 
 
 # --------------------------------------------------------------------------- values
-
-
-@attrs.frozen
-class GradStats:
-    """Magnitudes of a set of gradients.
-
-    >>> GradStats.of([3.0, -4.0, 0.0])
-    GradStats(count=3, mean_abs=2.3333333333333335, max_abs=4.0, norm=5.0, zero=1)
-    """
-
-    count: int
-    mean_abs: float
-    """Mean of |gradient| (0.0 for no gradients)."""
-    max_abs: float
-    norm: float
-    """Euclidean norm."""
-    zero: int
-    """How many are exactly 0."""
-
-    @classmethod
-    def of(cls, grads: Sequence[float]) -> GradStats:
-        """The statistics of ``grads``."""
-        magnitudes = [abs(g) for g in grads]
-        count = len(magnitudes)
-        return cls(
-            count=count,
-            mean_abs=_fsum(magnitudes) / count if count else 0.0,
-            max_abs=max(magnitudes, default=0.0),
-            norm=math.hypot(*grads),
-            zero=magnitudes.count(0.0),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (nan and ±inf as the strings ``"nan"``, ``"inf"``, ``"-inf"``)."""
-        result: dict[str, Any] = _jsonable(attrs.asdict(self))
-        return result
 
 
 @attrs.frozen
@@ -237,13 +201,6 @@ def _neuron_lines(layer: LayerFlow) -> list[str]:
     return lines
 
 
-def _fsum(values: list[float]) -> float:
-    try:
-        return math.fsum(values)
-    except (ValueError, OverflowError):  # inf - inf, or an intermediate overflow
-        return sum(values, 0.0)
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return encode_float(value)
@@ -337,7 +294,7 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
                     evaluations=evaluations.get(name, 0) if neuron.nonlin else 0,
                 )
             )
-        norm = math.hypot(*weight_grads, *bias_grads)
+        norm = euclidean_norm(weight_grads + bias_grads)
         norms.append(norm)
         layers.append(
             LayerFlow(

@@ -70,12 +70,14 @@ __all__ = [
     "PRESETS",
     "REST_GROUP",
     "SUMMARY_SCHEMA",
+    "GradStats",
     "GroupAssignment",
     "Grouping",
     "VertexInfo",
     "VertexTable",
     "assign",
     "assign_groups",
+    "euclidean_norm",
     "render_summary",
     "select_groups",
     "summarize",
@@ -401,8 +403,16 @@ def _total(values: list[float]) -> float:
         return sum(values, 0.0)
 
 
-def _norm(values: list[float]) -> float:
-    return math.hypot(*values) if values else 0.0
+def euclidean_norm(values: Sequence[float]) -> float:
+    """The Euclidean norm, without overflow (``math.hypot``), and nan if any value is nan.
+
+    >>> euclidean_norm([3.0, -4.0]), euclidean_norm([1e200, 1e200]), euclidean_norm([])
+    (5.0, 1.4142135623730952e+200, 0.0)
+    >>> euclidean_norm([float("inf"), float("nan")])
+    nan
+    """
+    norm = math.hypot(*values)
+    return math.nan if norm == math.inf and any(v != v for v in values) else norm
 
 
 def _finite_range(values: list[float]) -> tuple[float, float]:
@@ -410,14 +420,48 @@ def _finite_range(values: list[float]) -> tuple[float, float]:
     return (min(finite), max(finite)) if finite else (math.nan, math.nan)
 
 
+@attrs.frozen
+class GradStats:
+    """Magnitudes of a set of gradients; a nan among them makes every statistic but
+    ``count`` and ``zero`` nan.
+
+    >>> GradStats.of([3.0, -4.0, 0.0])
+    GradStats(count=3, mean_abs=2.3333333333333335, max_abs=4.0, norm=5.0, zero=1)
+    """
+
+    count: int
+    mean_abs: float
+    """Mean of |gradient| (0.0 for no gradients)."""
+    max_abs: float
+    norm: float
+    """Euclidean norm (see :func:`euclidean_norm`)."""
+    zero: int
+    """How many are exactly 0."""
+
+    @classmethod
+    def of(cls, grads: Sequence[float]) -> GradStats:
+        """The statistics of ``grads``."""
+        magnitudes = [abs(g) for g in grads]
+        count = len(magnitudes)
+        largest = max(magnitudes, default=0.0)
+        if largest == largest and any(m != m for m in magnitudes):
+            largest = math.nan  # max() with a nan depends on the order
+        return cls(
+            count=count,
+            mean_abs=_total(magnitudes) / count if count else 0.0,
+            max_abs=largest,
+            norm=euclidean_norm(grads),
+            zero=magnitudes.count(0.0),
+        )
+
+
 def _grad_stats(prefix: str, grads: list[float]) -> dict[str, float | int]:
-    magnitudes = [abs(g) for g in grads]
-    count = len(grads)
+    stats = GradStats.of(grads)
     return {
-        f"{prefix}_norm": _norm(grads),
-        f"{prefix}_mean_abs": _total(magnitudes) / count if count else 0.0,
-        f"{prefix}_max_abs": max(magnitudes, default=0.0),
-        f"{prefix}_zero": magnitudes.count(0.0),
+        f"{prefix}_norm": stats.norm,
+        f"{prefix}_mean_abs": stats.mean_abs,
+        f"{prefix}_max_abs": stats.max_abs,
+        f"{prefix}_zero": stats.zero,
     }
 
 
