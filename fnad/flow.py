@@ -32,7 +32,7 @@ Over training, keep one value per step (a list is enough) and draw them with
 step's statistics, and ``fnad demo --flow flow.png`` does it for the moons demo.
 
 The statistics read the step's graph through public API only: the gradients ``backward()``
-returned, the tape's vertices in recording order, and :func:`fnad.summary.assign`'s rules
+returned, the tape's vertices in recording order, and :func:`fnad.summary.place`'s rules
 to find the relu vertices of each neuron. The cost is one pass over the tape (a few percent
 of a training step), nothing recursive.
 """
@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -50,7 +51,7 @@ from fnad.core import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.export import encode_float, number
 from fnad.nn import MLP, StepResult, accuracy, hinge_loss, l2
-from fnad.summary import GradStats, assign, euclidean_norm
+from fnad.summary import GradStats, euclidean_norm, place
 
 __all__ = [
     "FLOW_PLOT_SIZE",
@@ -258,19 +259,11 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
     # The loss's ancestors in recording order (a topological order), grouped by neuron with
     # the placement rules of fnad.summary, to find the relu vertices of each neuron.
     order = [node for node in tape.graph if node in grads]
-    index = {node: i for i, node in enumerate(order)}
-    assignment = assign(
-        range(len(order)),
-        [node.op for node in order],
-        [node.label for node in order],
-        [node.data for node in order],
-        [[index[a] for a in node.inputs] for node in order],
-        lambda vertex: owner.get(order[vertex.id]),
-    )
+    groups = place(order, owner, attrgetter("inputs"), attrgetter("op"))
     active: dict[str, int] = {}
     evaluations: dict[str, int] = {}
-    for node, group, own in zip(order, assignment.groups, assignment.own, strict=True):
-        if node.op == "relu" and not own:
+    for node, group in groups.items():
+        if node.op == "relu":
             evaluations[group] = evaluations.get(group, 0) + 1
             if tape.local_derivatives(node)[0] != 0.0:
                 active[group] = active.get(group, 0) + 1

@@ -53,9 +53,9 @@ import math
 import os
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias, Union
+from typing import Any, NamedTuple, TypeAlias, TypeVar, Union
 
 import attrs
 import networkx as nx
@@ -75,9 +75,9 @@ __all__ = [
     "Grouping",
     "VertexInfo",
     "VertexTable",
-    "assign",
     "assign_groups",
     "euclidean_norm",
+    "place",
     "render_summary",
     "select_groups",
     "summarize",
@@ -322,43 +322,59 @@ def _pattern_key(pattern: re.Pattern[str]) -> Callable[[int, str, str, float], s
 
 def assign_groups(table: VertexTable, by: Grouping) -> GroupAssignment:
     """Group every vertex of ``table``: by ``by`` where it gives a group, else by the
-    placement rules of this module's docstring. One pass in topological order."""
-    return assign(table.ids, table.ops, table.labels, table.data, table.arguments, by)
-
-
-def assign(
-    ids: Sequence[int],
-    ops: Sequence[str],
-    labels: Sequence[str],
-    data: Sequence[float],
-    arguments: Sequence[Sequence[int]],
-    by: Grouping,
-) -> GroupAssignment:
-    """:func:`assign_groups` on bare columns: vertex ``i`` has the id ``ids[i]``, the op
-    ``ops[i]`` … and the arguments ``arguments[i]`` (positions, all smaller than ``i``)."""
+    placement rules of this module's docstring (:func:`place`)."""
     key, description = _key_function(by)
-    groups: list[str] = []
-    own: list[bool] = []
-    seen: dict[str, None] = {}
-    for i, (op, label, value, args) in enumerate(zip(ops, labels, data, arguments, strict=True)):
-        name = key(ids[i], op, label, value)
+    own: dict[int, str] = {}
+    for i, (vertex, op, label, value) in enumerate(
+        zip(table.ids, table.ops, table.labels, table.data, strict=True)
+    ):
+        name = key(vertex, op, label, value)
         if name is not None and not isinstance(name, str):
             raise OperandTypeError(
                 f"summarize: the grouping {description} returned {name!r} "
-                f"({type(name).__name__}) for vertex {ids[i]} (op {op!r}, label "
+                f"({type(name).__name__}) for vertex {vertex} (op {op!r}, label "
                 f"{label!r}); return a group name (str), or None for no group of its own"
             )
         if name:
-            groups.append(name)
-            own.append(True)
-        else:
-            own.append(False)
+            own[i] = name
+    placed = place(range(len(table)), own, table.arguments.__getitem__, table.ops.__getitem__)
+    groups = list(placed.values())
+    return GroupAssignment(
+        groups, [i in own for i in range(len(groups))], list(dict.fromkeys(groups)), description
+    )
+
+
+V = TypeVar("V", bound=Hashable)
+
+
+def place(
+    vertices: Iterable[V],
+    own: Mapping[V, str],
+    arguments: Callable[[V], Sequence[V]],
+    op: Callable[[V], str],
+) -> dict[V, str]:
+    """The group of every vertex, given the groups ``own`` that a grouping gave some of them.
+
+    ``vertices`` come in a topological order; ``arguments(v)`` lists v's arguments in order,
+    ``op(v)`` is its op. The others are placed by the rules of this module's docstring:
+    the own group of the first argument that has one, else the group all arguments share,
+    else ``"rest"``; a leaf without a group is ``"const"`` or ``"input"``. One pass, any
+    hashable vertices (ids, or the Nodes of a tape).
+
+    >>> place([0, 1, 2, 3], {0: "A"}, [(), (), (0, 1), (1,)].__getitem__, lambda v: "")
+    {0: 'A', 1: 'input', 2: 'A', 3: 'input'}
+    """
+    groups: dict[V, str] = {}
+    for v in vertices:
+        name = own.get(v)
+        if name is None:
+            args = arguments(v)
             if not args:
-                name = CONST_GROUP if op == CONST else INPUT_GROUP
+                name = CONST_GROUP if op(v) == CONST else INPUT_GROUP
             else:
                 for a in args:
-                    if own[a]:
-                        name = groups[a]
+                    name = own.get(a)
+                    if name is not None:
                         break
                 else:
                     name = groups[args[0]]
@@ -366,10 +382,8 @@ def assign(
                         if groups[a] != name:
                             name = REST_GROUP
                             break
-            groups.append(name)
-        if name not in seen:
-            seen[name] = None
-    return GroupAssignment(groups, own, list(seen), description)
+        groups[v] = name
+    return groups
 
 
 def select_groups(names: Sequence[str], selector: str, what: str = "group") -> tuple[str, ...]:
@@ -406,8 +420,8 @@ def _total(values: list[float]) -> float:
 def euclidean_norm(values: Sequence[float]) -> float:
     """The Euclidean norm, without overflow (``math.hypot``), and nan if any value is nan.
 
-    >>> euclidean_norm([3.0, -4.0]), euclidean_norm([1e200, 1e200]), euclidean_norm([])
-    (5.0, 1.4142135623730952e+200, 0.0)
+    >>> euclidean_norm([3.0, -4.0]), euclidean_norm([3e300, 4e300]), euclidean_norm([])
+    (5.0, 5e+300, 0.0)
     >>> euclidean_norm([float("inf"), float("nan")])
     nan
     """
