@@ -653,7 +653,8 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
     placed ones: a layer's parameters) and the ops in it whose local derivatives are all 0
     (relu at a negative input: the gradient stops there). Each edge shows how many vertex
     edges it stands for and the gradient they carry back (``grad ←``, plus the sum of
-    magnitudes when signs cancel); its width grows with that magnitude, on a log scale.
+    magnitudes when signs cancel); its width grows with that magnitude, on a log scale
+    over four decades.
     Edges out of a group of constants are dashed: gradient that reaches a number is not
     used. Edge labels are left out above :data:`MAX_EDGE_LABELS` edges unless
     ``edge_labels`` says otherwise (the SVG tooltip still has them). Groups named
@@ -716,6 +717,7 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
         ),
         default=0.0,
     )
+    widest = 5.0 if show_labels else 2.5  # a bundle of many wide edges is a black wall
     for source, target, attributes in summary.edges(data=True):
         flow, abs_flow, count = attributes["flow"], attributes["abs_flow"], attributes["edges"]
         text = f"{count:,} edge{'s' if count != 1 else ''}\ngrad ← {_short(flow)}"
@@ -725,7 +727,7 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
         if kinds[source] == "const":
             style = ', style=dashed, color="#94a3b8", penwidth=1.0'
         else:
-            style = f", penwidth={_width(abs_flow, largest):.1f}"
+            style = f", penwidth={_width(abs_flow, largest, widest):.1f}"
         lines.append(
             f"  {dot_quote(key[source])} -> {dot_quote(key[target])} [{label}{style}, "
             f'flow="{flow!r}", abs_flow="{abs_flow!r}", edges="{count}"];'
@@ -734,14 +736,15 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
     return "\n".join(lines) + "\n"
 
 
-def _width(value: float, largest: float) -> float:
-    """Edge width from 0.5 (no flow) to 5 (the largest), on a log scale over 6 decades."""
+def _width(value: float, largest: float, widest: float) -> float:
+    """Edge width from 0.5 (no flow, or 10⁻⁴ of the largest) to ``widest`` (the largest), on
+    a log scale."""
     if value != value or value == math.inf:
-        return 5.0
+        return widest
     if not (value > 0.0 and 0.0 < largest < math.inf):
         return 0.5
-    decades = math.log10(min(value / largest, 1.0))
-    return 0.5 + 4.5 * max(0.0, 1.0 + decades / 6.0)
+    decades = math.log10(min(value / largest, 1.0))  # <= 0
+    return 0.5 + (widest - 0.5) * max(0.0, 1.0 + decades / 4.0)
 
 
 def render_summary(
