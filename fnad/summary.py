@@ -764,6 +764,10 @@ def render_summary(
             "render_summary(fnad.summarize(loss, by='layer'), path), or draw a Node with "
             "fnad.render"
         )
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
+        raise GraphSizeError(
+            f"render_summary: max_groups must be a positive int, got {max_groups!r}"
+        )
     if summary.number_of_nodes() > max_groups:
         raise GraphSizeError(
             f"render_summary: the summary has {summary.number_of_nodes():,} groups, above "

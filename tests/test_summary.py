@@ -375,6 +375,8 @@ def test_render_summary_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
         render_summary(to_networkx(z), tmp_path / "x.svg")  # type: ignore[arg-type]
     with pytest.raises(fnad.GraphSizeError, match="6 groups, above max_groups=3"):
         render_summary(summarize(z, by="op"), tmp_path / "x.svg", max_groups=3)
+    with pytest.raises(fnad.GraphSizeError, match="max_groups must be a positive int, got 0"):
+        render_summary(summarize(z, by="op"), tmp_path / "x.svg", max_groups=0)
     assert not (tmp_path / "x.svg").exists()
 
 
