@@ -165,7 +165,8 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
     if not isinstance(x, Node):
         raise OperandTypeError(
             f"explain: the second argument must be a fnad.Node, got {type(x).__name__}; "
-            "pass the input node, e.g. explain(z, x)"
+            "pass the input node, e.g. explain(z, x) (for a group of vertices, such as a "
+            "layer, use fnad.explain_group(z, 'L0', by='layer'))"
         )
     if x.tape is not z.tape:
         raise TapeError(

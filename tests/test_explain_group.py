@@ -135,3 +135,9 @@ def test_errors_name_the_group_and_the_fix() -> None:
         explain_group(loss, "L0", by="layer", via=[1])  # type: ignore[list-item]
     with pytest.raises(fnad.OperandTypeError, match=r"expected the output fnad\.Node first"):
         explain_group("L0", "L0", by="layer")  # type: ignore[arg-type]
+
+
+def test_explain_points_a_group_name_to_explain_group() -> None:
+    loss, _ = small_net_loss()
+    with pytest.raises(fnad.OperandTypeError, match=r"use fnad\.explain_group\(z, 'L0'"):
+        fnad.explain(loss, "L0")  # type: ignore[arg-type]
