@@ -44,7 +44,7 @@ The result follows :func:`fnad.to_networkx`'s conventions (``op`` and ``label`` 
 vertices, ``flow`` on edges, ``schema``/``version``/``output`` on the graph) and adds the
 statistics listed in ``docs/flow.md``. :func:`summary_to_dot` and :func:`render_summary`
 draw it. Everything here is a loop over the vertices and edges: linear in the graph's
-size and never recursive (a million vertices summarise in seconds).
+size and never recursive (the test suite summarises a million vertices).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class VertexInfo(NamedTuple):
     """What a grouping function is shown of a vertex."""
 
     id: int
-    """Its id in :func:`fnad.to_networkx` of the same output."""
+    """Its id in :func:`fnad.to_networkx` of the same output (or in the graph summarised)."""
     op: str
     """``""`` for an input, ``"const"`` for a wrapped number, else the op's name."""
     label: str
@@ -131,12 +131,13 @@ vertex the group of its own label."""
 
 @attrs.frozen
 class VertexTable:
-    """A graph as flat columns: vertices ``0 .. n-1`` in a topological order, output last.
+    """A graph as flat columns: vertices ``0 .. n-1`` in a topological order.
 
     ``arguments[i]`` lists the distinct arguments of vertex ``i`` in order of their first
     argument position (``x * x`` has one), ``partials[i]`` the local derivative for each,
     summed over its positions, as the edges of :func:`fnad.to_networkx` carry them. ``ids``
-    are the vertex ids of the source graph.
+    are the vertex ids of the source graph (those of ``to_networkx`` for an output Node),
+    ``output`` the position of the output.
     """
 
     ids: list[int]
@@ -272,7 +273,7 @@ class GroupAssignment:
     own: list[bool]
     names: list[str]
     by: str
-    """A description of the grouping, e.g. ``"layer"`` or ``"pattern 'L(\\\\d+)'"``."""
+    """A description of the grouping, e.g. ``"layer"`` or ``"function my_grouping"``."""
 
 
 def _key_function(by: Grouping) -> tuple[Callable[[int, str, str, float], str | None], str]:
