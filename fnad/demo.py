@@ -341,7 +341,7 @@ def run(
     if args.json:
         document = summary.as_dict()
         document["flow"] = history_as_dict(flows or [])
-        print(json.dumps(document, allow_nan=False), file=out)
+        print(json.dumps(document), file=out)
     else:
         print(
             f"{model!r} on {args.samples} moons points (noise {args.noise}, seed {args.seed}): "

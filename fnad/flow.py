@@ -242,6 +242,16 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
         )
     loss = grads.output
     tape = loss.tape
+    if type(grads[loss]) is not float:
+        raise OperandTypeError(
+            "flow_stats: these gradients are Nodes (backward(create_graph=True)); pass the "
+            "float gradients of loss.backward()"
+        )
+    if tape.closed:
+        raise TapeError(
+            f"flow_stats: {tape!r} was closed, so the step's graph is gone; call flow_stats "
+            "inside the step, before the tape is closed (fnad.flow.flow_step does)"
+        )
     parameters: list[Node] = list(net.parameters())
     if parameters[0].tape is not tape:
         raise TapeError(

@@ -225,6 +225,15 @@ def test_errors_name_the_fix() -> None:
         other = model.trace()
     with pytest.raises(fnad.TapeError, match="traced on another tape than the loss"):
         flow_stats(other, grads)
+    with fnad.Tape() as tape:
+        net = model.trace()
+        loss = hinge_loss([net(x) for x in points], labels)
+        with pytest.raises(fnad.OperandTypeError, match=r"these gradients are Nodes"):
+            flow_stats(net, loss.backward(create_graph=True))  # type: ignore[arg-type]
+        grads = loss.backward()
+    tape.close()
+    with pytest.raises(fnad.TapeError, match="was closed, so the step's graph is gone"):
+        flow_stats(net, grads)
     with pytest.raises(fnad.OperandTypeError, match="the history is empty"):
         plot_flow([], "never.png")
 
