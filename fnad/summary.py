@@ -53,6 +53,7 @@ import math
 import os
 import re
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeAlias, TypeVar, Union
@@ -514,47 +515,51 @@ def summarize(source: Node | nx.DiGraph[Any], *, by: Grouping) -> nx.DiGraph[str
     return quotient(table, assign_groups(table, by))
 
 
+def _common_op(kinds: dict[str, int]) -> str:
+    """The ``op`` of a group: its vertices' op if they share one (``""`` for inputs)."""
+    if len(kinds) != 1:
+        return "group"
+    (kind,) = kinds
+    return "" if kind == INPUT_GROUP else kind
+
+
 def quotient(table: VertexTable, assignment: GroupAssignment) -> nx.DiGraph[str]:
     """The quotient graph of ``table`` under ``assignment`` (see :func:`summarize`)."""
     names = assignment.names
     number_of = {name: k for k, name in enumerate(names)}
     group = [number_of[name] for name in assignment.groups]
     members: list[list[int]] = [[] for _ in names]
-    grads: list[list[float]] = [[] for _ in names]
-    own_grads: list[list[float]] = [[] for _ in names]
-    values: list[list[float]] = [[] for _ in names]
-    ops: list[dict[str, int]] = [{} for _ in names]
-    blocked: list[dict[str, int]] = [{} for _ in names]
+    for i, g in enumerate(group):
+        members[g].append(i)
+    ops = Counter(zip(group, [op or INPUT_GROUP for op in table.ops], strict=True))
+    blocked: Counter[tuple[int, str]] = Counter()
     internal: list[list[float]] = [[] for _ in names]
     crossing: dict[tuple[int, int], list[float]] = {}
-    ids, table_grads, own = table.ids, table.grads, assignment.own
+    table_grads = table.grads
     edge_count = 0
-    for i, (op, value, args, parts) in enumerate(
-        zip(table.ops, table.data, table.arguments, table.partials, strict=True)
-    ):
-        g = group[i]
-        grad = table_grads[i]
-        members[g].append(ids[i])
-        grads[g].append(grad)
-        values[g].append(value)
-        if own[i]:
-            own_grads[g].append(grad)
-        name = op or INPUT_GROUP
-        counts = ops[g]
-        counts[name] = counts.get(name, 0) + 1
+    for i, (args, parts) in enumerate(zip(table.arguments, table.partials, strict=True)):
         if not args:
             continue
+        g = group[i]
+        grad = table_grads[i]
         edge_count += len(args)
-        if all(p == 0.0 for p in parts):
-            stopped = blocked[g]
-            stopped[name] = stopped.get(name, 0) + 1
+        if not any(parts):  # every local derivative is 0 (nan counts as not 0)
+            blocked[g, table.ops[i]] += 1
         for a, partial in zip(args, parts, strict=True):
             h = group[a]
-            flow = grad * partial
             if h == g:
-                internal[g].append(flow)
+                internal[g].append(grad * partial)
             else:
-                crossing.setdefault((h, g), []).append(flow)
+                flows = crossing.get((h, g))
+                if flows is None:
+                    crossing[h, g] = flows = []
+                flows.append(grad * partial)
+    kinds: list[dict[str, int]] = [{} for _ in names]
+    for (g, op), count in ops.items():
+        kinds[g][op] = count
+    stopped: list[dict[str, int]] = [{} for _ in names]
+    for (g, op), count in sorted(blocked.items()):
+        stopped[g][op] = count
 
     summary: nx.DiGraph[str] = nx.DiGraph(
         schema=SUMMARY_SCHEMA,
@@ -564,23 +569,25 @@ def quotient(table: VertexTable, assignment: GroupAssignment) -> nx.DiGraph[str]
         vertices=len(table),
         edges=edge_count,
     )
+    ids, data, own = table.ids, table.data, assignment.own
     for k, name in enumerate(names):
-        low, high = _finite_range(values[k])
-        kinds = ops[k]
+        vertices = members[k]
+        low, high = _finite_range([data[i] for i in vertices])
+        grads = [table_grads[i] for i in vertices]
         summary.add_node(
             name,
             label=name,
-            op=(next(iter(kinds)).replace(INPUT_GROUP, "") if len(kinds) == 1 else "group"),
-            count=len(members[k]),
-            own=len(own_grads[k]),
-            ops=kinds,
-            members=tuple(members[k]),
+            op=_common_op(kinds[k]),
+            count=len(vertices),
+            own=sum(own[i] for i in vertices),
+            ops=kinds[k],
+            members=tuple([ids[i] for i in vertices]),
             data_min=low,
             data_max=high,
-            **_grad_stats("grad", grads[k]),
-            **_grad_stats("own_grad", own_grads[k]),
-            blocked=sum(blocked[k].values()),
-            blocked_ops=blocked[k],
+            **_grad_stats("grad", grads),
+            **_grad_stats("own_grad", [table_grads[i] for i in vertices if own[i]]),
+            blocked=sum(stopped[k].values()),
+            blocked_ops=stopped[k],
             internal_edges=len(internal[k]),
             internal_flow=_total(internal[k]),
         )
