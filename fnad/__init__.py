@@ -13,7 +13,8 @@ independent (the import-linter contract in pyproject.toml, checked by the tests)
 
     cli | display
     demo
-    check | explain | replay | nn | parser
+    flow | check | explain | replay | parser
+    nn | summary
     render | program
     transforms | custom | export | datasets
     ops | schema
@@ -22,7 +23,8 @@ independent (the import-linter contract in pyproject.toml, checked by the tests)
     _internal
     errors | _floats
 
-``fnad.nn``, ``fnad.datasets`` and ``fnad.cli`` are submodules, imported on demand.
+``fnad.nn``, ``fnad.datasets``, ``fnad.flow`` and ``fnad.cli`` are submodules, imported on
+demand.
 """
 
 from fnad import display  # noqa: F401  (imported for its effect: Jupyter display)
@@ -51,7 +53,14 @@ from fnad.errors import (
     TransformError,
     UnknownOpError,
 )
-from fnad.explain import Explanation, GradientPath, explain
+from fnad.explain import (
+    Explanation,
+    GradientPath,
+    GroupExplanation,
+    GroupRoute,
+    explain,
+    explain_group,
+)
 from fnad.export import to_graphml, to_json, to_networkx
 from fnad.ops import (
     BinaryOp,
@@ -102,6 +111,7 @@ from fnad.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad
 from fnad.render import render, to_dot
 from fnad.replay import from_graphml, from_json
 from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
+from fnad.summary import render_summary, summarize, summary_to_dot
 from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
@@ -121,6 +131,8 @@ __all__ = [
     "Gradients",
     "GraphFormatError",
     "GraphSizeError",
+    "GroupExplanation",
+    "GroupRoute",
     "ImmutableError",
     "Mismatch",
     "MissingAttributeError",
@@ -174,6 +186,7 @@ __all__ = [
     "exp",
     "exp2",
     "explain",
+    "explain_group",
     "expm1",
     "floor",
     "fmod",
@@ -198,6 +211,7 @@ __all__ = [
     "power",
     "relu",
     "render",
+    "render_summary",
     "sigmoid",
     "sign",
     "silu",
@@ -206,6 +220,8 @@ __all__ = [
     "softplus",
     "sqrt",
     "strict",
+    "summarize",
+    "summary_to_dot",
     "tan",
     "tanh",
     "to_dot",

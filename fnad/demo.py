@@ -4,6 +4,7 @@ Run it as ``fnad demo`` or ``python -m fnad.demo``::
 
     fnad demo                      # 100 steps with a progress bar, then a summary
     fnad demo --plot moons.png     # also draw the decision boundary (.png, .svg or .pdf)
+    fnad demo --flow flow.png      # also draw the gradient flow of every step (docs/flow.md)
     fnad demo --json               # only a JSON summary on stdout: steps, loss, accuracy, seconds
 
 The setup is micrograd's: 100 points with noise 0.1, the hinge loss plus L2 regularisation
@@ -12,7 +13,8 @@ descent whose learning rate falls linearly from 1.0 to 0.1 (``1.0 - 0.9·k/steps
 seed fixes both the data and the initial weights, so a run is reproducible.
 
 The progress bar (tqdm) goes to stderr, and the picture needs matplotlib: both come with
-``pip install 'fnad[demo]'``; ``--json`` needs neither.
+``pip install 'fnad[demo]'``; ``--json`` needs neither. ``--json`` also reports the gradient
+flow statistics of every step (:func:`fnad.flow.flow_stats`) under ``"flow"``.
 
 This module sits on top of :mod:`fnad.nn` and :mod:`fnad.datasets`; ``fnad.cli`` wires
 :func:`add_arguments` and :func:`run` into the ``fnad demo`` subcommand.
@@ -34,6 +36,7 @@ import attrs
 
 from fnad.datasets import Point, moons
 from fnad.errors import OutputFormatError
+from fnad.flow import FlowStats, flow_step, history_as_dict, plot_flow
 from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 from fnad.parser import positive_int
 
@@ -98,6 +101,7 @@ def train(
     labels: Sequence[int],
     steps: int,
     on_step: Callable[[int, float, float], None] | None = None,
+    flows: list[FlowStats] | None = None,
     *,
     compiled: bool = True,
 ) -> MLP[float]:
@@ -106,6 +110,8 @@ def train(
     ``on_step(k, loss, accuracy)`` is called after step ``k`` with the loss and accuracy the
     model had when the step began, as micrograd's demo prints them. The step is compiled
     once and replayed (:func:`fnad.nn.train_step`); ``compiled=False`` traces every step.
+    Given a list ``flows``, each step's gradient flow statistics are appended to it (the
+    training is the same; the statistics read each step's graph, so it is traced eagerly).
 
     >>> from fnad.datasets import moons
     >>> points, labels = moons(10, noise=0.1, seed=0)
@@ -114,9 +120,15 @@ def train(
     (2, 4, 1)
     """
     for k in range(steps):
-        model, loss, acc = train_step(
-            model, points, labels, learning_rate(k, steps), ALPHA, compiled=compiled
-        )
+        if flows is None:
+            model, loss, acc = train_step(
+                model, points, labels, learning_rate(k, steps), ALPHA, compiled=compiled
+            )
+        else:
+            (model, loss, acc), stats = flow_step(
+                model, points, labels, learning_rate(k, steps), ALPHA
+            )
+            flows.append(stats)
         if on_step is not None:
             on_step(k, loss, acc)
     return model
@@ -271,8 +283,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> parser = argparse.ArgumentParser()
     >>> add_arguments(parser)
     >>> args = parser.parse_args(["--steps", "5", "--json"])
-    >>> args.steps, args.seed, args.json, args.plot
-    (5, 1337, True, None)
+    >>> args.steps, args.seed, args.json, args.plot, args.flow
+    (5, 1337, True, None, None)
     """
     parser.add_argument(
         "--steps",
@@ -307,7 +319,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print only a JSON summary (steps, loss, accuracy, seconds) on stdout; no progress bar",
+        help="print only a JSON summary (steps, loss, accuracy, seconds, flow) on stdout; no progress bar",
     )
     parser.add_argument(
         "--plot",
@@ -315,6 +327,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="draw the decision boundary and the data points into FILE, as PNG, SVG or PDF "
         "by its extension (needs matplotlib)",
+    )
+    parser.add_argument(
+        "--flow",
+        metavar="FILE.png",
+        default=None,
+        help="write the gradient flow of every step (|gradient| per layer, dead relu units) "
+        "to this PNG (needs matplotlib)",
     )
 
 
@@ -335,6 +354,9 @@ def run(
         if args.plot is not None:
             check_plot_path(args.plot)
             _require("matplotlib", "--plot")
+        if args.flow is not None:
+            check_plot_path(args.flow)
+            _require("matplotlib", "--flow")
         if not args.json:
             _require("tqdm", "the progress bar")
     except _MissingExtra as error:
@@ -359,9 +381,10 @@ def run(
             bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=False)
             bar.update(1)
 
+    flows: list[FlowStats] | None = [] if args.json or args.flow is not None else None
     started = time.perf_counter()
     try:
-        model = train(model, points, labels, steps, on_step, compiled=not args.eager)
+        model = train(model, points, labels, steps, on_step, flows, compiled=not args.eager)
     finally:
         if bar is not None:
             bar.close()
@@ -376,9 +399,20 @@ def run(
         except OSError as error:
             print(f"fnad demo: error: cannot write the plot to {args.plot!r}: {error}", file=err)
             return 2
+    if args.flow is not None and flows is not None:
+        title = f"gradient flow of {model!r} on the moons, {steps} steps"
+        try:
+            plot_flow(flows, args.flow, title)
+        except OSError as error:
+            print(
+                f"fnad demo: error: cannot write the flow plot to {args.flow!r}: {error}", file=err
+            )
+            return 2
 
     if args.json:
-        print(json.dumps(summary.as_dict()), file=out)
+        document = summary.as_dict()
+        document["flow"] = history_as_dict(flows or [])
+        print(json.dumps(document), file=out)
     else:
         print(
             f"{model!r} on {args.samples} moons points (noise {args.noise}, seed {args.seed}): "
@@ -388,6 +422,8 @@ def run(
         print(f"final loss {loss:.4f}, training accuracy {acc:.1%}", file=out)
         if args.plot is not None:
             print(f"wrote {args.plot}", file=out)
+        if args.flow is not None:
+            print(f"wrote {args.flow}", file=out)
     return 0
 
 

@@ -13,12 +13,16 @@ paths (``a = a.sin() + a.cos()`` repeated ``n`` times gives ``2**n``), so
 topological order) and keeps only the ``max_paths`` largest, found with a k-best pass over
 the DAG in O(edges × max_paths) time, then says how much the paths it did not show add up
 to. Nothing here is recursive.
+
+At network scale the same question is asked of groups of vertices (see :mod:`fnad.summary`):
+:func:`explain_group` splits ∂z/∂(a group's vertices) into the part carried by the paths
+that pass through another group and the rest, in one backward pass per group asked about.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -26,8 +30,25 @@ from fnad.core import Node
 from fnad.errors import OperandTypeError, TapeError
 from fnad.export import snapshot
 from fnad.render import number, vertex_title
+from fnad.summary import (
+    CONST_GROUP,
+    INPUT_GROUP,
+    REST_GROUP,
+    Grouping,
+    VertexTable,
+    assign_groups,
+    euclidean_norm,
+    select_groups,
+)
 
-__all__ = ["Explanation", "GradientPath", "explain"]
+__all__ = [
+    "Explanation",
+    "GradientPath",
+    "GroupExplanation",
+    "GroupRoute",
+    "explain",
+    "explain_group",
+]
 
 
 @attrs.frozen
@@ -145,7 +166,8 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
     if not isinstance(x, Node):
         raise OperandTypeError(
             f"explain: the second argument must be a fnad.Node, got {type(x).__name__}; "
-            "pass the input node, e.g. explain(z, x)"
+            "pass the input node, e.g. explain(z, x) (for a group of vertices, such as a "
+            "layer, use fnad.explain_group(z, 'L0', by='layer'))"
         )
     if x.tape is not z.tape:
         raise TapeError(
@@ -206,3 +228,205 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
             )
         )
     return Explanation(z, x, snap.grads[source], tuple(paths), counts.get(snap.output, 0), names)
+
+
+# --------------------------------------------------------------------------- groups
+
+
+@attrs.frozen
+class GroupRoute:
+    """The part of ∂z/∂(source vertices) carried by the paths that visit the group(s) ``via``."""
+
+    name: str
+    """The group, or prefix of groups, as asked (``"L1.N5"``, ``"L1"``)."""
+    via: tuple[str, ...]
+    """The groups it selects."""
+    through: tuple[float, ...]
+    """For each source vertex, the sum over its paths to z that visit ``via`` of the product of
+    their local derivatives (all of ∂z/∂v for a vertex in ``via`` itself)."""
+    share: float
+    """⟨through, ∂z/∂source⟩ / ‖∂z/∂source‖²: the fraction of a gradient step's first-order
+    decrease of z that this part accounts for. Shares of disjoint sets of paths add up to 1."""
+
+    @property
+    def norm(self) -> float:
+        """‖through‖, the Euclidean norm over the source vertices."""
+        return euclidean_norm(self.through)
+
+
+@attrs.frozen
+class GroupExplanation:
+    """∂z/∂(the vertices of a group), split by the groups its paths pass through.
+
+    ``str()`` prints it for a reader; the fields hold every number.
+    """
+
+    output: Node
+    source: str
+    """The source group, or prefix of groups, as asked."""
+    groups: tuple[str, ...]
+    """The groups ``source`` selects."""
+    by: str
+    """The grouping, described."""
+    ids: tuple[int, ...]
+    """The source vertices: their ids in :func:`fnad.to_networkx` of z."""
+    labels: tuple[str, ...]
+    grads: tuple[float, ...]
+    """∂z/∂vertex for each source vertex, bit-identical to ``backward()``."""
+    routes: tuple[GroupRoute, ...]
+    """One per group asked about, largest ``norm`` first."""
+    z_name: str = "z"
+
+    @property
+    def norm(self) -> float:
+        """‖∂z/∂source‖, the Euclidean norm over the source vertices."""
+        return euclidean_norm(self.grads)
+
+    def __str__(self) -> str:
+        z, x = self.z_name, self.source
+        which = ", ".join(self.groups[:3]) + (" …" if len(self.groups) > 3 else "")
+        count = f"{len(self.ids):,} " + ("vertex" if len(self.ids) == 1 else "vertices")
+        lines = [
+            f"∂{z}/∂{x} over {count} of {which} (grouped by {self.by}): "
+            f"‖∂{z}/∂{x}‖ = {number(self.norm)}"
+        ]
+        if not self.routes:
+            lines.append(f"  (no other group lies on a path from {x} to {z})")
+            return "\n".join(lines)
+        lines.append(
+            "the part carried by the paths through each group (a path may pass several; "
+            "share = ⟨part, ∂⟩ / ‖∂‖²):"
+        )
+        width = max(len(route.name) for route in self.routes)
+        for route in self.routes:
+            lines.append(
+                f"  {route.name:<{width}}  ‖part‖ {number(route.norm):<12} share {route.share:.1%}"
+            )
+        if len(self.routes) == 1:
+            route = self.routes[0]
+            order = sorted(range(len(self.ids)), key=lambda i: -_magnitude(route.through[i]))[:5]
+            lines.append(f"largest parts through {route.name}:")
+            for i in order:
+                name = self.labels[i] or f"#{self.ids[i]}"
+                lines.append(
+                    f"  ∂{z}/∂{name} = {number(self.grads[i])}: "
+                    f"{number(route.through[i])} through {route.name}, "
+                    f"{number(self.grads[i] - route.through[i])} elsewhere"
+                )
+        return "\n".join(lines)
+
+
+def explain_group(
+    z: Node, source: str, *, by: Grouping, via: str | Sequence[str] | None = None
+) -> GroupExplanation:
+    """How much of ∂z/∂``source`` came through each group in ``via``.
+
+    Vertices are grouped as :func:`fnad.summarize` groups them (``by``). ``source`` and
+    each ``via`` name a group, or a prefix selecting several (``"L0"`` selects ``L0.N0``
+    … ``L0.N15`` under ``by="neuron"``). The source vertices are the ones the grouping put in
+    the source groups itself (a layer's parameters, for the label presets), or all of
+    them for the ``input``, ``const`` and ``rest`` groups. For each ``via``, one backward
+    pass splits every ∂z/∂v into the paths that visit it and the others. Without ``via``,
+    every group downstream of the source in the summary is asked about, except the one
+    holding z (every path ends there), at one pass each.
+
+    >>> import fnad
+    >>> from fnad.nn import MLP, hinge_loss
+    >>> with fnad.Tape():
+    ...     net = MLP(2, [3, 3, 1], seed=0).trace()
+    ...     loss = hinge_loss([net((1.0, -1.0)), net((0.5, 2.0))], [1, -1])
+    >>> e = explain_group(loss, "L0", by="neuron", via="L1.N1")
+    >>> e.groups, len(e.ids), e.routes[0].via
+    (('L0.N0', 'L0.N1', 'L0.N2'), 9, ('L1.N1',))
+    >>> all_routes = explain_group(loss, "L0", by="neuron", via=["L1.N0", "L1.N1", "L1.N2"])
+    >>> round(sum(route.share for route in all_routes.routes), 12)  # every path passes one
+    1.0
+    """
+    if not isinstance(z, Node):
+        raise OperandTypeError(
+            f"explain_group: expected the output fnad.Node first, got {type(z).__name__}; "
+            "pass the loss, e.g. explain_group(loss, 'L0', by='layer')"
+        )
+    if not isinstance(source, str):
+        raise OperandTypeError(
+            f"explain_group: source must be a group name (str), got {type(source).__name__}; "
+            "e.g. explain_group(loss, 'L0', by='layer'); for one vertex use fnad.explain"
+        )
+    table = VertexTable.of(z)
+    assignment = assign_groups(table, by)
+    names = assignment.names
+    groups = assignment.groups
+    chosen = select_groups(names, source, "explain_group: the source")
+    picked = set(chosen)
+    members = [i for i, g in enumerate(groups) if g in picked]
+    fallback = picked <= {INPUT_GROUP, CONST_GROUP, REST_GROUP}
+    sources = members if fallback else [i for i in members if assignment.own[i]]
+    if via is None:
+        output_group = groups[table.output]
+        downstream = _downstream(table, groups, picked)
+        selections: list[tuple[str, tuple[str, ...]]] = [
+            (name, (name,)) for name in names if name in downstream and name != output_group
+        ]
+    else:
+        asked = [via] if isinstance(via, str) else list(via)
+        for name in asked:
+            if not isinstance(name, str):
+                raise OperandTypeError(
+                    f"explain_group: via must be a group name or a list of them, got "
+                    f"{name!r} ({type(name).__name__})"
+                )
+        selections = [(name, select_groups(names, name, "explain_group: via")) for name in asked]
+    grads = tuple(table.grads[i] for i in sources)
+    squared = math.fsum(g * g for g in grads)
+    routes = []
+    for name, selected in selections:
+        inside = set(selected)
+        through = _through(table, [g in inside for g in groups], sources)
+        dot = math.fsum(t * g for t, g in zip(through, grads, strict=True))
+        share = dot / squared if squared else math.nan
+        routes.append(GroupRoute(name, selected, through, share))
+    routes.sort(key=lambda route: -_magnitude(route.norm))
+    return GroupExplanation(
+        output=z,
+        source=source,
+        groups=chosen,
+        by=assignment.by,
+        ids=tuple(table.ids[i] for i in sources),
+        labels=tuple(table.labels[i] for i in sources),
+        grads=grads,
+        routes=tuple(routes),
+        z_name=z.label or "z",
+    )
+
+
+def _downstream(table: VertexTable, groups: list[str], picked: set[str]) -> set[str]:
+    """The groups of the vertices reachable from the ``picked`` groups' vertices."""
+    reached = [g in picked for g in groups]
+    found: set[str] = set()
+    for i, args in enumerate(table.arguments):
+        if not reached[i] and any(reached[a] for a in args):
+            reached[i] = True
+            found.add(groups[i])
+    return found - picked
+
+
+def _through(table: VertexTable, inside: list[bool], sources: list[int]) -> tuple[float, ...]:
+    """For each source vertex, the part of ∂z/∂v along paths that visit an ``inside`` vertex.
+
+    One reverse pass carries two adjoints: the full one, and the one of the paths that have
+    visited ``inside``, which a vertex inside starts with its full adjoint.
+    """
+    n = len(table)
+    full = [0.0] * n
+    part = [0.0] * n
+    full[table.output] = 1.0
+    arguments, partials = table.arguments, table.partials
+    lowest = min(sources, default=n)
+    for v in range(table.output, lowest - 1, -1):
+        a = full[v]
+        t = a if inside[v] else part[v]
+        part[v] = t
+        for u, p in zip(arguments[v], partials[v], strict=True):
+            full[u] += a * p
+            part[u] += t * p
+    return tuple(table.grads[i] if inside[i] else part[i] for i in sources)

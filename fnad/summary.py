@@ -1,0 +1,787 @@
+"""A recorded graph summarised by structure: one vertex per group of vertices (a quotient graph).
+
+A network's loss has tens of thousands of vertices; a picture of them is a hairball. Group
+the vertices — by the layer or neuron prefix of the :mod:`fnad.nn` labels (``L0.N3.w1``), by
+op, by a label pattern or by a function of your own — and :func:`summarize` gives the
+*quotient graph*: one vertex per group, with how many vertices it holds, the range of
+their values and statistics of their gradients, and one edge per pair of groups, with
+the total gradient that flows back along the vertex edges between them.
+
+How vertices are grouped
+------------------------
+
+The grouping gives some vertices a group of their own (for the label presets: the
+labelled ones, e.g. a network's parameters). Every other vertex is placed by one rule,
+applied in topological order, so the ops of a neuron join the neuron:
+
+1. an op joins the group of its first argument that has a group of its own
+   (``w * x`` joins ``w``'s neuron);
+2. otherwise an op joins the group its arguments share (``relu(a)``, ``a + b`` with
+   ``a`` and ``b`` in one neuron);
+3. otherwise (arguments from different groups) it goes to the group ``"rest"``;
+4. a leaf without a group is in ``"input"``, or ``"const"`` if it is a number an op
+   wrapped.
+
+For the moons loss that gives ``L0`` → ``L1`` → ``L2`` → ``rest`` (the loss itself: the
+hinge terms, the sum, the regularisation), fed by ``const`` (the data points):
+
+>>> import fnad
+>>> from fnad.nn import MLP, hinge_loss
+>>> with fnad.Tape():
+...     net = MLP(2, [4, 4, 1], seed=0).trace()
+...     loss = hinge_loss([net((1.0, -1.0)), net((0.5, 2.0))], [1, -1])
+>>> layers = summarize(loss, by="layer")
+>>> list(layers)
+['L0', 'L1', 'L2', 'const', 'rest']
+>>> sorted(layers.edges)
+[('L0', 'L1'), ('L1', 'L2'), ('L2', 'rest'), ('const', 'L0'), ('const', 'rest')]
+>>> layers.nodes["L1"]["count"], layers.nodes["L1"]["own"], layers.nodes["L1"]["ops"]
+(92, 20, {'input': 20, 'mul': 32, 'add': 32, 'relu': 8})
+>>> layers.graph["output"]
+'rest'
+
+The result follows :func:`fnad.to_networkx`'s conventions (``op`` and ``label`` on
+vertices, ``flow`` on edges, ``schema``/``version``/``output`` on the graph) and adds the
+statistics listed in ``docs/flow.md``. :func:`summary_to_dot` and :func:`render_summary`
+draw it. Everything here is a loop over the vertices and edges: linear in the graph's
+size and never recursive (the test suite summarises a million vertices).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, TypeAlias, TypeVar, Union
+
+import attrs
+import networkx as nx
+
+from fnad.core import CONST, Node
+from fnad.errors import GraphFormatError, GraphSizeError, OperandTypeError
+from fnad.export import snapshot
+from fnad.render import FILL, dot_quote, dot_to_svg
+from fnad.schema import decode_float
+
+__all__ = [
+    "CONST_GROUP",
+    "INPUT_GROUP",
+    "PRESETS",
+    "REST_GROUP",
+    "SUMMARY_SCHEMA",
+    "GradStats",
+    "GroupAssignment",
+    "Grouping",
+    "VertexInfo",
+    "VertexTable",
+    "assign_groups",
+    "euclidean_norm",
+    "place",
+    "render_summary",
+    "select_groups",
+    "summarize",
+    "summary_to_dot",
+]
+
+SUMMARY_SCHEMA = "fnad.summary"
+"""The ``schema`` graph attribute of every summary (``version`` is 1)."""
+
+REST_GROUP = "rest"
+"""The group of ops whose arguments come from different groups (rule 3)."""
+INPUT_GROUP = "input"
+"""The group of inputs (user leaves) the grouping gives no group."""
+CONST_GROUP = "const"
+"""The group of constants (numbers an op wrapped) the grouping gives no group."""
+
+
+class VertexInfo(NamedTuple):
+    """What a grouping function is shown of a vertex."""
+
+    id: int
+    """Its id in :func:`fnad.to_networkx` of the same output (or in the graph summarised)."""
+    op: str
+    """``""`` for an input, ``"const"`` for a wrapped number, else the op's name."""
+    label: str
+    data: float
+
+
+Grouping: TypeAlias = Union[str, "re.Pattern[str]", Callable[[VertexInfo], "str | None"]]
+"""How to group vertices: a preset name (see :data:`PRESETS`), a compiled label pattern, or a
+function of a :class:`VertexInfo` returning a group name (None or ``""``: no group of its own).
+
+A pattern gives a group to each labelled vertex whose label it matches (``re.match``): the
+text of its first parenthesised group, or of the whole match if it has none.
+"""
+
+PRESETS = {
+    "layer": re.compile(r"(L\d+)(?:\.|$)"),
+    "neuron": re.compile(r"(L\d+\.N\d+)(?:\.|$)"),
+    "op": None,
+    "label": None,
+}
+"""The named groupings: ``"layer"`` and ``"neuron"`` read the :mod:`fnad.nn` labels
+(``L1.N3.w0`` is in layer ``L1`` and neuron ``L1.N3``), ``"op"`` puts every vertex in the
+group of its op (``input`` and ``const`` for leaves), ``"label"`` gives every labelled
+vertex the group of its own label."""
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@attrs.frozen
+class VertexTable:
+    """A graph as flat columns: vertices ``0 .. n-1`` in a topological order.
+
+    ``arguments[i]`` lists the distinct arguments of vertex ``i`` in order of their first
+    argument position (``x * x`` has one), ``partials[i]`` the local derivative for each,
+    summed over its positions, as the edges of :func:`fnad.to_networkx` carry them. ``ids``
+    are the vertex ids of the source graph (those of ``to_networkx`` for an output Node),
+    ``output`` the position of the output.
+    """
+
+    ids: list[int]
+    ops: list[str]
+    labels: list[str]
+    data: list[float]
+    grads: list[float]
+    arguments: list[tuple[int, ...]]
+    partials: list[tuple[float, ...]]
+    output: int
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    @classmethod
+    def of(cls, source: Node | nx.DiGraph[Any]) -> VertexTable:
+        """The table of ``source``: an output Node (its graph and ancestors, with ∂z/∂v
+        computed as :func:`fnad.to_networkx` does, without recording anything), or a graph in
+        :func:`fnad.to_networkx`'s format (for instance loaded back from JSON with
+        ``networkx.node_link_graph``)."""
+        if isinstance(source, Node):
+            return cls._of_node(source)
+        if isinstance(source, nx.DiGraph) and not source.is_multigraph():
+            return cls._of_graph(source)
+        raise OperandTypeError(
+            f"summarize: expected an output fnad.Node or a networkx.DiGraph in "
+            f"fnad.to_networkx's format, got {type(source).__name__} ({source!r:.60}); pass "
+            "the loss node, e.g. summarize(loss, by='layer')"
+        )
+
+    @classmethod
+    def _of_node(cls, z: Node) -> VertexTable:
+        snap = snapshot(z)
+        index = snap.index
+        arguments: list[tuple[int, ...]] = []
+        partials: list[tuple[float, ...]] = []
+        for node, parts in zip(snap.nodes, snap.partials, strict=True):
+            inputs = node.inputs
+            if len(inputs) == 1 or (len(inputs) == 2 and inputs[0] is not inputs[1]):
+                arguments.append(tuple([index[a] for a in inputs]))
+                partials.append(parts)
+            elif not inputs:
+                arguments.append(())
+                partials.append(())
+            else:  # a repeated argument (x * x): one edge, its partials summed
+                merged: dict[int, float] = {}
+                for a, p in zip(inputs, parts, strict=True):
+                    i = index[a]
+                    merged[i] = merged[i] + p if i in merged else p
+                arguments.append(tuple(merged))
+                partials.append(tuple(merged.values()))
+        return cls(
+            ids=list(range(len(snap.nodes))),
+            ops=[node.op for node in snap.nodes],
+            labels=[node.label for node in snap.nodes],
+            data=[node.data for node in snap.nodes],
+            grads=snap.grads,
+            arguments=arguments,
+            partials=partials,
+            output=snap.output,
+        )
+
+    @classmethod
+    def _of_graph(cls, graph: nx.DiGraph[Any]) -> VertexTable:
+        def bad(what: str) -> GraphFormatError:
+            return GraphFormatError(
+                f"summarize: {what}; pass fnad.to_networkx(z), or a graph with its attributes "
+                "(see docs/graph-format.md)"
+            )
+
+        ids = list(graph)
+        for vertex in ids:
+            if isinstance(vertex, bool) or not isinstance(vertex, int):
+                raise bad(f"vertex {vertex!r} is not an int id")
+        ids.sort()
+        position = {vertex: i for i, vertex in enumerate(ids)}
+        output = graph.graph.get("output")
+        if output not in position:
+            raise bad(f"the graph attribute 'output' is {output!r}, not one of its vertices")
+        ops: list[str] = []
+        labels: list[str] = []
+        data: list[float] = []
+        grads: list[float] = []
+        for vertex in ids:
+            attributes = graph.nodes[vertex]
+            op, label = attributes.get("op"), attributes.get("label")
+            value, grad = decode_float(attributes.get("data")), decode_float(attributes.get("grad"))
+            if not isinstance(op, str) or not isinstance(label, str):
+                raise bad(f"vertex {vertex} needs the string attributes 'op' and 'label'")
+            if value is None or grad is None:
+                raise bad(f"vertex {vertex} needs the number attributes 'data' and 'grad'")
+            ops.append(op)
+            labels.append(label)
+            data.append(value)
+            grads.append(grad)
+        incoming: list[list[tuple[int, int, float]]] = [[] for _ in ids]
+        for u, v, attributes in graph.edges(data=True):
+            if u >= v:
+                raise bad(f"the edge {u} -> {v} goes backwards (ids must be topological)")
+            positions, partial = attributes.get("positions"), attributes.get("partial")
+            value = decode_float(partial)
+            if (
+                isinstance(positions, (str, bytes))
+                or not isinstance(positions, Sequence)
+                or not positions
+                or not all(type(p) is int for p in positions)
+                or value is None
+            ):
+                raise bad(f"the edge {u} -> {v} needs 'positions' (a list of ints) and 'partial'")
+            incoming[position[v]].append((min(positions), position[u], value))
+        arguments: list[tuple[int, ...]] = []
+        partials: list[tuple[float, ...]] = []
+        for edges in incoming:
+            edges.sort()
+            arguments.append(tuple(u for _, u, _ in edges))
+            partials.append(tuple(p for _, _, p in edges))
+        return cls(ids, ops, labels, data, grads, arguments, partials, position[output])
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+@attrs.frozen
+class GroupAssignment:
+    """The group of every vertex of a :class:`VertexTable`.
+
+    ``groups[i]`` is the group of vertex ``i``; ``own[i]`` says whether the grouping gave it
+    that group itself (rather than the placement rules); ``names`` lists the groups in order
+    of their first vertex.
+    """
+
+    groups: list[str]
+    own: list[bool]
+    names: list[str]
+    by: str
+    """A description of the grouping, e.g. ``"layer"`` or ``"function my_grouping"``."""
+
+
+def _key_function(by: Grouping) -> tuple[Callable[[int, str, str, float], str | None], str]:
+    if isinstance(by, str):
+        if by not in PRESETS:
+            raise OperandTypeError(
+                f"summarize: unknown grouping {by!r}; use one of "
+                f"{', '.join(repr(name) for name in PRESETS)}, a compiled pattern "
+                "(re.compile(r'...')) or a function of a fnad.summary.VertexInfo"
+            )
+        if by == "op":
+            return (lambda i, op, label, data: op or INPUT_GROUP), by
+        if by == "label":
+            return (lambda i, op, label, data: label or None), by
+        pattern = PRESETS[by]
+        assert pattern is not None
+        return _pattern_key(pattern), by
+    if isinstance(by, re.Pattern):
+        if not isinstance(by.pattern, str):
+            raise OperandTypeError(
+                f"summarize: the pattern {by.pattern!r} is a bytes pattern; labels are str, "
+                "compile a str pattern"
+            )
+        return _pattern_key(by), f"pattern {by.pattern!r}"
+    if callable(by):
+        function = by
+        return (
+            lambda i, op, label, data: function(VertexInfo(i, op, label, data))
+        ), f"function {getattr(by, '__name__', type(by).__name__)}"
+    raise OperandTypeError(
+        f"summarize: by must be a preset name, a compiled pattern or a function, got "
+        f"{type(by).__name__} ({by!r:.60}); e.g. by='layer'"
+    )
+
+
+def _pattern_key(pattern: re.Pattern[str]) -> Callable[[int, str, str, float], str | None]:
+    group = 1 if pattern.groups else 0
+
+    def key(i: int, op: str, label: str, data: float) -> str | None:
+        if not label:
+            return None
+        match = pattern.match(label)
+        return match.group(group) if match is not None else None
+
+    return key
+
+
+def assign_groups(table: VertexTable, by: Grouping) -> GroupAssignment:
+    """Group every vertex of ``table``: by ``by`` where it gives a group, else by the
+    placement rules of this module's docstring (:func:`place`)."""
+    key, description = _key_function(by)
+    own: dict[int, str] = {}
+    for i, (vertex, op, label, value) in enumerate(
+        zip(table.ids, table.ops, table.labels, table.data, strict=True)
+    ):
+        name = key(vertex, op, label, value)
+        if name is not None and not isinstance(name, str):
+            raise OperandTypeError(
+                f"summarize: the grouping {description} returned {name!r} "
+                f"({type(name).__name__}) for vertex {vertex} (op {op!r}, label "
+                f"{label!r}); return a group name (str), or None for no group of its own"
+            )
+        if name:
+            own[i] = name
+    placed = place(range(len(table)), own, table.arguments.__getitem__, table.ops.__getitem__)
+    groups = list(placed.values())
+    return GroupAssignment(
+        groups, [i in own for i in range(len(groups))], list(dict.fromkeys(groups)), description
+    )
+
+
+V = TypeVar("V", bound=Hashable)
+
+
+def place(
+    vertices: Iterable[V],
+    own: Mapping[V, str],
+    arguments: Callable[[V], Sequence[V]],
+    op: Callable[[V], str],
+) -> dict[V, str]:
+    """The group of every vertex, given the groups ``own`` that a grouping gave some of them.
+
+    ``vertices`` come in a topological order; ``arguments(v)`` lists v's arguments in order,
+    ``op(v)`` is its op. The others are placed by the rules of this module's docstring:
+    the own group of the first argument that has one, else the group all arguments share,
+    else ``"rest"``; a leaf without a group is ``"const"`` or ``"input"``. One pass, any
+    hashable vertices (ids, or the Nodes of a tape).
+
+    >>> place([0, 1, 2, 3], {0: "A"}, [(), (), (0, 1), (1,)].__getitem__, lambda v: "")
+    {0: 'A', 1: 'input', 2: 'A', 3: 'input'}
+    """
+    groups: dict[V, str] = {}
+    for v in vertices:
+        name = own.get(v)
+        if name is None:
+            args = arguments(v)
+            if not args:
+                name = CONST_GROUP if op(v) == CONST else INPUT_GROUP
+            else:
+                for a in args:
+                    name = own.get(a)
+                    if name is not None:
+                        break
+                else:
+                    name = groups[args[0]]
+                    for a in args[1:]:
+                        if groups[a] != name:
+                            name = REST_GROUP
+                            break
+        groups[v] = name
+    return groups
+
+
+def select_groups(names: Sequence[str], selector: str, what: str = "group") -> tuple[str, ...]:
+    """The group names ``selector`` picks: the one equal to it, or else every name that
+    starts with ``selector + "."`` (``"L0"`` picks ``L0.N0`` … ``L0.N15``).
+
+    >>> select_groups(["L0.N0", "L0.N1", "L1.N0", "rest"], "L0")
+    ('L0.N0', 'L0.N1')
+    """
+    if selector in names:
+        return (selector,)
+    chosen = tuple(name for name in names if name.startswith(selector + "."))
+    if not chosen:
+        shown = ", ".join(repr(name) for name in list(names)[:12])
+        more = f" and {len(names) - 12:,} more" if len(names) > 12 else ""
+        raise OperandTypeError(
+            f"{what} {selector!r} is not a group of this graph, nor a prefix of one; the "
+            f"groups are {shown}{more}"
+        )
+    return chosen
+
+
+# --------------------------------------------------------------------------- summarize
+
+
+def _total(values: list[float]) -> float:
+    """The exact sum (``math.fsum``), or the IEEE one when that is inf or nan."""
+    try:
+        return math.fsum(values)
+    except (ValueError, OverflowError):  # inf - inf, or an intermediate overflow
+        return sum(values, 0.0)
+
+
+def euclidean_norm(values: Sequence[float]) -> float:
+    """The Euclidean norm, without overflow (``math.hypot``), and nan if any value is nan.
+
+    >>> euclidean_norm([3.0, -4.0]), euclidean_norm([3e300, 4e300]), euclidean_norm([])
+    (5.0, 5e+300, 0.0)
+    >>> euclidean_norm([float("inf"), float("nan")])
+    nan
+    """
+    norm = math.hypot(*values)
+    return math.nan if norm == math.inf and any(v != v for v in values) else norm
+
+
+def _finite_range(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if v == v]
+    return (min(finite), max(finite)) if finite else (math.nan, math.nan)
+
+
+@attrs.frozen
+class GradStats:
+    """Magnitudes of a set of gradients; a nan among them makes every statistic but
+    ``count`` and ``zero`` nan.
+
+    >>> GradStats.of([3.0, -4.0, 0.0])
+    GradStats(count=3, mean_abs=2.3333333333333335, max_abs=4.0, norm=5.0, zero=1)
+    """
+
+    count: int
+    mean_abs: float
+    """Mean of |gradient| (0.0 for no gradients)."""
+    max_abs: float
+    norm: float
+    """Euclidean norm (see :func:`euclidean_norm`)."""
+    zero: int
+    """How many are exactly 0."""
+
+    @classmethod
+    def of(cls, grads: Sequence[float]) -> GradStats:
+        """The statistics of ``grads``."""
+        magnitudes = [abs(g) for g in grads]
+        count = len(magnitudes)
+        largest = max(magnitudes, default=0.0)
+        if largest == largest and any(m != m for m in magnitudes):
+            largest = math.nan  # max() with a nan depends on the order
+        return cls(
+            count=count,
+            mean_abs=_total(magnitudes) / count if count else 0.0,
+            max_abs=largest,
+            norm=euclidean_norm(grads),
+            zero=magnitudes.count(0.0),
+        )
+
+
+def _grad_stats(prefix: str, grads: list[float]) -> dict[str, float | int]:
+    stats = GradStats.of(grads)
+    return {
+        f"{prefix}_norm": stats.norm,
+        f"{prefix}_mean_abs": stats.mean_abs,
+        f"{prefix}_max_abs": stats.max_abs,
+        f"{prefix}_zero": stats.zero,
+    }
+
+
+def summarize(source: Node | nx.DiGraph[Any], *, by: Grouping) -> nx.DiGraph[str]:
+    """The quotient graph of ``source``'s graph under the grouping ``by``.
+
+    ``source`` is an output Node (its graph is read as :func:`fnad.to_networkx` reads it:
+    ∂source/∂v is computed, nothing is recorded), or a graph in ``to_networkx``'s format.
+    Vertices are group names, in order of each group's first vertex; each carries
+
+    ``label`` the group name; ``op`` its vertices' op if they share one, else ``"group"``;
+    ``count``, ``own`` (how many vertices the grouping put there itself), ``ops`` (count
+    per op, ``"input"`` for inputs), ``members`` (their vertex ids), ``data_min``,
+    ``data_max`` (nan ignored), ``grad_norm``, ``grad_mean_abs``, ``grad_max_abs``,
+    ``grad_zero`` over all its vertices and ``own_grad_*`` over its own ones (a layer's
+    parameters), ``blocked`` and ``blocked_ops`` (ops whose local derivatives are all 0,
+    such as relu at a negative input: no gradient passes them), ``internal_edges`` and
+    ``internal_flow`` (the edges inside the group and the gradient along them).
+
+    Each edge ``A -> B`` stands for the vertex edges from A to B and carries ``edges``
+    (how many), ``flow`` (the sum of their gradient flows, ``grad(target) × partial``) and
+    ``abs_flow`` (the sum of their magnitudes). The graph attributes are ``schema``
+    (``"fnad.summary"``), ``version``, ``output`` (the output's group), ``by``,
+    ``vertices`` and ``edges`` (of the summarised graph).
+
+    >>> from fnad import Node
+    >>> x, y = Node(2.0, label="x"), Node(3.0, label="y")
+    >>> by_op = summarize(x * y + x**2 + y.relu(), by="op")
+    >>> list(by_op.nodes(data="count"))
+    [('input', 2), ('mul', 1), ('const', 1), ('pow', 1), ('add', 2), ('relu', 1)]
+    >>> by_op.edges["input", "mul"]["flow"], by_op.nodes["add"]["internal_flow"]
+    (5.0, 1.0)
+    """
+    table = VertexTable.of(source)
+    return quotient(table, assign_groups(table, by))
+
+
+def _common_op(kinds: dict[str, int]) -> str:
+    """The ``op`` of a group: its vertices' op if they share one (``""`` for inputs)."""
+    if len(kinds) != 1:
+        return "group"
+    (kind,) = kinds
+    return "" if kind == INPUT_GROUP else kind
+
+
+def quotient(table: VertexTable, assignment: GroupAssignment) -> nx.DiGraph[str]:
+    """The quotient graph of ``table`` under ``assignment`` (see :func:`summarize`)."""
+    names = assignment.names
+    number_of = {name: k for k, name in enumerate(names)}
+    group = [number_of[name] for name in assignment.groups]
+    members: list[list[int]] = [[] for _ in names]
+    for i, g in enumerate(group):
+        members[g].append(i)
+    ops = Counter(zip(group, [op or INPUT_GROUP for op in table.ops], strict=True))
+    blocked: Counter[tuple[int, str]] = Counter()
+    internal: list[list[float]] = [[] for _ in names]
+    crossing: dict[tuple[int, int], list[float]] = {}
+    table_grads = table.grads
+    edge_count = 0
+    for i, (args, parts) in enumerate(zip(table.arguments, table.partials, strict=True)):
+        if not args:
+            continue
+        g = group[i]
+        grad = table_grads[i]
+        edge_count += len(args)
+        if not any(parts):  # every local derivative is 0 (nan counts as not 0)
+            blocked[g, table.ops[i]] += 1
+        for a, partial in zip(args, parts, strict=True):
+            h = group[a]
+            if h == g:
+                internal[g].append(grad * partial)
+            else:
+                flows = crossing.get((h, g))
+                if flows is None:
+                    crossing[h, g] = flows = []
+                flows.append(grad * partial)
+    kinds: list[dict[str, int]] = [{} for _ in names]
+    for (g, op), count in ops.items():
+        kinds[g][op] = count
+    stopped: list[dict[str, int]] = [{} for _ in names]
+    for (g, op), count in sorted(blocked.items()):
+        stopped[g][op] = count
+
+    summary: nx.DiGraph[str] = nx.DiGraph(
+        schema=SUMMARY_SCHEMA,
+        version=1,
+        output=assignment.groups[table.output],
+        by=assignment.by,
+        vertices=len(table),
+        edges=edge_count,
+    )
+    ids, data, own = table.ids, table.data, assignment.own
+    for k, name in enumerate(names):
+        vertices = members[k]
+        low, high = _finite_range([data[i] for i in vertices])
+        grads = [table_grads[i] for i in vertices]
+        summary.add_node(
+            name,
+            label=name,
+            op=_common_op(kinds[k]),
+            count=len(vertices),
+            own=sum(own[i] for i in vertices),
+            ops=kinds[k],
+            members=tuple([ids[i] for i in vertices]),
+            data_min=low,
+            data_max=high,
+            **_grad_stats("grad", grads),
+            **_grad_stats("own_grad", [table_grads[i] for i in vertices if own[i]]),
+            blocked=sum(stopped[k].values()),
+            blocked_ops=stopped[k],
+            internal_edges=len(internal[k]),
+            internal_flow=_total(internal[k]),
+        )
+    for (h, g), flows in crossing.items():
+        summary.add_edge(
+            names[h],
+            names[g],
+            edges=len(flows),
+            flow=_total(flows),
+            abs_flow=_total([abs(f) for f in flows]),
+        )
+    return summary
+
+
+# --------------------------------------------------------------------------- drawing
+# The drawing reads only the summary's attributes, so the shared DOT path of full graphs
+# (fnad.render) can take it over: see summary_to_dot.
+
+MAX_EDGE_LABELS = 40
+"""Above this many edges, :func:`summary_to_dot` draws edges without labels (their width and
+tooltip still show the flow)."""
+
+
+def _kind(summary: nx.DiGraph[str], name: str) -> str:
+    if name == summary.graph.get("output"):
+        return "output"
+    ops = set(summary.nodes[name]["ops"])
+    if ops == {CONST}:
+        return "const"
+    if ops == {INPUT_GROUP}:
+        return "input"
+    return "op"
+
+
+def _short(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _group_text(attributes: dict[str, Any], kind: str) -> str:
+    count, own = attributes["count"], attributes["own"]
+    ops = sorted(attributes["ops"].items(), key=lambda item: (-item[1], item[0]))
+    lines = [attributes["label"] + ("  (output)" if kind == "output" else "")]
+    if count == 1:
+        lines.append(f"1 vertex: {ops[0][0]}")
+    else:
+        lines.append(f"{count:,} vertices" + (f", {own:,} own" if 0 < own < count else ""))
+        shown = [f"{op} {n:,}" for op, n in ops[:4]] + (["…"] if len(ops) > 4 else [])
+        lines.append(" · ".join(shown))
+    low, high = attributes["data_min"], attributes["data_max"]
+    lines.append(f"data {_short(low)}" if low == high else f"data {_short(low)} … {_short(high)}")
+    prefix, which = ("own_grad", "|grad| own") if 0 < own < count else ("grad", "|grad|")
+    lines.append(
+        f"{which}: mean {_short(attributes[prefix + '_mean_abs'])}, "
+        f"max {_short(attributes[prefix + '_max_abs'])}"
+    )
+    stopped = sorted(attributes["blocked_ops"].items())
+    if stopped:
+        lines.append(
+            "local ∂ = 0: "
+            + ", ".join(f"{op} {n:,}/{attributes['ops'][op]:,}" for op, n in stopped)
+        )
+    return "\n".join(lines)
+
+
+def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None) -> str:
+    """A :func:`summarize` graph in graphviz DOT, laid out left to right like full graphs.
+
+    Each group shows its name, how many vertices of which ops it holds, its value range,
+    the mean and largest gradient magnitude (of its own vertices, when it has both own and
+    placed ones: a layer's parameters) and the ops in it whose local derivatives are all 0
+    (relu at a negative input: the gradient stops there). Each edge shows how many vertex
+    edges it stands for and the gradient they carry back (``grad ←``, plus the sum of
+    magnitudes when signs cancel); its width grows with that magnitude, on a log scale
+    over four decades.
+    Edges out of a group of constants are dashed: gradient that reaches a number is not
+    used. Edge labels are left out above :data:`MAX_EDGE_LABELS` edges unless
+    ``edge_labels`` says otherwise (the SVG tooltip still has them). Groups named
+    ``prefix.name`` that share a prefix are boxed together (the neurons of a layer).
+
+    >>> from fnad import Node
+    >>> x = Node(2.0, label="x")
+    >>> print(summary_to_dot(summarize(x * 3.0, by="op")), end="")
+    digraph fnad_summary {
+      graph [rankdir=LR, fontname="Helvetica", schema="fnad.summary", version="1", by="op"];
+      node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];
+      edge [fontname="Helvetica", fontsize=9, color="#475569"];
+      "g0" [label="input\\n1 vertex: input\\ndata 2\\n|grad|: mean 3, max 3", fillcolor="#dbeafe", name="input"];
+      "g1" [label="const\\n1 vertex: const\\ndata 3\\n|grad|: mean 2, max 2", fillcolor="#f1f5f9", name="const"];
+      "g2" [label="mul  (output)\\n1 vertex: mul\\ndata 6\\n|grad|: mean 1, max 1", fillcolor="#fef3c7", penwidth=2, name="mul"];
+      "g0" -> "g2" [label="1 edge\\ngrad ← 3", penwidth=5.0, flow="3.0", abs_flow="3.0", edges="1"];
+      "g1" -> "g2" [label="1 edge\\ngrad ← 2", style=dashed, color="#94a3b8", penwidth=1.0, flow="2.0", abs_flow="2.0", edges="1"];
+    }
+    """
+    names = list(summary)
+    key = {name: f"g{k}" for k, name in enumerate(names)}
+    show_labels = (
+        summary.number_of_edges() <= MAX_EDGE_LABELS if edge_labels is None else edge_labels
+    )
+    lines = [
+        "digraph fnad_summary {",
+        f'  graph [rankdir=LR, fontname="Helvetica", schema="{SUMMARY_SCHEMA}", version="1", '
+        f"by={dot_quote(str(summary.graph.get('by', '')))}];",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#475569"];',
+    ]
+    kinds = {name: _kind(summary, name) for name in names}
+    clusters: dict[str, list[str]] = {}
+    for name in names:
+        if "." in name:
+            clusters.setdefault(name.rsplit(".", 1)[0], []).append(name)
+    boxed = {prefix: group for prefix, group in clusters.items() if len(group) > 1}
+    inside = {name for group in boxed.values() for name in group}
+
+    def vertex(name: str, indent: str) -> str:
+        kind = kinds[name]
+        extra = ", penwidth=2" if kind == "output" else ""
+        text = _group_text(summary.nodes[name], kind)
+        return (
+            f"{indent}{dot_quote(key[name])} [label={dot_quote(text)}, "
+            f'fillcolor="{FILL[kind]}"{extra}, name={dot_quote(name)}];'
+        )
+
+    for k, (prefix, group) in enumerate(boxed.items()):
+        lines.append(f'  subgraph "cluster_{k}" {{')
+        lines.append(f'    label={dot_quote(prefix)}; style="rounded"; color="#94a3b8";')
+        lines.extend(vertex(name, "    ") for name in group)
+        lines.append("  }")
+    lines.extend(vertex(name, "  ") for name in names if name not in inside)
+    largest = max(
+        (
+            float(data["abs_flow"])
+            for source, _, data in summary.edges(data=True)
+            if kinds[source] != "const"
+        ),
+        default=0.0,
+    )
+    widest = 5.0 if show_labels else 2.5  # a bundle of many wide edges is a black wall
+    for source, target, attributes in summary.edges(data=True):
+        flow, abs_flow, count = attributes["flow"], attributes["abs_flow"], attributes["edges"]
+        text = f"{count:,} edge{'s' if count != 1 else ''}\ngrad ← {_short(flow)}"
+        if not math.isclose(abs(flow), abs_flow, rel_tol=1e-9):
+            text += f"\n(Σ|·| {_short(abs_flow)})"
+        label = f"label={dot_quote(text)}" if show_labels else f"tooltip={dot_quote(text)}"
+        if kinds[source] == "const":
+            style = ', style=dashed, color="#94a3b8", penwidth=1.0'
+        else:
+            style = f", penwidth={_width(abs_flow, largest, widest):.1f}"
+        lines.append(
+            f"  {dot_quote(key[source])} -> {dot_quote(key[target])} [{label}{style}, "
+            f'flow="{flow!r}", abs_flow="{abs_flow!r}", edges="{count}"];'
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _width(value: float, largest: float, widest: float) -> float:
+    """Edge width from 0.5 (no flow, or 10⁻⁴ of the largest) to ``widest`` (the largest), on
+    a log scale."""
+    if value != value or value == math.inf:
+        return widest
+    if not (value > 0.0 and 0.0 < largest < math.inf):
+        return 0.5
+    decades = math.log10(min(value / largest, 1.0))  # <= 0
+    return 0.5 + (widest - 0.5) * max(0.0, 1.0 + decades / 4.0)
+
+
+def render_summary(
+    summary: nx.DiGraph[str], path: str | os.PathLike[str], *, max_groups: int = 200
+) -> Path:
+    """Draw a :func:`summarize` graph into an SVG file at ``path`` (see
+    :func:`summary_to_dot`); return the path.
+
+    A summary of more than ``max_groups`` groups is refused with
+    :class:`~fnad.GraphSizeError` (choose a coarser grouping). Like :func:`fnad.render`,
+    this needs the graphviz package and its ``dot`` program.
+    """
+    if summary.graph.get("schema") != SUMMARY_SCHEMA:
+        raise OperandTypeError(
+            f"render_summary: expected a graph from fnad.summarize, got one with schema "
+            f"{summary.graph.get('schema')!r}; summarise first: "
+            "render_summary(fnad.summarize(loss, by='layer'), path), or draw a Node with "
+            "fnad.render"
+        )
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
+        raise GraphSizeError(
+            f"render_summary: max_groups must be a positive int, got {max_groups!r}"
+        )
+    if summary.number_of_nodes() > max_groups:
+        raise GraphSizeError(
+            f"render_summary: the summary has {summary.number_of_nodes():,} groups, above "
+            f"max_groups={max_groups:,}; group more coarsely (by='layer' rather than "
+            "by='neuron') or raise max_groups"
+        )
+    target = Path(path)
+    target.write_bytes(dot_to_svg(summary_to_dot(summary)))
+    return target
