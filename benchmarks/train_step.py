@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import itertools
 import json
@@ -47,12 +48,14 @@ Step = Callable[[float], tuple[float, float]]
 
 
 def fnad_engine(
-    weights: Sequence[float], points: Any, labels: Any
+    weights: Sequence[float], points: Any, labels: Any, *, compiled: bool = True
 ) -> tuple[Step, Callable[[], list[float]]]:
+    """fnad's train_step: by default the compiled step (traced once, replayed); with
+    ``compiled=False`` every step traced and differentiated eagerly."""
     state = {"model": MLP(2, list(MOONS.layers), seed=0).with_parameters(weights)}
 
     def step(lr: float) -> tuple[float, float]:
-        result = train_step(state["model"], points, labels, lr, MOONS.alpha)
+        result = train_step(state["model"], points, labels, lr, MOONS.alpha, compiled=compiled)
         state["model"] = result.model
         return result.loss, result.accuracy
 
@@ -273,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("fnad", "micrograd", "torch"),
+        choices=("fnad", "fnad-eager", "micrograd", "torch"),
         help="time this engine alone (run once per engine, each in its own process, to keep "
         "one engine's garbage from being collected on another's time)",
     )
@@ -281,7 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.memory:
         print(json.dumps(memory(args.seed, args.memory), indent=2))
         return 0
-    engines: dict[str, Any] = {"fnad": fnad_engine, "micrograd": micrograd_engine}
+    engines: dict[str, Any] = {
+        "fnad": fnad_engine,
+        "fnad-eager": functools.partial(fnad_engine, compiled=False),
+        "micrograd": micrograd_engine,
+    }
     if not args.no_torch:
         try:
             import torch  # noqa: F401
