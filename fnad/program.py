@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, SupportsFloat, overload
 
 from fnad import ops
@@ -114,6 +114,7 @@ SPECIALISED: Mapping[str, int] = {
 """Ops whose forward and partials the replay loops inline (while the rule is the built-in)."""
 
 _BUILTIN = {name: builtin_rules()[name] for name in SPECIALISED}
+_SPECIALISED_NAME = {code: name for name, code in SPECIALISED.items()}
 _tanh = math.tanh  # the built-in tanh rule's forward (fnad._floats.tanh) is math.tanh
 assert ops.relu.name == "relu"  # the built-in rules above are registered by fnad.ops
 
@@ -149,18 +150,17 @@ class Evaluation(NamedTuple):
 
 
 class _Instructions:
-    """The op vertices that depend on an input, as parallel flat lists in topological
-    order: forward and backward codes, the output slot, the argument slots, the rule."""
+    """The op vertices that depend on an input, in topological order, one tuple each:
+    ``(forward code, backward code, output slot, first argument, second argument)`` (the
+    first argument again for one-argument ops). One list of tuples is what the replay
+    loops iterate fastest; rules, and the arguments of ops of three or more, are kept
+    aside for the instructions that call their rule."""
 
-    __slots__ = ("arg0", "arg1", "bcodes", "codes", "nary", "outs", "rules", "wanted")
+    __slots__ = ("nary", "rules", "steps", "wanted")
 
     def __init__(self) -> None:
-        self.codes: list[int] = []
-        self.bcodes: list[int] = []
-        self.outs: list[int] = []
-        self.arg0: list[int] = []
-        self.arg1: list[int] = []  # the first argument again for one-argument ops
-        self.rules: list[Rule] = []
+        self.steps: list[tuple[int, int, int, int, int]] = []
+        self.rules: dict[int, Rule] = {}  # the rule of every instruction not inlined
         self.nary: dict[int, tuple[int, ...]] = {}  # the arguments of ops of arity >= 3
         self.wanted: dict[int, tuple[bool, ...]] = {}  # _B_RULE: which adjoints to add to
 
@@ -168,29 +168,22 @@ class _Instructions:
         code = SPECIALISED.get(op)
         if code is None or _BUILTIN.get(op) is not rule:
             code = _UNARY if len(args) == 1 else _BINARY if len(args) == 2 else _NARY
+            self.rules[k] = rule
         if code is _NARY:
             self.nary[k] = tuple(args)
         bcode = _BACKWARD.get((code, active[0], active[-1]), _B_RULE)
         if bcode is _B_RULE and not all(active):
             self.wanted[k] = tuple(active)
-        self.codes.append(code)
-        self.bcodes.append(bcode)
-        self.outs.append(k)
-        self.arg0.append(args[0])
-        self.arg1.append(args[1] if len(args) > 1 else args[0])
-        self.rules.append(rule)
+        self.steps.append((code, bcode, k, args[0], args[1] if len(args) > 1 else args[0]))
 
-    def arguments(self, n: int) -> tuple[int, ...]:
-        """The argument slots of instruction ``n``."""
-        code, k = self.codes[n], self.outs[n]
+    def arguments(self, step: tuple[int, int, int, int, int]) -> tuple[int, ...]:
+        """The argument slots of one instruction."""
+        code, _, k, a, b = step
         if code is _NARY:
             return self.nary[k]
         if code in _ONE_ARGUMENT:
-            return (self.arg0[n],)
-        return (self.arg0[n], self.arg1[n])
-
-    def __iter__(self) -> Iterator[tuple[int, int, int, int, Rule]]:
-        return zip(self.codes, self.outs, self.arg0, self.arg1, self.rules, strict=True)
+            return (a,)
+        return (a, b)
 
 
 class Program:
@@ -416,7 +409,7 @@ class Program:
         for k, x in zip(self._inputs, point, strict=True):
             values[k] = x if type(x) is float else to_float(x, "evaluate")
         _forward(self._main, values)
-        if self._extra.outs:
+        if self._extra.steps:
             _forward(self._extra, values)
         strict_mode = is_strict()
         if strict_mode and not _finite(values):
@@ -553,7 +546,7 @@ class Program:
         """The argument slots of every op vertex."""
         arguments = dict(self._fixed)
         for block in (self._main, self._extra):
-            arguments.update((block.outs[n], block.arguments(n)) for n in range(len(block.outs)))
+            arguments.update((step[2], block.arguments(step)) for step in block.steps)
         return arguments
 
     # -- checking a compiled function --------------------------------------------------
@@ -609,7 +602,7 @@ def _finite(values: Iterable[float]) -> bool:
 def _forward(block: _Instructions, v: list[float]) -> None:
     """The forward pass: each op's rule, in topological order, over flat values."""
     mul, add, relu, sub, neg, tanh = _MUL, _ADD, _RELU, _SUB, _NEG, _TANH  # fast locals
-    for code, i, a, b, rule in block:
+    for code, _, i, a, b in block.steps:
         if code is mul:
             v[i] = v[a] * v[b]
         elif code is add:
@@ -617,13 +610,14 @@ def _forward(block: _Instructions, v: list[float]) -> None:
         elif code is relu:
             x = v[a]
             v[i] = 0.0 if x < 0.0 else x
+        elif code is tanh:
+            v[i] = _tanh(v[a])
         elif code is sub:
             v[i] = v[a] - v[b]
         elif code is neg:
             v[i] = -v[a]
-        elif code is tanh:
-            v[i] = _tanh(v[a])
         else:
+            rule = block.rules[i]
             if code is _UNARY:
                 args: tuple[float, ...] = (v[a],)
             elif code is _BINARY:
@@ -640,15 +634,9 @@ def _forward(block: _Instructions, v: list[float]) -> None:
 def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
     exactly as :func:`fnad.core.backpropagate` does (so the bits agree)."""
-    mul, add, mul_a, add_a, relu, mul_b = _B_MUL, _B_ADD, _B_MUL_A, _B_ADD_A, _B_RELU, _B_MUL_B
-    for n, code, i, a, b in zip(
-        range(len(block.codes) - 1, -1, -1),
-        reversed(block.bcodes),
-        reversed(block.outs),
-        reversed(block.arg0),
-        reversed(block.arg1),
-        strict=True,
-    ):
+    mul, add, mul_a, add_a, relu, tanh = _B_MUL, _B_ADD, _B_MUL_A, _B_ADD_A, _B_RELU, _B_TANH
+    for step in reversed(block.steps):
+        _, code, i, a, b = step
         g = adj[i]
         if code is mul:
             adj[a] += g * v[b]
@@ -662,7 +650,10 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
             adj[a] += g
         elif code is relu:
             adj[a] += g * (0.0 if v[a] <= 0.0 else 1.0)
-        elif code is mul_b:
+        elif code is tanh:
+            out = v[i]
+            adj[a] += g * (1 - out * out)
+        elif code is _B_MUL_B:
             adj[b] += g * v[a]
         elif code is _B_ADD_B:
             adj[b] += g
@@ -675,16 +666,12 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
             adj[b] -= g
         elif code is _B_NEG:
             adj[a] -= g
-        elif code is _B_TANH:
-            out = v[i]
-            adj[a] += g * (1 - out * out)
         else:
-            rule = block.rules[n]
-            args = block.arguments(n)
-            parts = float_partials(rule, [v[j] for j in args], v[i])
+            args = block.arguments(step)
+            parts = float_partials(block.rules[i], [v[j] for j in args], v[i])
             wanted = block.wanted.get(i)
-            for k, (j, partial) in enumerate(zip(args, parts, strict=True)):
-                if wanted is None or wanted[k]:
+            for n, (j, partial) in enumerate(zip(args, parts, strict=True)):
+                if wanted is None or wanted[n]:
                     adj[j] += g * partial
 
 
@@ -694,11 +681,13 @@ def _push_tangents(
     """Forward mode over the block: Σ partialᵢ·tangentᵢ over the arguments that have a
     tangent, in argument order, as :func:`fnad.jvp` computes it."""
     strict_mode = is_strict()
-    for n, i in enumerate(block.outs):
+    for step in block.steps:
+        i = step[2]
         if i in tangent:
             continue
-        args = block.arguments(n)
-        parts = float_partials(block.rules[n], [v[j] for j in args], v[i])
+        args = block.arguments(step)
+        rule = block.rules.get(i) or _BUILTIN[_SPECIALISED_NAME[step[0]]]
+        parts = float_partials(rule, [v[j] for j in args], v[i])
         total: float | None = None
         for j, partial in zip(args, parts, strict=True):
             incoming = tangent.get(j)

@@ -282,7 +282,7 @@ def test_programs_from_files_use_the_compiled_path() -> None:
         x = Node(2.0, label="x")
         z = (x * x).tanh() + x
     loaded = fnad.from_json(fnad.to_json(z))
-    assert loaded._main.codes  # it is a compiled program
+    assert loaded._main.steps  # it is a compiled program
     assert loaded.value_and_grad(x=0.5).grads["x"] == fnad.grad(lambda v: (v * v).tanh() + v)(0.5)
 
 
