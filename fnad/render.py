@@ -33,6 +33,7 @@ __all__ = [
     "dot_quote",
     "dot_to_svg",
     "number",
+    "printable",
     "render",
     "to_dot",
     "vertex_title",
@@ -75,6 +76,25 @@ def dot_quote(text: str) -> str:
             out.append(ch)
     out.append('"')
     return "".join(out)
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe to print on a terminal: every character that is not printable is escaped.
+
+    Control characters (newlines, escape sequences), format characters (such as the
+    right-to-left override) and separators other than the space are written as in a
+    Python ``repr`` (``\n``, ``\x1b``, ``\u202e``), so a label read from a file can
+    neither forge an output line nor clear the screen, move the cursor or retitle the
+    window. Printable text, any script included, is left alone.
+
+    >>> print(printable("x = 0.0\nf = 42.0\ndf/dx"))
+    x = 0.0\nf = 42.0\ndf/dx
+    >>> print(printable("\x1b[2J\x1b]0;owned\x07y θ"))
+    \x1b[2J\x1b]0;owned\x07y θ
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def number(value: float) -> str:
