@@ -37,6 +37,8 @@ documents are refused at the first bad entry.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gc
 import heapq
 import json
 import math
@@ -46,7 +48,8 @@ import re
 import stat
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 from typing import Any, Literal, NamedTuple, Union, overload
 from xml.parsers import expat
@@ -100,6 +103,23 @@ Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 
 _CHUNK = 1 << 20  # the most JSON text decoded at once (before the first check of a chunk)
 _BATCH = 4096  # vertices or edges handed to the checks at once
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a document is read.
+
+    Reading allocates many short-lived dicts and tuples but no reference cycles (reference
+    counting frees all of it), so the collector would only scan each chunk's entries again
+    and again: it triples the time. It is switched back on afterwards if it was on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _fail(problem: str, fix: str) -> GraphFormatError:
@@ -196,6 +216,19 @@ class CheckedGraph:
 _MISSING: Any = object()
 
 
+_VERTEX_FIELDS = operator.itemgetter("id", "op", "label", "data", "grad")
+_REQUIRED_VERTEX_FIELDS = operator.itemgetter("id", "op", "data")
+_EDGE_FIELDS = operator.itemgetter("source", "target", "positions")
+
+
+class _NoGrad:
+    """The ``grad`` of a vertex that has none (the field is optional)."""
+
+
+_NO_GRAD = _NoGrad()
+_NAN = array("d", [math.nan])
+
+
 class _Builder:
     """The checks of steps 3-7, fed vertices and edges in document order, batch by batch.
 
@@ -278,13 +311,13 @@ class _Builder:
     def add_vertices(self, entries: list[Any], first: int) -> None:
         """Check ``entries`` (``nodes[first]``, ``nodes[first + 1]``, ...) and keep them."""
         self.count(first + len(entries), exact=False)
-        if entries and self._vertices_at_once(entries, first):
+        if entries and first == len(self.ops) and self._vertices_at_once(entries):
             return
         vertex = self._vertex
         for n, entry in enumerate(entries, first):
             vertex(n, entry)
 
-    def _vertices_at_once(self, entries: list[Any], first: int) -> bool:
+    def _vertices_at_once(self, entries: list[Any]) -> bool:
         """Check and keep a batch column by column (C-speed builtins), if it is all well-formed.
 
         Returns False, having changed nothing, when any entry needs a closer look; the
@@ -292,35 +325,55 @@ class _Builder:
         """
         if set(map(type, entries)) != {dict}:
             return False
-        ids = [entry.get("id") for entry in entries]
-        ops = [entry.get("op") for entry in entries]
-        labels = [entry.get("label", "") for entry in entries]
-        data = [entry.get("data") for entry in entries]
-        grads = [entry.get("grad") for entry in entries]
+        try:  # one C call per entry when every field is there, as fnad writes them
+            ids, ops, labels, data, grads = zip(*map(_VERTEX_FIELDS, entries), strict=True)
+        except KeyError:
+            try:
+                ids, ops, data = zip(*map(_REQUIRED_VERTEX_FIELDS, entries), strict=True)
+            except KeyError:
+                return False
+            labels = tuple([entry.get("label", "") for entry in entries])
+            grads = tuple([entry.get("grad", _NO_GRAD) for entry in entries])
+        grad_types = set(map(type, grads))
         if not (
             set(map(type, ids)) == {int}
             and set(map(type, ops)) == {str}
             and set(map(type, labels)) == {str}
             and set(map(type, data)) == {float}
-            and set(map(type, grads)) == {float}
-            and all(map(math.isfinite, data))
-            and all(map(math.isfinite, grads))
+            and grad_types in ({float}, {_NoGrad})
+            and all(map(math.isfinite, data))  # inf in JSON is a number too large: refused
+            and (grad_types == {_NoGrad} or all(map(math.isfinite, grads)))
         ):
             return False
+        return self.keep_vertices(ids, ops, labels, data, grads if grad_types == {float} else None)
+
+    def keep_vertices(
+        self,
+        ids: Sequence[int],
+        ops: Sequence[str],
+        labels: Sequence[str],
+        data: Sequence[float],
+        grads: Sequence[float] | None,
+    ) -> bool:
+        """Keep the next vertices, given as columns of the right types, if all is well.
+
+        Checks the ops and the ids; returns False, having changed nothing, if an op is not
+        known yet or an id is repeated (the entry-by-entry checks then name the problem).
+        """
         known = self.known
         rules = [known.get(op, _MISSING) for op in ops]
         if _MISSING in rules:
             return False
-        end = first + len(entries)
-        if self.index is not None or ids != list(range(first, end)):
+        first = len(self.ops)
+        end = first + len(ids)
+        if self.index is not None or not _counts_up(ids, first):
             index = self.index if self.index is not None else {v: v for v in range(first)}
             if len(set(ids)) != len(ids) or any(map(index.__contains__, ids)):
                 return False
             if self.index is None:
                 self.ids = list(range(first))
                 self.index = index
-            previous = self.ids[-1] if self.ids else -1
-            if previous >= ids[0] or not all(map(operator.lt, ids, ids[1:])):
+            if (self.ids and self.ids[-1] >= ids[0]) or not all(map(operator.lt, ids, ids[1:])):
                 self.increasing = False
             index.update(zip(ids, range(first, end), strict=True))
             self.ids.extend(ids)
@@ -330,8 +383,12 @@ class _Builder:
         )
         self.labels.extend(labels)
         self.data.extend(data)
-        self.grads.extend(grads)
-        self.has_grad.extend(b"\x01" * len(entries))
+        if grads is not None:
+            self.grads.extend(grads)
+            self.has_grad.extend(b"\x01" * len(ids))
+        else:
+            self.grads.extend(_NAN * len(ids))
+            self.has_grad.extend(bytes(len(ids)))
         self.rules.extend(rules)
         arities = [0 if rule is None else rule.arity for rule in rules]
         ends = accumulate(arities, initial=self.starts[-1])
@@ -450,24 +507,33 @@ class _Builder:
             edge(e, entry)
 
     def _edges_at_once(self, entries: list[Any]) -> bool:
-        """Check a batch of one-position edges into unary or binary ops column by column.
+        """Check a batch of edges column by column, if each fills one position (as fnad writes).
 
         Returns False, having changed nothing, when any edge needs a closer look.
         """
         if set(map(type, entries)) != {dict}:
             return False
-        sources = [entry.get("source") for entry in entries]
-        targets = [entry.get("target") for entry in entries]
-        positions = [entry.get("positions") for entry in entries]
+        try:
+            sources, targets, positions = zip(*map(_EDGE_FIELDS, entries), strict=True)
+        except KeyError:
+            return False
+        if not (set(map(type, positions)) == {list} and set(map(len, positions)) == {1}):
+            return False
+        return self.keep_edges(sources, targets, list(map(operator.itemgetter(0), positions)))
+
+    def keep_edges(
+        self, sources: Sequence[Any], targets: Sequence[Any], places: Sequence[Any]
+    ) -> bool:
+        """Fill one argument slot per edge (document ids and positions), if all is well.
+
+        For edges into unary and binary ops; returns False, having changed nothing, when
+        any edge needs a closer look (the entry-by-entry checks then name the problem).
+        """
         if not (
             set(map(type, sources)) == {int}
             and set(map(type, targets)) == {int}
-            and set(map(type, positions)) == {list}
-            and set(map(len, positions)) == {1}
+            and set(map(type, places)) == {int}
         ):
-            return False
-        places = [position[0] for position in positions]
-        if set(map(type, places)) != {int}:
             return False
         if self.index is not None:
             index = self.index
@@ -477,21 +543,20 @@ class _Builder:
         if min(sources) < 0 or min(targets) < 0 or max(sources) >= n or max(targets) >= n:
             return False
         starts, slots = self.starts, self.slots
-        firsts = [starts[t] for t in targets]
-        arities = [starts[t + 1] - first for t, first in zip(targets, firsts, strict=True)]
+        firsts = list(map(starts.__getitem__, targets))
+        lasts = list(map(starts.__getitem__, map((1).__add__, targets)))
+        arities = list(map(operator.sub, lasts, firsts))
         if min(places) < 0 or not all(map(operator.lt, places, arities)) or max(arities) > 2:
             return False
-        filled = [first + place for first, place in zip(firsts, places, strict=True)]
-        # the other argument slot of a binary op (its own slot for a unary one)
-        others = [
-            first + (1 - place if arity == 2 else 0)
-            for first, place, arity in zip(firsts, places, arities, strict=True)
-        ]
+        filled = list(map(operator.add, firsts, places))
+        # the other argument slot of a binary op, the only one of a unary op:
+        # first + last - 1 - filled
+        others = map(operator.sub, map(operator.add, firsts, lasts), map((1).__add__, filled))
         if (
             any(map(operator.eq, sources, targets))
             or len(set(filled)) != len(filled)
-            or set(slots[k] for k in filled) != {-1}
-            or any(map(operator.eq, (slots[k] for k in others), sources))
+            or set(map(slots.__getitem__, filled)) != {-1}
+            or any(map(operator.eq, map(slots.__getitem__, others), sources))
             or len(set(zip(sources, targets, strict=True))) != len(sources)
         ):
             return False
@@ -631,45 +696,62 @@ class _Builder:
         return position
 
     def _order(self) -> Sequence[int]:
-        """Kahn's algorithm, smallest id first: a topological order, or the cycle that stops it."""
+        """Kahn's algorithm, smallest id first: a topological order, or the cycle that stops it.
+
+        Everything is in flat arrays (no list per vertex), and every step is linear.
+        """
         n = len(self.ops)
         if self.topological and self.increasing:
             return range(n)  # what Kahn's algorithm gives when ids are already topological
         starts, slots = self.starts, self.slots
-        waiting = array("q", bytes(8 * n))
-        users: list[list[int]] = [[] for _ in range(n)]
+        # Each argument slot is one link, so x * x counts twice both ways.
+        waiting = array("q", map(operator.sub, starts[1:], starts[:-1]))
+        first_user = array("q", accumulate(_link_counts(slots, n), initial=0))
+        users = array("q", bytes(8 * len(slots)))
+        fill = array("q", first_user)
         for vertex in range(n):
-            for source in set(slots[starts[vertex] : starts[vertex + 1]]):
-                users[source].append(vertex)
-                waiting[vertex] += 1
-        key = self._id
-        ready = [(key(v), v) for v in range(n) if not waiting[v]]
+            for p in range(starts[vertex], starts[vertex + 1]):
+                source = slots[p]
+                users[fill[source]] = vertex
+                fill[source] += 1
+        identity = self.index is None
+        ids = self.ids
+        ready: list[Any] = [v if identity else (ids[v], v) for v in range(n) if not waiting[v]]
         heapq.heapify(ready)
         order: list[int] = []
         while ready:
-            vertex = heapq.heappop(ready)[1]
+            vertex = heapq.heappop(ready)
+            if not identity:
+                vertex = vertex[1]
             order.append(vertex)
-            for user in users[vertex]:
+            for p in range(first_user[vertex], first_user[vertex + 1]):
+                user = users[p]
                 waiting[user] -= 1
                 if not waiting[user]:
-                    heapq.heappush(ready, (key(user), user))
+                    heapq.heappush(ready, user if identity else (ids[user], user))
         if len(order) < n:
             raise self._cycle(waiting)
         return order
 
     def _cycle(self, waiting: array[int]) -> GraphFormatError:
-        """Walk from a stuck vertex along stuck arguments until a vertex repeats: linear."""
+        """Walk from a stuck vertex along stuck arguments until a vertex repeats: linear.
+
+        A vertex Kahn's algorithm could not order waits for an argument it could not order
+        either, so the walk never stops before it closes a cycle.
+        """
         starts, slots = self.starts, self.slots
         vertex = next(v for v in range(len(self.ops)) if waiting[v])
-        path: list[int] = []
-        seen: dict[int, int] = {}
-        while vertex not in seen:
-            seen[vertex] = len(path)
+        step = array("q", [-1]) * len(self.ops)  # where each vertex is on the walk
+        path = array("q")
+        while step[vertex] < 0:
+            step[vertex] = len(path)
             path.append(vertex)
-            vertex = next(
-                slots[p] for p in range(starts[vertex], starts[vertex + 1]) if waiting[slots[p]]
-            )
-        loop = path[seen[vertex] :]  # each vertex's argument follows it
+            first, last = starts[vertex], starts[vertex + 1]
+            if last - first == 1:  # its only argument
+                vertex = slots[first]
+            else:
+                vertex = next(slots[p] for p in range(first, last) if waiting[slots[p]])
+        loop = path[step[vertex] :]  # each vertex's argument follows it
         cycle = [self._id(v) for v in [loop[0], *reversed(loop[1:])]]  # as values flow
         shown = " -> ".join(map(str, [*cycle[:8], cycle[0]] if len(cycle) <= 8 else cycle[:8]))
         return _fail(
@@ -732,6 +814,24 @@ class _Builder:
 
 
 _UNFILLED = array("q", [-1] * 8)
+
+
+def _counts_up(ids: Sequence[int], first: int) -> bool:
+    """Whether ``ids`` are ``first, first + 1, ...``: the ids of a document fnad wrote."""
+    return (
+        bool(ids)
+        and ids[0] == first
+        and ids[-1] == first + len(ids) - 1
+        and all(map(operator.eq, ids, range(first, first + len(ids))))
+    )
+
+
+def _link_counts(slots: array[int], n: int) -> list[int]:
+    """How many argument slots each of ``n`` vertices fills."""
+    counts = [0] * n
+    for vertex, count in Counter(slots).items():
+        counts[vertex] = count
+    return counts
 
 
 def check_document(
@@ -926,7 +1026,8 @@ def read_json(
         except UnicodeDecodeError as error:
             raise _fail(f"the bytes are not UTF-8 ({error})", "save the file as UTF-8") from None
         del content
-    return _JsonReader(text, builder).read()
+    with _without_cyclic_gc():
+        return _JsonReader(text, builder).read()
 
 
 class _JsonReader:
@@ -1184,7 +1285,7 @@ def _decode_chunk(text: str, keys: int, whole: bool) -> Any:
     """
     result = _FAST_DECODER.decode(text) if whole else _FAST_DECODER.raw_decode(text)
     entries = result if whole else result[0]
-    if sum(len(entry) for entry in entries if type(entry) is dict) == keys:
+    if set(map(type, entries)) == {dict} and sum(map(len, entries)) == keys:
         return result
     return _DECODER.decode(text) if whole else _DECODER.raw_decode(text)
 
@@ -1230,9 +1331,10 @@ def read_graphml(
             "(entity expansion can exhaust memory or read local files)",
             "remove the DOCTYPE/ENTITY declarations; fnad.to_graphml writes none",
         )
-    graph = _fnad_layout(data, _Builder(table, vertex_limit))
-    if graph is None:
-        graph = _xml_layout(data, _Builder(table, vertex_limit))
+    with _without_cyclic_gc():
+        graph = _fnad_layout(data, _Builder(table, vertex_limit))
+        if graph is None:
+            graph = _xml_layout(data, _Builder(table, vertex_limit))
     return graph
 
 
@@ -1400,12 +1502,42 @@ def _fnad_layout(data: bytes, builder: _Builder) -> CheckedGraph | None:
 
 
 def _fnad_nodes(data: bytes, position: int, builder: _Builder) -> int:
+    """Read the vertex lines from ``position`` on, in batches; return where they end."""
     match_node = _NODE.match
-    batch: list[Any] = []
+    rows: list[tuple[bytes, ...]] = []
     count = 0
     while (match := match_node(data, position)) is not None:
         position = match.end()
-        vertex, op, label, escaped, value, grad = match.groups()
+        rows.append(match.groups())
+        if len(rows) == _BATCH:
+            _vertex_rows(rows, count, builder)
+            count += len(rows)
+            rows = []
+    _vertex_rows(rows, count, builder)
+    return position
+
+
+def _vertex_rows(rows: list[tuple[bytes, ...]], first: int, builder: _Builder) -> None:
+    """Check vertex lines column by column if they are plain, else line by line."""
+    if not rows:
+        return
+    ids, ops, labels, escaped, data, grads = zip(*rows, strict=True)
+    if (
+        all(map(_INT_BYTES.fullmatch, ids))
+        and all(map(_DOUBLE_BYTES.fullmatch, data))
+        and all(map(_DOUBLE_BYTES.fullmatch, grads))
+        and not any(escaped)
+        and b"&" not in b"".join(ops)
+    ):
+        values = list(map(float, data))
+        gradients = list(map(float, grads))
+        if _spelled_non_finite(data, values) and _spelled_non_finite(grads, gradients):
+            texts = [_text(label) for label in labels]
+            names = list(map(bytes.decode, ops))
+            if builder.keep_vertices(list(map(int, ids)), names, texts, values, gradients):
+                return
+    entries = []
+    for n, (vertex, op, label, flag, value, grad) in enumerate(rows, first):
         entry = {
             "id": _graphml_int(vertex.decode()),
             "label": _text(label),
@@ -1413,36 +1545,68 @@ def _fnad_nodes(data: bytes, position: int, builder: _Builder) -> int:
             "data": _graphml_number(_text(value)),
             "grad": _graphml_number(_text(grad)),
         }
-        if escaped:
+        if flag:
             entry["label_escaped"] = "true"
-        batch.append(_graphml_vertex(count + len(batch), entry))
-        if len(batch) == _BATCH:
-            builder.add_vertices(batch, count)
-            count += len(batch)
-            batch = []
-    builder.add_vertices(batch, count)
-    return position
+        entries.append(_graphml_vertex(n, entry))
+    builder.add_vertices(entries, first)
+
+
+def _spelled_non_finite(texts: Sequence[bytes], values: Sequence[float]) -> bool:
+    """Whether every non-finite value was spelled NaN, INF or -INF (not 1e999, too large)."""
+    if all(map(math.isfinite, values)):
+        return True
+    return all(
+        text.lstrip(b"+") in (b"NaN", b"INF", b"-INF")
+        for text, value in zip(texts, values, strict=True)
+        if not math.isfinite(value)
+    )
 
 
 def _fnad_edges(data: bytes, position: int, builder: _Builder) -> int:
+    """Read the edge lines from ``position`` on, in batches; return where they end."""
     match_edge = _EDGE.match
-    batch: list[Any] = []
+    rows: list[tuple[bytes, ...]] = []
     count = 0
     while (match := match_edge(data, position)) is not None:
         position = match.end()
-        source, target, positions = match.group(1, 2, 3)
+        rows.append(match.group(1, 2, 3))
+        if len(rows) == _BATCH:
+            _edge_rows(rows, count, builder)
+            count += len(rows)
+            rows = []
+    _edge_rows(rows, count, builder)
+    return position
+
+
+def _edge_rows(rows: list[tuple[bytes, ...]], first: int, builder: _Builder) -> None:
+    """Check edge lines column by column if each fills one position, else line by line."""
+    if not rows:
+        return
+    sources, targets, positions = zip(*rows, strict=True)
+    if (
+        all(map(_INT_BYTES.fullmatch, sources))
+        and all(map(_INT_BYTES.fullmatch, targets))
+        and all(map(_INT_BYTES.fullmatch, positions))
+        and builder.keep_edges(
+            list(map(int, sources)), list(map(int, targets)), list(map(int, positions))
+        )
+    ):
+        return
+    entries = []
+    for e, (source, target, places) in enumerate(rows, first):
         entry = {
             "source": _graphml_int(source.decode()),
             "target": _graphml_int(target.decode()),
-            "positions": _text(positions),
+            "positions": _text(places),
         }
-        batch.append(_graphml_edge(count + len(batch), entry))
-        if len(batch) == _BATCH:
-            builder.add_edges(batch, count)
-            count += len(batch)
-            batch = []
-    builder.add_edges(batch, count)
-    return position
+        entries.append(_graphml_edge(e, entry))
+    builder.add_edges(entries, first)
+
+
+_INT_BYTES = re.compile(rb"-?[0-9]{1,18}")
+_DOUBLE_BYTES = re.compile(
+    rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN"
+)
 
 
 # ---------------------------------------------------------------- any other layout
@@ -1551,6 +1715,13 @@ class _HeaderPass(_Pass):
             if local == "data":
                 self.open_field(attributes)
             elif local == "node":
+                # A vertex without an integer id is refused at once, not after the file.
+                vertex = _graphml_int(attributes.get("id"))
+                if type(vertex) is not int:
+                    raise _fail(
+                        f"nodes[{self.vertices}]: id is {_describe(vertex)}, not an integer",
+                        "use integer ids",
+                    )
                 self.vertices += 1
                 self.vertex_after_edge = self.vertex_after_edge or self.edges > 0
                 self.builder.count(self.vertices, exact=False)
