@@ -48,7 +48,6 @@ import re
 import stat
 from array import array
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 from typing import Any, Literal, NamedTuple, Union, overload
@@ -377,8 +376,8 @@ class _Builder:
                 self.increasing = False
             index.update(zip(ids, range(first, end), strict=True))
             self.ids.extend(ids)
-        self.ops.extend(
-            CONST if rule is None and op == CONST else op
+        self.ops.extend(  # shared strings, not one per vertex
+            rule.name if rule is not None else CONST if op == CONST else INPUT
             for rule, op in zip(rules, ops, strict=True)
         )
         self.labels.extend(labels)
@@ -706,14 +705,19 @@ class _Builder:
         starts, slots = self.starts, self.slots
         # Each argument slot is one link, so x * x counts twice both ways.
         waiting = array("q", map(operator.sub, starts[1:], starts[:-1]))
-        first_user = array("q", accumulate(_link_counts(slots, n), initial=0))
+        # The users of each vertex, in one flat array: a counting sort of the links.
+        first_user = array("q", bytes(8 * (n + 1)))
+        for source in slots:
+            first_user[source + 1] += 1
+        first_user = array("q", accumulate(first_user))  # where each vertex's users end
         users = array("q", bytes(8 * len(slots)))
-        fill = array("q", first_user)
-        for vertex in range(n):
-            for p in range(starts[vertex], starts[vertex + 1]):
-                source = slots[p]
-                users[fill[source]] = vertex
-                fill[source] += 1
+        for vertex in range(n - 1, -1, -1):
+            for p in range(starts[vertex + 1] - 1, starts[vertex] - 1, -1):
+                source = slots[p] + 1
+                first_user[source] -= 1
+                users[first_user[source]] = vertex
+        first_user.pop(0)  # now where each vertex's users start, and then the end
+        first_user.append(len(users))
         identity = self.index is None
         ids = self.ids
         ready: list[Any] = [v if identity else (ids[v], v) for v in range(n) if not waiting[v]]
@@ -824,14 +828,6 @@ def _counts_up(ids: Sequence[int], first: int) -> bool:
         and ids[-1] == first + len(ids) - 1
         and all(map(operator.eq, ids, range(first, first + len(ids))))
     )
-
-
-def _link_counts(slots: array[int], n: int) -> list[int]:
-    """How many argument slots each of ``n`` vertices fills."""
-    counts = [0] * n
-    for vertex, count in Counter(slots).items():
-        counts[vertex] = count
-    return counts
 
 
 def check_document(
@@ -1026,8 +1022,10 @@ def read_json(
         except UnicodeDecodeError as error:
             raise _fail(f"the bytes are not UTF-8 ({error})", "save the file as UTF-8") from None
         del content
+    reader = _JsonReader(text, builder)
+    del text  # the reader lets go of it before the last checks, which need only the columns
     with _without_cyclic_gc():
-        return _JsonReader(text, builder).read()
+        return reader.read()
 
 
 class _JsonReader:
@@ -1073,6 +1071,7 @@ class _JsonReader:
             i = self.members_from(i)
         if self.ws(i) != len(text):
             raise self.syntax("Extra data", self.ws(i))
+        del text
         return self.finish()
 
     def members_from(self, i: int) -> int:
@@ -1126,6 +1125,7 @@ class _JsonReader:
         for key in ("nodes", "edges"):
             if key not in self.done:
                 self.array(self.arrays[key], key, check=True)
+        self.text = ""
         return self.builder.finish(self.members["graph"])
 
     # ---------------------------------------------------------------- values
@@ -1750,6 +1750,19 @@ class _EntryPass(_Pass):
         self.vertices: list[Any] = []
         self.edges: list[Any] = []
         self.vertex_count = self.edge_count = 0
+        self.commas = 0
+
+    def characters(self, text: str) -> None:
+        super().characters(text)
+        if self.field is not None and self.field[0] == "positions" and not self.is_vertex:
+            # Counted as it arrives: ten million commas are refused before they are kept.
+            self.commas += text.count(",")
+            if self.commas >= MAX_ENTRY_VALUES:
+                _graphml_edge(self.edge_count + len(self.edges), {"positions": "," * self.commas})
+
+    def open_field(self, attributes: dict[str, str]) -> None:
+        super().open_field(attributes)
+        self.commas = 0
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1

@@ -8,8 +8,12 @@ full-size figures (a few minutes)::
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import re
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -18,8 +22,7 @@ from typing import Any
 import fnad
 
 HEADER = (
-    '{"directed":true,"multigraph":false,'
-    '"graph":{"schema":"fnad.graph","version":1,"output":1},'
+    '{"directed":true,"multigraph":false,"graph":{"schema":"fnad.graph","version":1,"output":1},'
 )
 GRAPH = '"graph":{"schema":"fnad.graph","version":1,"output":1}'
 GRAPHML_HEAD = '<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph>'
@@ -113,19 +116,15 @@ def graphml_wide_positions(size: int) -> bytes:
 
 def graphml_chain_with_a_back_edge(vertices: int) -> bytes:
     """The same cycle as :func:`chain_with_a_back_edge`, in the layout fnad.to_graphml writes."""
-    import re
-
     with fnad.Tape():
         x = fnad.Node(1.0, label="x")
         y = x
         for _ in range(3):
             y = -y
-    import os
-    import tempfile
-
     path = os.path.join(tempfile.mkdtemp(), "small.graphml")
     fnad.to_graphml(y, path)
-    small = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as file:
+        small = file.read()
     head = small[: small.index('    <node id="0">')]
     head = re.sub(r'"g_output">\d+<', f'"g_output">{vertices - 1}<', head)
     node = (
@@ -178,10 +177,8 @@ def measure(load: Callable[..., Any], document: bytes) -> tuple[float, float, st
     seconds = time.perf_counter() - started
     gc.collect()
     tracemalloc.start()
-    try:
+    with contextlib.suppress(fnad.GraphFormatError):
         load(document)
-    except fnad.GraphFormatError:
-        pass
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return seconds, peak / len(document), message
