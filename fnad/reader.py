@@ -235,9 +235,10 @@ class _Builder:
     position of each op (``-1`` until an edge fills it).
     """
 
-    def __init__(self, rules: RuleTable, max_vertices: int) -> None:
+    def __init__(self, rules: RuleTable, max_vertices: int, json: bool = True) -> None:
         self.table = rules
         self.max_vertices = max_vertices
+        self.json = json  # JSON spells non-finite numbers as strings; GraphML as doubles
         self.known: dict[str, Rule | None] = {INPUT: None, CONST: None}
         self.ids: list[int] = []  # filled only once ids stop being 0, 1, 2, ...
         self.index: dict[int, int] | None = None  # id -> position, once ids stop being 0, 1, ...
@@ -467,11 +468,17 @@ class _Builder:
         self.known[op] = rule
         return rule
 
-    @staticmethod
-    def _number(vertex: int, label: str, key: str, value: Any) -> float:
+    def _number(self, vertex: int, label: str, key: str, value: Any) -> float:
         name = _vertex_name(vertex, label)
         if value is _MISSING:
             raise _fail(f"{name} has no {key!r} field", "write the vertex's value")
+        if not self.json:  # GraphML: the reader made every double a float
+            if type(value) is float:
+                return value
+            raise _fail(
+                f"{name}: {key} is {_describe(value)}, not a number",
+                "write an XML Schema double: 1.5, -2e-3, INF, -INF or NaN",
+            )
         if type(value) is float:  # inf: a JSON number too large for a float, such as 1e999
             raise _fail(
                 f"{name}: {key} is a number too large for a float (it reads as {value!r})",
@@ -1332,9 +1339,9 @@ def read_graphml(
             "remove the DOCTYPE/ENTITY declarations; fnad.to_graphml writes none",
         )
     with _without_cyclic_gc():
-        graph = _fnad_layout(data, _Builder(table, vertex_limit))
+        graph = _fnad_layout(data, _Builder(table, vertex_limit, json=False))
         if graph is None:
-            graph = _xml_layout(data, _Builder(table, vertex_limit))
+            graph = _xml_layout(data, _Builder(table, vertex_limit, json=False))
     return graph
 
 
@@ -1361,16 +1368,17 @@ def _graphml_int(text: str | None) -> int | str | None:
 
 
 _INT = re.compile(r"-?[0-9]{1,18}")
-_NON_FINITE_DOUBLES = {"NaN": "nan", "INF": "inf", "+INF": "inf", "-INF": "-inf"}
 
 
 def _graphml_number(text: str) -> float | str:
-    """A GraphML double as the JSON document spells it; text that is not one stays as is."""
-    spelled = _NON_FINITE_DOUBLES.get(text)
-    if spelled is not None:
-        return spelled
+    """A GraphML double as a float (NaN and INF included); text that is not one stays as is."""
     value = decode_double(text)
-    return text if value is None or value - value != 0.0 else value
+    if value is None or (value - value != 0.0 and text.lstrip("+") not in _NON_FINITE_DOUBLES):
+        return text  # not a double, or one too large for a float (1e999)
+    return value
+
+
+_NON_FINITE_DOUBLES = ("NaN", "INF", "-INF", "nan", "inf", "-inf")
 
 
 def _converted(kind: str | None, text: str) -> Any:
@@ -1492,10 +1500,14 @@ def _fnad_layout(data: bytes, builder: _Builder) -> CheckedGraph | None:
         graph = {"schema": schema, "version": _graphml_int(version), "output": _graphml_int(output)}
         builder.check_header(graph)
         position = _fnad_nodes(data, head.end(), builder)
-        position = _fnad_edges(data, position, builder)
-        tail = _TAIL.match(data, position)
+        # Edges are checked against every vertex: first make sure no vertex comes later.
+        end = position
+        while (match := _EDGE.match(data, end)) is not None:
+            end = match.end()
+        tail = _TAIL.match(data, end)
         if tail is None or tail.end() != len(data):
             return None
+        _fnad_edges(data, position, builder)
     except _NotFnadLayout:
         return None
     return builder.finish(graph)
@@ -1556,7 +1568,7 @@ def _spelled_non_finite(texts: Sequence[bytes], values: Sequence[float]) -> bool
     if all(map(math.isfinite, values)):
         return True
     return all(
-        text.lstrip(b"+") in (b"NaN", b"INF", b"-INF")
+        text.lstrip(b"+").decode() in _NON_FINITE_DOUBLES
         for text, value in zip(texts, values, strict=True)
         if not math.isfinite(value)
     )
@@ -1605,7 +1617,7 @@ def _edge_rows(rows: list[tuple[bytes, ...]], first: int, builder: _Builder) -> 
 
 _INT_BYTES = re.compile(rb"-?[0-9]{1,18}")
 _DOUBLE_BYTES = re.compile(
-    rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN"
+    rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:INF|inf)|NaN|nan"
 )
 
 

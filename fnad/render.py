@@ -36,6 +36,7 @@ __all__ = [
     "printable",
     "render",
     "to_dot",
+    "to_svg",
     "vertex_title",
 ]
 
@@ -282,6 +283,21 @@ def render(
     >>> "<svg" in svg.read_text()  # doctest: +SKIP
     True
     """
+    svg = to_svg(z, max_nodes=max_nodes, collapse=collapse)
+    target = Path(path)
+    target.write_bytes(svg)
+    return target
+
+
+def to_svg(z: Node, *, max_nodes: int = MAX_RENDER_NODES, collapse: bool = True) -> bytes:
+    """The SVG :func:`render` writes, as bytes (the same limits and errors).
+
+    >>> from fnad import Node
+    >>> to_svg(Node(1.0) * 2, max_nodes=0)
+    Traceback (most recent call last):
+    ...
+    fnad.errors.GraphSizeError: render: max_nodes must be a positive int, got 0
+    """
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise GraphSizeError(f"render: max_nodes must be a positive int, got {max_nodes!r}")
     if not collapse:
@@ -293,11 +309,7 @@ def render(
                 "out. Pass collapse=True to draw the vertices nearest the output, raise "
                 "max_nodes, or analyse it with fnad.to_networkx(z)"
             )
-    text = to_dot(z, max_nodes=max_nodes)
-    svg = dot_to_svg(text)
-    target = Path(path)
-    target.write_bytes(svg)
-    return target
+    return dot_to_svg(to_dot(z, max_nodes=max_nodes))
 
 
 def dot_to_svg(text: str) -> bytes:

@@ -176,14 +176,17 @@ def encode_double(value: float) -> str:
     return repr(value)
 
 
-_DOUBLE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN")
+_DOUBLE = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:INF|inf)|NaN|nan"
+)
 
 
 def decode_double(text: str) -> float | None:
     """The float an XML Schema double spells, or None if the text is not one.
 
-    Strict: no whitespace, no ``_`` digit separators, no ``infinity`` or ``nan`` (only
-    ``INF``, ``-INF`` and ``NaN``), as XML Schema defines the lexical form.
+    Strict, as XML Schema defines the lexical form: no whitespace, no ``_`` digit
+    separators, no ``infinity``; non-finite values are ``NaN``, ``INF`` and ``-INF``, or
+    ``nan``, ``inf`` and ``-inf`` as networkx writes them.
 
     >>> decode_double("-1.5e3"), decode_double("-INF"), decode_double(" 1"), decode_double("1_0")
     (-1500.0, -inf, None, None)
