@@ -25,13 +25,15 @@ they run:
 
 Bounded cost. A document within the limits is accepted or refused in time linear in its
 size, and nothing recurses over it. The reader never materialises a document whole: JSON
-vertices and edges are decoded in chunks of at most 1 MiB of text and GraphML is read
-element by element, and what is kept per vertex is a few machine words (see
-:class:`CheckedGraph`). JSON may nest at most :data:`MAX_DEPTH` levels and one vertex, edge
-or ignored value may hold at most :data:`MAX_ENTRY_VALUES` values, both checked before the
-JSON decoder (which is recursive) sees the text. Peak memory is the document's own text plus
-at most a few times its size (measured in ``tests/test_hostile_documents.py``); malformed
-documents are refused at the first bad entry.
+vertices and edges are decoded a chunk at a time (about 1 MiB of text, 4 MiB at most),
+GraphML is read line by line (the layout fnad writes) or element by element (any other),
+and what is kept per vertex is a few machine words (see :class:`CheckedGraph`). JSON may
+nest at most :data:`MAX_DEPTH` levels and one vertex, edge or ignored value may hold at
+most :data:`MAX_ENTRY_VALUES` values, both checked before the JSON decoder (which is
+recursive) sees the text. Peak memory is at most 2x the document's size when it is refused
+at a malformed entry (the first one stops the reading) and at most 3.5x when it has to be
+read to the end: its text, and about 60 bytes a vertex (``tests/test_hostile_documents.py``
+checks both).
 """
 
 from __future__ import annotations
