@@ -16,7 +16,7 @@ independent (the import-linter contract in pyproject.toml, checked by the tests)
     flow | check | explain | replay | parser
     nn | summary
     render | program
-    transforms | custom | export | datasets
+    transforms | custom | export | reader | datasets
     ops | schema
     core
     rules
@@ -35,6 +35,7 @@ from fnad.errors import (
     ExpressionError,
     FnadError,
     GradCheckError,
+    GraphArgumentError,
     GraphFormatError,
     GraphSizeError,
     ImmutableError,
@@ -129,6 +130,7 @@ __all__ = [
     "GradCheckError",
     "GradientPath",
     "Gradients",
+    "GraphArgumentError",
     "GraphFormatError",
     "GraphSizeError",
     "GroupExplanation",

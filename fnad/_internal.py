@@ -5,7 +5,8 @@ functions have plain names so that the modules importing them read clearly
 (``from fnad._internal import describe, float_partials``), and no fnad module imports
 another module's underscore names.
 
-- **Messages**: :func:`describe` shows an offending value; :func:`name_of` names a function.
+- **Messages**: :func:`describe` shows an offending value; :func:`name_of` names a function;
+  :func:`printable` escapes text from a file before it reaches a terminal.
 - **Running rules on floats**: :func:`run_forward` and :func:`float_partials` evaluate a
   rule's forward function and partials with IEEE 754 results (a rerun on
   :class:`~fnad._floats.IEEEFloat` when Python raises), and :func:`check_arity` is the
@@ -40,6 +41,7 @@ __all__ = [
     "name_of",
     "non_finite_gradient",
     "non_finite_value",
+    "printable",
     "run_forward",
 ]
 
@@ -54,6 +56,25 @@ def describe(value: object, width: int = 60) -> str:
     if len(text) > width:
         text = text[: width - 3] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+def printable(text: str) -> str:
+    r"""``text`` safe to print on a terminal: every character that is not printable is escaped.
+
+    Control characters (newlines, escape sequences), format characters (such as the
+    right-to-left override) and separators other than the space are written as in a
+    Python ``repr`` (``\n``, ``\x1b``, ``\u202e``), so a label read from a file can
+    neither forge an output line nor clear the screen, move the cursor or retitle the
+    window. Printable text, any script included, is left alone.
+
+    >>> print(printable("x = 0.0\nf = 42.0\ndf/dx"))
+    x = 0.0\nf = 42.0\ndf/dx
+    >>> print(printable("\x1b[2J\x1b]0;owned\x07y θ"))
+    \x1b[2J\x1b]0;owned\x07y θ
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def name_of(f: object) -> str:

@@ -25,10 +25,12 @@ only ever parsed.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -42,6 +44,7 @@ from fnad import parser as expression_parser
 from fnad.core import Node, Tape
 from fnad.errors import FnadError
 from fnad.parser import positive_int
+from fnad.render import printable
 from fnad.rules import RuleTable, current_rules
 
 __all__ = ["main"]
@@ -88,7 +91,12 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _write(stream: Any, text: str) -> None:
-    """Write ``text``; characters the stream cannot encode are escaped, never an error."""
+    """Write ``text``; characters the stream cannot encode are escaped, never an error.
+
+    A closed standard error is ignored: there is nowhere left to report anything.
+    """
+    if stream is None:  # closed at startup; standard output is checked by _out
+        return
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
         text.encode(encoding)
@@ -98,11 +106,21 @@ def _write(stream: Any, text: str) -> None:
 
 
 def _out(text: str) -> None:
-    _write(sys.stdout, text + "\n")
+    if sys.stdout is None:
+        raise _StdoutError(errno.EBADF, "standard output is closed")
+    try:
+        _write(sys.stdout, text + "\n")
+    except OSError as error:
+        raise _StdoutError(error.errno, error.strerror or str(error)) from None
+
+
+class _StdoutError(OSError):
+    """Writing the result to standard output failed (closed, or a pipe nobody reads)."""
 
 
 def _fail(prog: str, message: str) -> int:
-    one_line = " ".join(message.split())
+    # One line, whatever the message holds: it may quote text from a file or the command line.
+    one_line = printable(" ".join(message.split()))
     _write(sys.stderr, f"{prog}: error: {one_line}\n")
     return _EXIT_USAGE
 
@@ -226,36 +244,90 @@ def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> No
         }
         _out(_json(document))
         return
-    # f = 13.0, df/dx = 7.0 (z if a variable is called f).
+    # f = 13.0, df/dx = 7.0 (z if a variable is called f). Names may be labels read from a
+    # file (fnad replay): escaped, so none can forge a line or send an escape sequence.
     output = "z" if "f" in grads else "f"
     _out(f"{output} = {_number(value)}")
     for name, grad in grads.items():
-        _out(f"d{output}/d{name} = {_number(grad)}")
+        _out(f"d{output}/d{printable(name)} = {_number(grad)}")
 
 
 def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
+    """Write the --dot, --save and --svg files: all of them, or none.
+
+    Everything that can fail is done first (the texts, the drawing, a look at each
+    target), so a bad target or a missing graphviz leaves no file behind; a file this call
+    created is removed again if writing a later one fails.
+    """
     from fnad.export import to_json
-    from fnad.render import to_dot
+    from fnad.render import output_format, to_dot
 
     if args.svg is not None:
-        from fnad.render import output_format
+        output_format(args.svg)  # refuse a .jpg before anything is drawn or written
+    wanted: list[tuple[str, str, Callable[[], bytes]]] = [
+        (option, path, make)
+        for option, path, make in (
+            ("--dot", args.dot, lambda: to_dot(output).encode("utf-8")),
+            ("--save", args.save, lambda: to_json(output).encode("utf-8")),
+            ("--svg", args.svg, lambda: _drawn(output, args.svg)),
+        )
+        if path is not None
+    ]
+    targets = [Path(path) for _, path, _ in wanted]
+    for (option, _, _), target in zip(wanted, targets, strict=True):
+        _check_target(option, target, targets)
+    contents = [make() for _, _, make in wanted]
+    created: list[Path] = []
+    try:
+        for target, content in zip(targets, contents, strict=True):
+            existed = target.exists()
+            with open(target, "wb") as file:
+                if not existed:
+                    created.append(target)
+                file.write(content)
+    except OSError:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    for target in targets:
+        _write(sys.stderr, f"fnad: wrote {printable(str(target))}\n")
 
-        output_format(args.svg)  # refuse a .jpg before writing any file
-    for path, text in ((args.dot, to_dot), (args.save, to_json)):
-        if path is not None:
-            Path(path).write_text(text(output), encoding="utf-8")
-            _write(sys.stderr, f"fnad: wrote {path}\n")
-    if args.svg is not None:
-        from fnad.render import render
 
-        render(output, args.svg)
-        _write(sys.stderr, f"fnad: wrote {args.svg}\n")
+def _drawn(output: Node, path: str) -> bytes:
+    """The drawing of ``output`` in the format of ``path``'s extension (svg, png, pdf)."""
+    from fnad.render import Drawing, dot_to, output_format, render
+
+    drawing = render(output)
+    assert isinstance(drawing, Drawing)
+    return dot_to(drawing.dot, output_format(path))
+
+
+def _starts_like_xml(path: Path) -> bool:
+    """Whether a regular file's first character (after a UTF-8 byte order mark) is '<'."""
+    if not path.is_file():
+        return False  # the reader refuses it with the right message
+    with open(path, "rb") as file:
+        head = file.read(64).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"<")
+
+
+def _check_target(option: str, target: Path, targets: list[Path]) -> None:
+    """Refuse an output path before anything is written: a directory, no such folder..."""
+    shown = printable(str(target))
+    if targets.count(target) > 1:
+        raise FnadError(f"{option} {shown!r}: the same file is named twice; give each its own")
+    if target.is_dir():
+        raise FnadError(f"{option} {shown!r} is a directory; give a file name, e.g. {option} graph")
+    parent = target.parent
+    if not parent.is_dir():
+        raise FnadError(f"{option} {shown!r}: there is no folder {printable(str(parent))!r}")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise FnadError(f"{option} {shown!r}: the file is not writable")
+    if not target.exists() and not os.access(parent, os.W_OK):
+        raise FnadError(f"{option} {shown!r}: cannot create a file in {printable(str(parent))!r}")
 
 
 # --------------------------------------------------------------------------- fnad replay
-
-
-_XML_START = re.compile(rb"(\xef\xbb\xbf)?\s*<")  # an optional UTF-8 byte order mark
 
 
 def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, float]:
@@ -275,17 +347,16 @@ def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, flo
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from fnad.replay import MAX_BYTES, from_graphml, from_json
+    from fnad.replay import from_graphml, from_json
 
     for plugin in args.plugin:
         _load_plugin(plugin)
     values = _replay_values(args.assignments, args.allow_nonfinite)
-    with open(args.file, "rb") as file:
-        # Read one byte past the limit, so from_json can say the file is too large
-        # without a huge file ever being read whole.
-        data = file.read(MAX_BYTES + 1)
-    # GraphML (fnad.to_graphml) is XML, so it starts with '<'; fnad JSON starts with '{'.
-    program = from_graphml(data) if _XML_START.match(data) else from_json(data)
+    # A path: the readers open only a regular file (never a FIFO or a device, which could
+    # hang) and check its size before reading it. GraphML (fnad.to_graphml) is XML and
+    # starts with '<'; fnad's JSON starts with '{'.
+    path = Path(args.file)
+    program = from_graphml(path) if _starts_like_xml(path) else from_json(path)
     value, grads = program.value_and_grad(**values)
     _print_result(value, grads, as_json=args.json)
     return _EXIT_OK
@@ -556,12 +627,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"fnad {args.command}"
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        if sys.stdout is not None:
+            try:
+                sys.stdout.flush()  # a pipe nobody reads fails here, inside the try
+            except OSError as error:
+                raise _StdoutError(error.errno, error.strerror or str(error)) from None
+        return code
     except FnadError as error:
         return _fail(prog, str(error))
+    except _StdoutError as error:
+        _silence_stdout()
+        return _fail(prog, f"cannot write the result: {error.strerror or error}")
     except OSError as error:
         target = f" {error.filename!r}" if error.filename else ""
         return _fail(prog, f"cannot access{target}: {error.strerror or error}")
     except KeyboardInterrupt:
         _write(sys.stderr, f"{prog}: interrupted\n")
         return 130  # 128 + SIGINT, as shells report it
+
+
+def _silence_stdout() -> None:
+    """Point a failed standard output at /dev/null, so Python's final flush stays quiet."""
+    if sys.stdout is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file: nothing to flush
+        pass

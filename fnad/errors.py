@@ -15,6 +15,7 @@ __all__ = [
     "ExpressionError",
     "FnadError",
     "GradCheckError",
+    "GraphArgumentError",
     "GraphFormatError",
     "GraphSizeError",
     "ImmutableError",
@@ -95,6 +96,11 @@ class OutputTypeError(TransformError, TypeError):
 
 class GraphFormatError(FnadError, ValueError):
     """An exported graph document is malformed, unsafe or from an unknown schema version."""
+
+
+class GraphArgumentError(FnadError, TypeError):
+    """A graph loader was given something that is neither a path nor a document's content
+    (a file descriptor, None, a number...), or a limit or rule table of the wrong type."""
 
 
 class GraphSizeError(FnadError, ValueError):

@@ -29,7 +29,7 @@ import attrs
 from fnad.core import Node
 from fnad.errors import OperandTypeError, TapeError
 from fnad.export import snapshot
-from fnad.render import number, vertex_title
+from fnad.render import number, printable, vertex_title
 from fnad.summary import (
     CONST_GROUP,
     INPUT_GROUP,
@@ -108,7 +108,8 @@ class Explanation:
         return len(self.paths)
 
     def __str__(self) -> str:
-        z_name, x_name = self.names
+        # Labels may come from a file (fnad.from_json): escaped before they reach a terminal.
+        z_name, x_name = map(printable, self.names)
         head = f"∂{z_name}/∂{x_name} = {number(self.grad)}"
         if not self.total_paths:
             return f"{head}: {z_name} does not depend on {x_name} (no path from it)"
@@ -138,10 +139,10 @@ class Explanation:
 
     def _name(self, node: Node, vertex: int) -> str:
         if node is self.output:
-            return self.names[0]
+            return printable(self.names[0])
         if node is self.wrt:
-            return self.names[1]
-        return vertex_title(node, vertex)
+            return printable(self.names[1])
+        return printable(vertex_title(node, vertex))
 
 
 def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:

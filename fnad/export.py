@@ -250,6 +250,15 @@ def to_json(z: GraphLike, *, indent: int | None = None) -> str:
 # --------------------------------------------------------------------------- GraphML
 
 
+def _graphml_label(label: str) -> str:
+    text, escaped = encode_graphml_label(label)
+    flag = '<data key="v_label_escaped">true</data>' if escaped else ""
+    return f'<data key="v_label">{escape(text, _CARRIAGE_RETURN)}</data>{flag}'
+
+
+_CARRIAGE_RETURN = {"\r": "&#13;"}
+
+
 def to_graphml(z: GraphLike, path: str | os.PathLike[str]) -> None:
     """Write ``z``'s graph as GraphML, readable by ``networkx.read_graphml``, yEd and Gephi.
 
@@ -257,8 +266,11 @@ def to_graphml(z: GraphLike, path: str | os.PathLike[str]) -> None:
     ``grad`` doubles on vertices; ``positions`` (a string such as ``"0,1"``), ``partial``
     and ``flow`` on edges; ``schema``, ``version`` and ``output`` on the graph. Vertex ids
     are ``"0" .. "n-1"`` (read them with ``node_type=int``). Doubles keep every bit
-    (nan/±inf as ``NaN``/``INF``/``-INF``). Characters XML 1.0 cannot hold at all
-    (control characters other than tab and newlines) are written as ``\\xNN`` escapes.
+    (nan/±inf as ``NaN``/``INF``/``-INF``). Labels survive byte for byte: a carriage
+    return is written as ``&#13;`` (XML readers would turn a raw one into a newline), and a
+    label with characters XML 1.0 cannot hold at all (control characters other than tab
+    and newlines) is written with ``\\xNN`` escapes and marked ``label_escaped`` (see
+    :func:`fnad.schema.encode_graphml_label`); :func:`fnad.from_graphml` undoes both.
 
     >>> import os, tempfile, networkx as nx
     >>> from fnad import Node
@@ -283,7 +295,7 @@ def to_graphml(z: GraphLike, path: str | os.PathLike[str]) -> None:
     for i, node in enumerate(snap.nodes):
         lines.append(
             f'    <node id="{i}"><data key="v_op">{escape(node.op)}</data>'
-            f'<data key="v_label">{escape(encode_graphml_label(node.label))}</data>'
+            f"{_graphml_label(node.label)}"
             f'<data key="v_data">{encode_double(node.data)}</data>'
             f'<data key="v_grad">{encode_double(snap.grads[i])}</data></node>'
         )

@@ -48,6 +48,7 @@ from fnad._internal import (
     float_partials,
     name_of,
     non_finite_value,
+    printable,
     run_forward,
 )
 from fnad.core import CONST, Node, Operand, Tape, is_strict, to_float
@@ -131,7 +132,9 @@ class ValueAndGrad(NamedTuple):
 
     def __str__(self) -> str:
         lines = [f"value = {self.value!r}"]
-        lines.extend(f"∂/∂{name} = {grad!r}" for name, grad in self.grads.items())
+        # Input names can be labels from a file: escaped, so none can forge a line or send
+        # the terminal an escape sequence.
+        lines.extend(f"∂/∂{printable(name)} = {grad!r}" for name, grad in self.grads.items())
         return "\n".join(lines)
 
 
@@ -356,10 +359,8 @@ class Program:
 
     def __repr__(self) -> str:
         op = self._ops[self._output] or "input"
-        return (
-            f"Program({len(self._values)} vertices, inputs ({', '.join(self._names)}), "
-            f"output op {op!r})"
-        )
+        names = ", ".join(map(printable, self._names))  # labels from a file are escaped
+        return f"Program({len(self._values)} vertices, inputs ({names}), output op {op!r})"
 
     # -- arguments ---------------------------------------------------------------------
 

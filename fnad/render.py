@@ -23,6 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, overload
 
+from fnad._internal import printable
 from fnad.core import CONST, Node
 from fnad.errors import GraphSizeError, OutputFormatError, RenderError
 from fnad.export import GraphLike, Snapshot, snapshot
@@ -37,8 +38,10 @@ __all__ = [
     "dot_to_svg",
     "number",
     "output_format",
+    "printable",
     "render",
     "to_dot",
+    "to_svg",
     "vertex_title",
 ]
 
@@ -246,11 +249,11 @@ def _hidden_lines(hidden: int, targets: list[int]) -> list[str]:
 
 @overload
 def render(
-    z: Node, path: None = None, *, max_nodes: int = ..., collapse: bool = ...
+    z: GraphLike, path: None = None, *, max_nodes: int = ..., collapse: bool = ...
 ) -> Drawing: ...
 @overload
 def render(
-    z: Node, path: str | os.PathLike[str], *, max_nodes: int = ..., collapse: bool = ...
+    z: GraphLike, path: str | os.PathLike[str], *, max_nodes: int = ..., collapse: bool = ...
 ) -> Path: ...
 def render(
     z: GraphLike,
@@ -295,6 +298,18 @@ def render(
             )
     drawing = Drawing(to_dot(z, max_nodes=max_nodes))
     return drawing if path is None else drawing.save(path)
+
+
+def to_svg(z: GraphLike, *, max_nodes: int = MAX_RENDER_NODES, collapse: bool = True) -> bytes:
+    """The SVG :func:`render` draws, as bytes (the same limits and errors).
+
+    >>> from fnad import Node
+    >>> to_svg(Node(1.0) * 2, max_nodes=0)
+    Traceback (most recent call last):
+    ...
+    fnad.errors.GraphSizeError: render: max_nodes must be a positive int, got 0
+    """
+    return render(z, max_nodes=max_nodes, collapse=collapse).svg.encode("utf-8")
 
 
 def dot_to_svg(text: str) -> bytes:

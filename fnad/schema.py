@@ -25,6 +25,7 @@ The human-readable description of the format is ``docs/graph-format.md``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from fnad.core import CONST
@@ -38,6 +39,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "decode_double",
     "decode_float",
+    "decode_graphml_label",
     "encode_double",
     "encode_float",
     "encode_graphml_label",
@@ -62,6 +64,7 @@ GRAPHML_KEYS = (
     ("g_output", "graph", "output", "int"),
     ("v_op", "node", "op", "string"),
     ("v_label", "node", "label", "string"),
+    ("v_label_escaped", "node", "label_escaped", "boolean"),
     ("v_data", "node", "data", "double"),
     ("v_grad", "node", "grad", "double"),
     ("e_positions", "edge", "positions", "string"),
@@ -75,24 +78,57 @@ GRAPHML_KEYS = (
 _XML_INVALID = frozenset(
     [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
 )
+_LABEL_ESCAPE = re.compile(r"\\(?:(\\)|x([0-9a-f]{2})|u([0-9a-f]{4}))")
 
 
-def encode_graphml_label(text: str) -> str:
-    r"""A label as GraphML can hold it: characters XML 1.0 forbids become ``\xNN`` escapes.
+def encode_graphml_label(label: str) -> tuple[str, bool]:
+    r"""A label as GraphML can hold it, and whether it had to be escaped.
 
-    >>> encode_graphml_label("a\x07b")
-    'a\\x07b'
+    XML 1.0 cannot hold control characters other than tab and newlines, lone surrogates,
+    U+FFFE or U+FFFF at all. A label with any of them is written with ``\xNN`` and
+    ``\uNNNN`` escapes, its backslashes doubled, and the vertex is marked
+    ``label_escaped``, so :func:`decode_graphml_label` gives back the exact label. Any
+    other label is written as it is.
+
+    >>> encode_graphml_label("x\\y")
+    ('x\\y', False)
+    >>> encode_graphml_label("a\x07\\b")
+    ('a\\x07\\\\b', True)
     """
-    if not any(ord(ch) in _XML_INVALID for ch in text):
-        return text
+    if not any(ord(ch) in _XML_INVALID for ch in label):
+        return label, False
     out = []
-    for ch in text:
+    for ch in label:
         code = ord(ch)
-        if code not in _XML_INVALID:
+        if ch == "\\":
+            out.append("\\\\")
+        elif code not in _XML_INVALID:
             out.append(ch)
         else:
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return "".join(out)
+    return "".join(out), True
+
+
+def decode_graphml_label(text: str) -> str | None:
+    r"""The label :func:`encode_graphml_label` escaped, or None if an escape is malformed.
+
+    >>> decode_graphml_label("a\\x07\\\\b") == "a\x07\\b"
+    True
+    >>> decode_graphml_label("a\\q") is None
+    True
+    """
+    if "\\" not in text:
+        return text
+    pieces = _LABEL_ESCAPE.split(text)
+    out = [pieces[0]]
+    for i in range(1, len(pieces), 4):
+        backslash, byte, unit, rest = pieces[i : i + 4]
+        out.append("\\" if backslash else chr(int(byte or unit, 16)))
+        out.append(rest)
+    decoded = "".join(out)
+    if "\\" in "".join(pieces[0::4]):
+        return None  # a backslash that starts no escape
+    return decoded
 
 
 # --------------------------------------------------------------------------- numbers
@@ -140,12 +176,24 @@ def encode_double(value: float) -> str:
     return repr(value)
 
 
+_DOUBLE = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:INF|inf)|NaN|nan"
+)
+
+
 def decode_double(text: str) -> float | None:
-    """The float an XML Schema double spells, or None if the text is not one."""
-    try:
-        return float(text)
-    except ValueError:
+    """The float an XML Schema double spells, or None if the text is not one.
+
+    Strict, as XML Schema defines the lexical form: no whitespace, no ``_`` digit
+    separators, no ``infinity``; non-finite values are ``NaN``, ``INF`` and ``-INF``, or
+    ``nan``, ``inf`` and ``-inf`` as networkx writes them.
+
+    >>> decode_double("-1.5e3"), decode_double("-INF"), decode_double(" 1"), decode_double("1_0")
+    (-1500.0, -inf, None, None)
+    """
+    if _DOUBLE.fullmatch(text) is None:
         return None
+    return float(text)
 
 
 # --------------------------------------------------------------------------- input names

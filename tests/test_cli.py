@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import math
@@ -13,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -373,6 +375,104 @@ def test_replay_rejects_bad_files_and_inputs(tmp_path: Path) -> None:
     assert_one_line_error(*run("replay", str(tmp_path)), "replay")
 
 
+FORGED = "x = 0.0\nf = 42.0\ndf/dx"
+ESCAPES = "\x1b[2J\x1b]0;owned\x07y"
+
+
+def labelled_graph(tmp_path: Path) -> Path:
+    with fnad.Tape():
+        a, b = fnad.Node(2.0, label=FORGED), fnad.Node(3.0, label=ESCAPES)
+        z = a * b
+    path = tmp_path / "labels.json"
+    path.write_text(fnad.to_json(z), encoding="utf-8")
+    return path
+
+
+def test_replay_escapes_labels_from_the_file(tmp_path: Path) -> None:
+    """Labels are untrusted text: they can neither forge result lines nor drive the terminal."""
+    code, out, err = run("replay", str(labelled_graph(tmp_path)))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines == [
+        "f = 6.0",
+        "df/dx = 0.0\\nf = 42.0\\ndf/dx = 3.0",
+        "df/d\\x1b[2J\\x1b]0;owned\\x07y = 2.0",
+    ]
+    assert "\x1b" not in out and "\x07" not in out
+    code, out, _ = run("replay", str(labelled_graph(tmp_path)), "--json")
+    assert json.loads(out)["grad"] == {FORGED: 3.0, ESCAPES: 2.0}  # exact in JSON
+
+
+def test_explanations_and_results_of_a_loaded_graph_escape_labels(tmp_path: Path) -> None:
+    program = fnad.from_json(labelled_graph(tmp_path))
+    out, inputs = program.trace()
+    for text in (
+        str(fnad.explain(out, inputs[FORGED])),
+        str(fnad.explain(out, inputs[ESCAPES])),
+        str(program.value_and_grad()),
+        repr(program),
+    ):
+        assert "\x1b" not in text and "\x07" not in text
+        assert "f = 42.0" not in text.splitlines()
+    assert len(str(fnad.explain(out, inputs[FORGED])).splitlines()) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_replay_refuses_a_fifo_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "graph.json"
+    os.mkfifo(fifo)
+    done = subprocess_run(sys.executable, "-m", "fnad", "replay", str(fifo), cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "is a named pipe (FIFO), not a regular file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_replay_refuses_a_device(tmp_path: Path) -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    code, out, err = run("replay", "/dev/zero")
+    assert_one_line_error(code, out, err, "replay")
+    assert "is a character device, not a regular file" in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX shell")
+@pytest.mark.parametrize("command", ["grad x x=1", "grad x x=1 --json", "explain x x=1 --wrt x"])
+def test_a_closed_stdout_is_one_line_and_no_traceback(tmp_path: Path, command: str) -> None:
+    script = f'exec "$0" -m fnad {command} >&-'
+    done = subprocess.run(
+        ["sh", "-c", script, sys.executable],
+        cwd=tmp_path,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (1, 2)
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "standard output is closed" in done.stderr
+
+
+def test_a_pipe_nobody_reads_is_one_line_and_no_traceback(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe fails: EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "fnad", "grad", "x*y + x**2 + relu(y)", "x=2", "y=3"],
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode in (1, 2)
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "cannot write the result" in done.stderr
+
+
 def test_dot_file(tmp_path: Path) -> None:
     target = tmp_path / "graph.dot"
     assert run("grad", "x*3", "x=2", "--dot", str(target))[0] == 0
@@ -409,7 +509,60 @@ def test_svg_option_refuses_other_extensions_before_writing_anything(tmp_path: P
 def test_unwritable_file_is_one_line(tmp_path: Path) -> None:
     code, out, err = run("grad", "x", "x=1", "--save", str(tmp_path / "no" / "such" / "dir.json"))
     assert_one_line_error(code, out, err)
-    assert "cannot access" in err
+    assert "there is no folder" in err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--save", "{folder}"],
+        ["--save", "{folder}/missing/g.json"],
+        ["--save", "{folder}/g.dot"],  # the same file as --dot
+    ],
+    ids=["a directory", "no such folder", "the same file twice"],
+)
+def test_no_file_is_written_when_another_output_fails(tmp_path: Path, bad: list[str]) -> None:
+    """Every output is checked before the first is written: no partial results (issue 14)."""
+    argv = [part.format(folder=tmp_path) for part in bad]
+    code, out, err = run("grad", "x*y", "x=2", "y=3", "--dot", str(tmp_path / "g.dot"), *argv)
+    assert_one_line_error(code, out, err)
+    assert not (tmp_path / "g.dot").exists()
+    assert "wrote" not in err
+
+
+def test_no_file_is_written_when_the_drawing_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render_module = importlib.import_module("fnad.render")  # fnad.render is the function
+
+    def no_graphviz(text: str) -> bytes:
+        raise fnad.RenderError("render() needs graphviz's `dot` program, which is not on PATH")
+
+    monkeypatch.setattr(render_module, "dot_to_svg", no_graphviz)
+    code, out, err = run(
+        "grad", "x", "x=1", "--save", str(tmp_path / "g.json"), "--svg", str(tmp_path / "g.svg")
+    )
+    assert_one_line_error(code, out, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_written_first_is_removed_when_a_later_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original_open = open
+
+    def disk_full_for_json(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith(".json") and "w" in mode:
+            raise OSError(28, "No space left on device", str(path))
+        return original_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", disk_full_for_json)
+    code, out, err = run(
+        "grad", "x", "x=1", "--dot", str(tmp_path / "g.dot"), "--save", str(tmp_path / "g.json")
+    )
+    assert_one_line_error(code, out, err)
+    assert "No space left" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- fnad explain

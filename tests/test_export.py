@@ -246,7 +246,7 @@ def test_graphml_scalar_attributes_only(tmp_path: Path) -> None:
     types = {
         key.get("attr.type") for key in root.iter("{http://graphml.graphdrawing.org/xmlns}key")
     }
-    assert types <= {"string", "int", "double"}
+    assert types <= {"string", "int", "double", "boolean"}
 
 
 # --------------------------------------------------------------------------- DOT

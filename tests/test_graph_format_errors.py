@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -284,9 +286,11 @@ def test_invalid_json_is_named(text: str, words: list[str]) -> None:
 
 def test_non_text_input() -> None:
     with pytest.raises(
-        GraphFormatError, match="expected the JSON text \\(str or bytes\\), got dict"
-    ):
+        fnad.GraphArgumentError,
+        match=r"expected the path or the content of a JSON document .* got dict",
+    ) as info:
         from_json({"graph": {}})  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
     with pytest.raises(GraphFormatError, match="not UTF-8"):
         from_json(b"\xff\xfe{")
     doc = seed_doc()
@@ -297,8 +301,8 @@ def test_non_text_input() -> None:
 def test_deep_nesting_is_refused_before_parsing(opener: str) -> None:
     depth = sys.getrecursionlimit() * 50
     closer = "]" if opener == "[" else "}"
-    text = opener * depth + "1" + closer * depth
-    with pytest.raises(GraphFormatError, match=f"nests {depth} levels deep, above the limit"):
+    text = '{"graph": ' + opener * depth + "1" + closer * depth + "}"
+    with pytest.raises(GraphFormatError, match="nests more than 16 levels deep"):
         from_json(text)
 
 
@@ -475,10 +479,149 @@ def test_graphml_malformed_documents(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ['\\"' * 1_000_000, '"' + '\\"' * 1_000_000 + "\\", '["' + "\\" * 2_000_001]
+    "text",
+    ['\\"' * 1_000_000, '"' + '\\"' * 1_000_000 + "\\", '{"graph": ["' + "\\" * 2_000_001],
 )
 def test_hostile_text_is_rejected_in_linear_time(text: str) -> None:
     start = time.perf_counter()
     with pytest.raises(GraphFormatError, match="not valid JSON"):
-        from_json(text)
+        from_json(text.encode())  # bytes: the content, never a path
     assert time.perf_counter() - start < 2.0
+
+
+# --------------------------------------------------------------------------- sources (issue 14)
+
+
+def test_a_source_is_a_path_or_the_content_by_a_documented_rule(tmp_path: Path) -> None:
+    with fnad.Tape():
+        x = Node(2.0, label="x")
+        z = x * x + 1
+    json_path, graphml_path = tmp_path / "z.json", tmp_path / "z.graphml"
+    json_path.write_text(to_json(z), encoding="utf-8")
+    fnad.to_graphml(z, graphml_path)
+    text, xml = json_path.read_text(encoding="utf-8"), graphml_path.read_text(encoding="utf-8")
+    sources: tuple[Any, ...] = (text, "\n  " + text, text.encode(), bytearray(text.encode()))
+    for source in (*sources, memoryview(text.encode())):
+        assert from_json(source).value == 5.0
+    assert from_json(json_path).value == from_json(str(json_path)).value == 5.0
+    sources = (xml, xml.encode(), memoryview(xml.encode()))
+    for source in sources:
+        assert fnad.from_graphml(source).value == 5.0  # XML as str content works
+    assert fnad.from_graphml(graphml_path).value == fnad.from_graphml(str(graphml_path)).value
+
+
+@pytest.mark.parametrize("load", [fnad.from_json, fnad.from_graphml], ids=["json", "graphml"])
+@pytest.mark.parametrize("source", [True, False, 0, 1, 2, None, 3.5, object(), [b"{}"]], ids=repr)
+def test_anything_else_is_a_type_error_and_no_file_descriptor_is_read(
+    load: Callable[..., Any], source: Any
+) -> None:
+    with pytest.raises(fnad.GraphArgumentError, match="file descriptors are not read") as info:
+        load(source)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, fnad.FnadError)
+
+
+def test_an_open_pipe_descriptor_is_neither_read_nor_closed() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"{}")
+        with pytest.raises(fnad.GraphArgumentError):
+            fnad.from_graphml(read_end)  # type: ignore[arg-type]
+        assert os.read(read_end, 2) == b"{}"  # still open, nothing consumed
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("load", [fnad.from_json, fnad.from_graphml], ids=["json", "graphml"])
+def test_only_regular_files_are_read(load: Callable[..., Any], tmp_path: Path) -> None:
+    with pytest.raises(GraphFormatError, match="is a directory, not a regular file"):
+        load(tmp_path)
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        with pytest.raises(GraphFormatError, match=r"is a named pipe \(FIFO\), not a regular"):
+            load(fifo)  # refused at once: no writer is waited for
+    if os.path.exists("/dev/null"):
+        with pytest.raises(GraphFormatError, match="is a character device"):
+            load("/dev/null")
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("load", [fnad.from_json, fnad.from_graphml], ids=["json", "graphml"])
+@pytest.mark.parametrize(
+    "keyword",
+    [
+        {"max_vertices": "x"},
+        {"max_vertices": None},
+        {"max_vertices": 1.5},
+        {"max_vertices": -1},
+        {"max_vertices": True},
+        {"max_bytes": "100"},
+        {"rules": "x"},
+        {"rules": {}},
+    ],
+    ids=repr,
+)
+def test_bad_limits_and_tables_are_fnad_type_errors(
+    load: Callable[..., Any], keyword: dict[str, Any]
+) -> None:
+    with pytest.raises(fnad.GraphArgumentError) as info:
+        load(to_json_seed(), **keyword)
+    assert isinstance(info.value, TypeError)
+
+
+# --------------------------------------------------------------------------- strict numbers
+
+
+@pytest.mark.parametrize("literal", ["1e999", "-1e999", "1E400"])
+@pytest.mark.parametrize("key", ["data", "grad"])
+def test_json_numbers_too_large_for_a_float_are_refused(literal: str, key: str) -> None:
+    doc = seed_doc()
+    doc["nodes"][0][key] = "LITERAL"
+    text = json.dumps(doc).replace('"LITERAL"', literal)
+    with pytest.raises(GraphFormatError, match=f"{key} is a number too large for a float"):
+        from_json(text)
+
+
+@pytest.mark.parametrize(
+    ("find", "replace", "words"),
+    [
+        ('<data key="g_version">1<', '<data key="g_version">1_000<', "version '1_000' (str)"),
+        ('<data key="g_version">1<', '<data key="g_version"> 1<', "version ' 1' (str)"),
+        ('<data key="g_version">1<', '<data key="g_version">+1<', "version '+1' (str)"),
+        ('<data key="g_version">1<', '<data key="g_version">١<', "version '١' (str)"),
+        ('<node id="1">', '<node id=" 1">', "id is ' 1' (str), not an integer"),
+        ('<node id="1">', '<node id="1_0">', "id is '1_0' (str), not an integer"),
+        ('key="v_data">2.0<', 'key="v_data">infinity<', "data is 'infinity' (str), not a number"),
+        ('key="v_data">2.0<', 'key="v_data">1_0.0<', "data is '1_0.0' (str), not a number"),
+        ('key="v_data">2.0<', 'key="v_data"> 2.0<', "data is ' 2.0' (str), not a number"),
+        ('key="v_data">2.0<', 'key="v_data">1e999<', "data is '1e999' (str), not a number"),
+        ('key="v_data">2.0<', 'key="v_data">NAN<', "data is 'NAN' (str), not a number"),
+        ('key="v_data">2.0<', 'key="v_data">Infinity<', "data is 'Infinity' (str), not a number"),
+    ],
+)
+def test_graphml_numbers_are_parsed_strictly(
+    tmp_path: Path, find: str, replace: str, words: str
+) -> None:
+    text = seed_graphml(tmp_path)
+    assert find in text
+    broken = text.replace(find, replace, 1)
+    for source in (broken, broken.replace("    <", "<")):  # fnad's layout, and any other
+        with pytest.raises(GraphFormatError) as info:
+            fnad.from_graphml(source)
+        assert words in str(info.value)
+
+
+def test_graphml_non_finite_doubles_spelled_as_xml_schema_does_load() -> None:
+    with fnad.Tape():
+        x = Node(0.0, label="x")
+        z = x.log() + fnad.Node(float("nan"))
+    path = os.path.join(tempfile.mkdtemp(), "z.graphml")
+    fnad.to_graphml(z, path)
+    text = Path(path).read_text(encoding="utf-8")
+    assert ">-INF<" in text and ">NaN<" in text
+    for source in (text, text.replace("    <", "<")):
+        program = fnad.from_graphml(source)
+        value = program.value_and_grad().value
+        assert value != value  # -inf + nan

@@ -257,3 +257,97 @@ def test_random_dags_round_trip_through_graphml(expr: Expr) -> None:
         prog = fnad.from_graphml(path)
     out, _ = prog.trace()
     assert to_json(out) == to_json(z)  # same values, grads, labels, operand order
+
+
+AWKWARD_LABELS = [
+    "a\rb",
+    "a\r\nb",
+    "\r",
+    "tab\there\nnewline",
+    "x = 0.0\nf = 42.0\ndf/dx",
+    "\x1b[2J\x1b]0;owned\x07y",
+    "\x00\x01\x1f\x7f",
+    "back\\slash \\x07 not an escape",
+    "\\x07",
+    "\ud800 lone surrogate",
+    "\ufffe\uffff",
+    "θ ∂ 😀",
+    "<b>&amp;</b> ]]> \"'",
+    " padded ",
+]
+
+
+@pytest.mark.parametrize("label", AWKWARD_LABELS, ids=repr)
+def test_graphml_round_trips_labels_byte_for_byte(label: str, tmp_path: Path) -> None:
+    with fnad.Tape():
+        x = Node(2.0, label=label)
+        z = (x * 3).tanh()
+    path = tmp_path / "g.graphml"
+    fnad.to_graphml(z, path)
+    text = path.read_text(encoding="utf-8")
+    program = fnad.from_graphml(path)
+    assert program.input_names == (label,)
+    # Any other layout (the file re-indented) goes through the XML parser: the same labels.
+    assert fnad.from_graphml(text.replace("    <", "<")).input_names == (label,)
+    out, _ = program.trace()
+    assert to_json(out) == to_json(z)
+
+
+@given(st.text(max_size=12))
+def test_any_label_survives_graphml(label: str) -> None:
+    with fnad.Tape():
+        x = Node(1.5, label=label)
+        z = -x
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "g.graphml"
+        fnad.to_graphml(z, path)
+        assert fnad.from_graphml(path).input_names == (label or "#0",)
+
+
+@given(expressions())
+def test_both_graphml_readers_agree(expr: Expr) -> None:
+    """fnad's own layout is read line by line; any other through expat: the same graph."""
+    from fnad import reader
+
+    z, _ = expr.build()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "g.graphml"
+        fnad.to_graphml(z, path)
+        data = path.read_bytes()
+    fast = reader.read_graphml(data)
+    assert reader._fnad_layout(data, reader._Builder(fnad.current_rules(), 10**6, json=False))
+    parsed = reader._xml_layout(data, reader._Builder(fnad.current_rules(), 10**6, json=False))
+    for field in ("ids", "ops", "labels", "has_grad", "rules", "starts", "sources"):
+        assert list(getattr(fast, field)) == list(getattr(parsed, field)), field
+    for field in ("data", "grads"):
+        for a, b in zip(getattr(fast, field), getattr(parsed, field), strict=True):
+            assert same(a, b), field
+
+
+def test_a_file_networkx_saved_again_loads(tmp_path: Path) -> None:
+    """networkx writes the graph's attributes after the vertices and edges: still fine."""
+    import networkx as nx
+
+    z, _, _ = micrograd_readme()
+    path = tmp_path / "g.graphml"
+    fnad.to_graphml(z, path)
+    nx.write_graphml(nx.read_graphml(path, node_type=int), tmp_path / "again.graphml")
+    text = (tmp_path / "again.graphml").read_text(encoding="utf-8")
+    assert text.index("fnad.graph") > text.index("<edge")  # the header comes last
+    out, _ = fnad.from_graphml(tmp_path / "again.graphml").trace()
+    assert to_json(out) == to_json(z)
+
+
+def test_graphml_in_any_element_order_loads(tmp_path: Path) -> None:
+    """Edges before vertices, a vertex after an edge: GraphML allows any order."""
+    z, _, _ = micrograd_readme()
+    path = tmp_path / "g.graphml"
+    fnad.to_graphml(z, path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    nodes = [line for line in lines if line.startswith("    <node")]
+    edges = [line for line in lines if line.startswith("    <edge")]
+    rest = [line for line in lines if line not in nodes and line not in edges]
+    end = rest.index("  </graph>")
+    shuffled = [*rest[:end], *edges[:3], *nodes[::-1], *edges[3:], *rest[end:]]
+    out, _ = fnad.from_graphml("\n".join(shuffled)).trace()
+    assert to_json(out) == to_json(z)

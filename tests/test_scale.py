@@ -99,3 +99,37 @@ def test_million_node_chain_exports_replays_and_renders(
     need_graphviz_package()
     svg = fnad.render(y, tmp_path / "chain.svg")  # collapsed to the vertices nearest y
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+def test_the_default_limits_read_back_every_export_within_max_vertices(tmp_path: Path) -> None:
+    """Measured on a small graph as long per vertex as fnad writes them, scaled to the limit."""
+    n = 4000
+    with fnad.Tape():
+        values = [Node(0.1234567890123456, label="L" * 32), Node(-0.9876543210987654)]
+        for i in range(n):  # binary ops on two ops each, 17-digit values: the longest lines
+            a, b = values[-2], values[-1]
+            step = a - b if i % 2 else a / b
+            values.append(step)
+        z = values[-1]
+    vertices = len(fnad.to_networkx(z))
+    graphml = tmp_path / "g.graphml"
+    fnad.to_graphml(z, graphml)
+    label_room = 32  # a label of 32 characters on every vertex
+    id_room = 3 * 5  # ids grow to 7 digits at 2,000,000 vertices: 5 per vertex, 3 more each
+    for size in (len(fnad.to_json(z)), graphml.stat().st_size):
+        per_vertex = size / vertices + label_room + id_room
+        assert per_vertex * fnad.replay.MAX_VERTICES <= fnad.replay.MAX_BYTES
+
+
+@pytest.mark.slow
+def test_million_node_chain_round_trips_through_graphml(
+    chain: tuple[Node, Node], tmp_path: Path
+) -> None:
+    """The 1M chain's GraphML is 333 MiB, above the old 256 MiB default: it reads back."""
+    _, y = chain
+    path = tmp_path / "chain.graphml"
+    fnad.to_graphml(y, path)
+    assert path.stat().st_size > 256 * 2**20
+    program = fnad.from_graphml(path)
+    assert len(program) == MILLION and program.input_names == ("x",) and program.value == -1.0
+    path.unlink()
