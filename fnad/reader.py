@@ -219,6 +219,7 @@ _MISSING: Any = object()
 
 
 _VERTEX_FIELDS = operator.itemgetter("id", "op", "label", "data", "grad")
+_ID_FIELD = operator.methodcaller("get", "id")
 _REQUIRED_VERTEX_FIELDS = operator.itemgetter("id", "op", "data")
 _EDGE_FIELDS = operator.itemgetter("source", "target", "positions")
 
@@ -400,7 +401,29 @@ class _Builder:
         self.slots.extend(_UNFILLED[:1] * sum(arities))
         return True
 
-    def _vertex(self, n: int, entry: Any) -> None:
+    def check_shapes(self, entries: list[Any], first: int) -> None:
+        """The first checks of vertices read before the header: objects with an integer id."""
+        if set(map(type, entries)) == {dict} and set(map(type, map(_ID_FIELD, entries))) == {int}:
+            return
+        for n, entry in enumerate(entries, first):
+            self._check_id(n, entry)
+
+    def check_edge_shapes(self, entries: list[Any], first: int) -> None:
+        """The first checks of edges read before the vertices: objects with both ends."""
+        for e, entry in enumerate(entries, first):
+            if type(entry) is not dict:
+                raise _fail(
+                    f"edges[{e}] is {_describe(entry)}, not an object", "write one object per edge"
+                )
+            for key in ("source", "target"):
+                if key not in entry:
+                    raise _fail(
+                        f"edges[{e}] has no {key!r} field",
+                        "give every edge a source and a target vertex id",
+                    )
+
+    @staticmethod
+    def _check_id(n: int, entry: Any) -> int:
         if type(entry) is not dict:
             raise _fail(
                 f"nodes[{n}] is {_describe(entry)}, not an object", "write one object per vertex"
@@ -410,6 +433,10 @@ class _Builder:
             if vertex is _MISSING:
                 raise _fail(f"nodes[{n}] has no 'id' field", "give every vertex an integer id")
             raise _fail(f"nodes[{n}]: id is {_describe(vertex)}, not an integer", "use integer ids")
+        return vertex
+
+    def _vertex(self, n: int, entry: Any) -> None:
+        vertex = self._check_id(n, entry)
         if self.index is not None or vertex != n:
             self._new_id(n, vertex)
         label = entry.get("label", "")
@@ -1189,12 +1216,18 @@ class _JsonReader:
     # ---------------------------------------------------------------- arrays
 
     def array(self, i: int, key: str, check: bool) -> int:
-        """Read the array of vertices or edges at ``i``; check its entries if ``check``."""
+        """Read the array of vertices or edges at ``i``; check its entries if ``check``.
+
+        Otherwise (it comes before what it needs) it is read again later; meanwhile its
+        entries are counted and their shape is checked, so junk is refused at once.
+        """
         text, builder = self.text, self.builder
-        handle: Callable[[list[Any], int], None] | None = None
+        handle: Callable[[list[Any], int], None] = builder.check_shapes
         if check:
             handle = builder.add_vertices if key == "nodes" else builder.add_edges
             self.done.add(key)
+        elif key == "edges":
+            handle = builder.check_edge_shapes
         i = self.ws(i + 1)
         count = 0
         if text.startswith("]", i):
@@ -1204,8 +1237,7 @@ class _JsonReader:
             i = self.ws(i)
             if key == "nodes":  # exact when this batch ends the array
                 builder.count(count + len(batch), exact=text.startswith("]", i))
-            if handle is not None:
-                handle(batch, count)
+            handle(batch, count)
             count += len(batch)
             if text.startswith("]", i):
                 return i + 1

@@ -43,6 +43,18 @@ def empty_objects_before_the_header(size: int) -> bytes:
     return _repeat('{"nodes":[', "{},", '{}],"edges":[],' + GRAPH + "}", size)
 
 
+def ids_before_the_header(size: int) -> bytes:
+    """Vertices with nothing but an id, before the header: counted up to the limit."""
+    count = size // 12
+    nodes = ",".join(f'{{"id":{i}}}' for i in range(count))
+    return f'{{"nodes":[{nodes}],"edges":[],{GRAPH}}}'.encode()
+
+
+def empty_edges_before_the_vertices(size: int) -> bytes:
+    """``{}`` edges before the vertices: read before anything can be checked against them."""
+    return _repeat('{"edges":[', "{},", "{}]," + GRAPH + ',"nodes":[]}', size)
+
+
 def many_inputs(size: int) -> bytes:
     """Well-formed input vertices, none of which feeds the output: read to the end, then refused."""
     count = size // 40
@@ -150,6 +162,8 @@ def graphml_chain_with_a_back_edge(vertices: int) -> bytes:
 SIZED: dict[str, tuple[Callable[[int], bytes], Callable[..., Any]]] = {
     "{} vertices": (empty_objects, fnad.from_json),
     "{} vertices before the header": (empty_objects_before_the_header, fnad.from_json),
+    "ids before the header": (ids_before_the_header, fnad.from_json),
+    "{} edges before the vertices": (empty_edges_before_the_vertices, fnad.from_json),
     "inputs that feed nothing": (many_inputs, fnad.from_json),
     "an edge with millions of positions": (wide_positions, fnad.from_json),
     "a large ignored annotation": (large_annotation, fnad.from_json),

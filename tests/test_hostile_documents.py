@@ -23,7 +23,7 @@ from fnad import reader
 from tests import hostile_documents as hostile
 
 MIB = 2**20
-READ_TO_THE_END = {"inputs that feed nothing", "{} vertices before the header"}
+READ_TO_THE_END = {"inputs that feed nothing", "ids before the header"}
 
 
 def peak_ratio(load: Callable[..., Any], document: bytes) -> float:
@@ -76,9 +76,13 @@ def test_the_issue_cases_are_refused_at_the_first_entry() -> None:
         fnad.from_graphml(hostile.graphml_wide_positions(4 * MIB))
 
 
-def test_vertices_before_the_header_are_counted_before_they_are_checked() -> None:
+def test_entries_before_what_they_need_are_counted_and_shaped_at_once() -> None:
     with pytest.raises(fnad.GraphFormatError, match="above the limit of 1,000"):
-        fnad.from_json(hostile.empty_objects_before_the_header(MIB), max_vertices=1000)
+        fnad.from_json(hostile.ids_before_the_header(MIB), max_vertices=1000)
+    with pytest.raises(fnad.GraphFormatError, match=r"nodes\[0\] has no 'id' field"):
+        fnad.from_json(hostile.empty_objects_before_the_header(MIB))
+    with pytest.raises(fnad.GraphFormatError, match=r"edges\[0\] has no 'source' field"):
+        fnad.from_json(hostile.empty_edges_before_the_vertices(MIB))
 
 
 @pytest.mark.parametrize(
