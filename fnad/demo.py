@@ -381,7 +381,9 @@ def run(
             bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=False)
             bar.update(1)
 
-    flows: list[FlowStats] | None = [] if args.json or args.flow is not None else None
+    # Flow statistics read each step's graph, so --flow trains eagerly; without it the
+    # demo replays the compiled step.
+    flows: list[FlowStats] | None = [] if args.flow is not None else None
     started = time.perf_counter()
     try:
         model = train(model, points, labels, steps, on_step, flows, compiled=not args.eager)
@@ -411,7 +413,8 @@ def run(
 
     if args.json:
         document = summary.as_dict()
-        document["flow"] = history_as_dict(flows or [])
+        if flows is not None:
+            document["flow"] = history_as_dict(flows)
         print(json.dumps(document), file=out)
     else:
         print(

@@ -17,9 +17,13 @@ from fnad.nn import MLP, hinge_loss, l2
 from tests.test_demo import png_chunks, run
 
 
-def test_json_reports_the_flow_of_every_step() -> None:
-    status, out, err = run("--json", "--steps", "3", "--samples", "10")
+def test_json_reports_the_flow_of_every_step(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    picture = str(tmp_path / "flow.png")
+    status, out, err = run("--json", "--steps", "3", "--samples", "10", "--flow", picture)
     assert status == 0 and err == ""
+    plain = json.loads(run("--json", "--steps", "3", "--samples", "10")[1])
+    assert "flow" not in plain  # without --flow the demo replays its compiled step
     document = json.loads(out, parse_constant=lambda token: pytest.fail(f"not strict: {token}"))
     flow = document["flow"]
     assert flow["layers"] == ["L0", "L1", "L2"]
@@ -38,7 +42,10 @@ def test_json_reports_the_flow_of_every_step() -> None:
     assert first["layers"][-1]["ratio"] is None and first["layers"][-1]["dead_fraction"] is None
 
 
-def test_the_recorded_flow_is_that_of_each_step_and_training_is_unchanged() -> None:
+def test_the_recorded_flow_is_that_of_each_step_and_training_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
     points, labels = moons(10, noise=0.1, seed=1337)
     model = MLP(2, list(demo.LAYERS), seed=1337)
     flows: list[FlowStats] = []
@@ -49,7 +56,9 @@ def test_the_recorded_flow_is_that_of_each_step_and_training_is_unchanged() -> N
         net = model.trace()
         loss = hinge_loss([net(x) for x in points], labels) + l2(net.parameters(), demo.ALPHA)
         assert flows[0] == flow_stats(net, loss.backward())
-    status, out, _ = run("--json", "--steps", "2", "--samples", "10")
+    status, out, _ = run(
+        "--json", "--steps", "2", "--samples", "10", "--flow", str(tmp_path / "f.png")
+    )
     assert status == 0
     assert json.loads(out)["flow"]["steps"] == [stats.as_dict() for stats in flows]
 

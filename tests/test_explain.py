@@ -8,7 +8,7 @@ import time
 
 import networkx as nx
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import fnad
@@ -140,6 +140,21 @@ def _path_products(graph: nx.DiGraph[int], source: int, target: int) -> list[flo
 
 
 @given(expressions(specials=False), st.integers(1, 4))
+@example(
+    expr=Expr(
+        leaves=(("x", 0.0),),
+        steps=(
+            ("neg", (0,)),
+            ("neg", (0,)),
+            ("add", (0, 0.938)),
+            ("add", (1, 1)),
+            ("truediv", (3, 3)),
+            ("add", (3, 3)),
+            ("exp", (5,)),
+        ),
+    ),
+    k=1,
+)
 def test_random_dags_paths_sum_to_the_gradient(expr: Expr, k: int) -> None:
     z, leaves = expr.build()
     grads = z.backward()
@@ -162,7 +177,10 @@ def test_random_dags_paths_sum_to_the_gradient(expr: Expr, k: int) -> None:
         assert magnitudes == sorted(magnitudes, reverse=True)
         scale = math.fsum(abs(p) for p in products)
         assume(math.isfinite(scale))
-        assert abs(e.shown_sum - e.grad) <= 1e-9 * (scale + 1e-300)
+        # An edge's partial sums its argument positions (x/x: 1/x - x/x² = 0), while backward
+        # adds the positions one by one: where that cancellation leaves only rounding noise
+        # (~1e-16), the two differ by noise of the size of the terms that cancelled.
+        assert abs(e.shown_sum - e.grad) <= 1e-9 * (scale + 1e-300) + 1e-12
         for path in e.paths:
             assert path.nodes[0] is leaf and path.nodes[-1] is z
             assert len(path.factors) == len(path.nodes) - 1
