@@ -21,6 +21,7 @@ node's tape; the built-in ones live in :mod:`fnad.ops`.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 import sys
 import warnings
@@ -131,17 +132,37 @@ def to_float(value: object, op: str = "Node", position: int | None = None) -> fl
             f"pass a float, an int or a fnad.Node{hint}"
         )
     try:
-        return float(value)
+        result = float(value)
     except OverflowError:
+        result = math.inf  # too large: reported below, the same for every number type
+    except Exception as error:  # a numbers.Real whose __float__ fails: name it, keep the cause
         raise OperandValueError(
-            f"{where} is an int with {len(str(value).lstrip('-'))} digits, too large for a "
-            "float (max ~1.8e308); "
+            f"{where} is {describe(value)}, which has no float value "
+            f"({type(error).__name__}: {error}); pass a finite real"
+        ) from error
+    if result - result and result == result and _finite_number(value):
+        shown = (
+            f"an int with {len(str(value).lstrip('-'))} digits"
+            if isinstance(value, numbers.Integral)
+            else describe(value)
+        )
+        raise OperandValueError(
+            f"{where} is {shown}, too large for a float (max ~1.8e308); "
             "scale it down or pass float('inf') if that is what you mean"
-        ) from None
-    except (ValueError, TypeError, ArithmeticError) as error:
-        raise OperandValueError(
-            f"{where} is {describe(value)}, which has no float value ({error}); pass a finite real"
-        ) from None
+        )
+    return result
+
+
+def _finite_number(value: object) -> bool:
+    """Whether a number that converted to ±inf was itself finite (so it overflowed)."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, numbers.Rational):
+        return True
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return True
 
 
 # --------------------------------------------------------------------------- rich display

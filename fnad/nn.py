@@ -183,6 +183,13 @@ class Neuron(Generic[P]):
         return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
 
 
+def _preview_value(x: object) -> str:
+    text = repr(x)
+    return (
+        f"{text[:40]}... ({type(x).__name__})" if len(text) > 43 else f"{text} ({type(x).__name__})"
+    )
+
+
 def _preview(x: Sequence[Any]) -> str:
     text = repr(tuple(x))
     return text if len(text) <= 60 else text[:57] + "..."
@@ -418,6 +425,11 @@ class MLP(Generic[P]):
         On a traced network, numbers in ``x`` are recorded once as constants (not once per
         neuron that reads them); on a float network ``x`` must be numbers.
         """
+        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise OperandTypeError(
+                f"{self!r}: the input is {_preview_value(x)}, not a sequence of "
+                f"{self.layers[0].nin} numbers; pass e.g. model([0.5, -1.0])"
+            )
         values: Sequence[Any]
         first = self.layers[0].neurons[0].b
         if type(first) is Node:
@@ -565,6 +577,11 @@ def accuracy(scores: Iterable[float | Node], labels: Iterable[float]) -> float:
     >>> accuracy([0.3, -2.0, 0.0], [1, 1, -1])
     0.6666666666666666
     """
+    scores, labels = list(scores), list(labels)
+    if len(scores) != len(labels):
+        raise OperandValueError(
+            f"accuracy: got {len(scores)} scores and {len(labels)} labels; pass one label per score"
+        )
     pairs = [(value(s) > 0.0) == (y > 0) for s, y in zip(scores, labels, strict=True)]
     if not pairs:
         raise OperandValueError("accuracy: no scores given")
