@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numbers
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
@@ -257,33 +257,19 @@ def _tracing_on(tape: Tape) -> Iterator[None]:
         _tracing.reset(token)
 
 
-def _tape_of(name: str, values: Sequence[object]) -> Tape | None:
-    """The tape of the Node arguments (nested call), or None (top-level call)."""
-    tape: Tape | None = None
-    for position, value in enumerate(values, 1):
+def _tape_of(
+    name: str, values: Iterable[tuple[str, object]], tape: Tape | None = None
+) -> Tape | None:
+    """The one tape of the Node values (each given with how to name it), else ``tape``."""
+    for where, value in values:
         if isinstance(value, Node):
             if tape is None:
                 tape = value.tape
             elif value.tape is not tape:
                 raise TapeError(
-                    f"fnad.{name}: argument {position} (data={value.data!r}) is a Node on "
-                    f"{value.tape!r} but an earlier argument is on {tape!r}; pass Nodes of one "
-                    "tape, or plain numbers"
-                )
-    return tape
-
-
-def _keyword_tape(name: str, kwargs: Mapping[str, object], tape: Tape | None) -> Tape | None:
-    """The tape of the Node keyword arguments, which must be ``tape`` if that is given."""
-    for key, value in kwargs.items():
-        if isinstance(value, Node):
-            if tape is None:
-                tape = value.tape
-            elif value.tape is not tape:
-                raise TapeError(
-                    f"fnad.{name}: keyword argument {key}= (data={value.data!r}) is a Node on "
-                    f"{value.tape!r}, but the other Node arguments are on {tape!r}; pass Nodes "
-                    "of one tape, or plain numbers"
+                    f"fnad.{name}: {where} (data={value.data!r}) is a Node on {value.tape!r}, "
+                    f"but the other Node arguments are on {tape!r}; pass Nodes of one tape, "
+                    "or plain numbers"
                 )
     return tape
 
@@ -298,9 +284,9 @@ def _trace(
     has_aux: bool = False,
 ) -> _Trace:
     kwargs = {} if kwargs is None else kwargs
-    found = _tape_of(name, [*args, *extra])
+    found = _tape_of(name, ((f"argument {i}", v) for i, v in enumerate([*args, *extra], 1)))
     nested = found is not None
-    keyword_tape = _keyword_tape(name, kwargs, found)
+    keyword_tape = _tape_of(name, ((f"keyword argument {k}=", v) for k, v in kwargs.items()), found)
     enclosing = _tracing.get()
     joined = not nested and (keyword_tape is not None or bool(enclosing))
     if found is not None:
