@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import inspect
 import numbers
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from fnad._floats import IEEEFloat
-from fnad.errors import FnadError, NonFiniteError, RuleError
+from fnad.errors import FnadError, NonFiniteError, OutputFormatError, RuleError
 
 if TYPE_CHECKING:
     from fnad.core import Node
@@ -38,6 +39,7 @@ __all__ = [
     "check_arity",
     "describe",
     "float_partials",
+    "format_of",
     "name_of",
     "non_finite_gradient",
     "non_finite_value",
@@ -75,6 +77,22 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def format_of(
+    path: str | os.PathLike[str], formats: Iterable[str], action: str, kind: str, fix: str
+) -> str:
+    """The file format named by ``path``'s extension (lower case, one of ``formats``), or an
+    OutputFormatError: "{action} {path!r}: its extension ... is not {kind}; {fix}"."""
+    suffix = os.path.splitext(os.fspath(path))[1]
+    if suffix.lower().lstrip(".") in formats:
+        return suffix.lower().lstrip(".")
+    problem = (
+        f"its extension {suffix!r} is not {kind}"
+        if suffix
+        else "the name has no extension to tell the format"
+    )
+    raise OutputFormatError(f"{action} {os.fspath(path)!r}: {problem}; {fix}")
 
 
 def name_of(f: object) -> str:

@@ -34,6 +34,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from fnad._internal import format_of
 from fnad.datasets import Point, moons
 from fnad.errors import OutputFormatError
 from fnad.flow import FlowStats, flow_step, history_as_dict, plot_flow
@@ -222,16 +223,12 @@ def plot_format(path: str) -> str:
     ...
     fnad.errors.OutputFormatError: cannot write the plot to 'moons.jpg': its extension '.jpg' is not a picture format the demo writes; name the file .png, .svg or .pdf
     """
-    suffix = os.path.splitext(path)[1]
-    if suffix.lower().lstrip(".") in PLOT_FORMATS:
-        return suffix.lower().lstrip(".")
-    problem = (
-        f"its extension {suffix!r} is not a picture format the demo writes"
-        if suffix
-        else "the name has no extension to tell the format"
-    )
-    raise OutputFormatError(
-        f"cannot write the plot to {path!r}: {problem}; name the file .png, .svg or .pdf"
+    return format_of(
+        path,
+        PLOT_FORMATS,
+        "cannot write the plot to",
+        "a picture format the demo writes",
+        "name the file .png, .svg or .pdf",
     )
 
 

@@ -23,9 +23,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any, overload
 
-from fnad._internal import printable
+from fnad._internal import format_of, printable
 from fnad.core import CONST, Node
-from fnad.errors import GraphSizeError, OutputFormatError, RenderError
+from fnad.errors import GraphSizeError, RenderError
 from fnad.export import GraphLike, Snapshot, snapshot
 from fnad.schema import SCHEMA, SCHEMA_VERSION
 
@@ -359,17 +359,12 @@ def output_format(path: str | os.PathLike[str]) -> str:
     ...
     fnad.errors.OutputFormatError: cannot draw a graph into 'graph.jpg': its extension '.jpg' is not a format fnad draws; name the file .svg, .png or .pdf (or write DOT text with fnad.to_dot)
     """
-    suffix = Path(path).suffix
-    if suffix.lower().lstrip(".") in FORMATS:
-        return suffix.lower().lstrip(".")
-    problem = (
-        f"its extension {suffix!r} is not a format fnad draws"
-        if suffix
-        else "the name has no extension to tell the format"
-    )
-    raise OutputFormatError(
-        f"cannot draw a graph into {os.fspath(path)!r}: {problem}; "
-        "name the file .svg, .png or .pdf (or write DOT text with fnad.to_dot)"
+    return format_of(
+        path,
+        FORMATS,
+        "cannot draw a graph into",
+        "a format fnad draws",
+        "name the file .svg, .png or .pdf (or write DOT text with fnad.to_dot)",
     )
 
 
