@@ -70,7 +70,9 @@ INPUT = ""
 """``op`` of an input vertex."""
 
 # Forward instruction codes, tested in this order by the loop: most frequent first.
-_MUL, _ADD, _RELU, _SUB, _NEG, _TANH, _UNARY, _BINARY, _NARY = range(9)
+# _SUM is a chain of adds over products folded into one instruction after the trace (see
+# _fuse); _SUM_RELU and _SUM_TANH apply the op that is the sum's one use, as a neuron does.
+_MUL, _ADD, _RELU, _SUB, _NEG, _TANH, _UNARY, _BINARY, _NARY, _SUM, _SUM_RELU, _SUM_TANH = range(12)
 _ONE_ARGUMENT = frozenset({_RELU, _NEG, _TANH, _UNARY})
 # Backward codes: _A / _B accumulate into the first / second argument only (the other one
 # does not depend on an input, so no one reads its adjoint); _RULE calls the partials.
@@ -88,7 +90,10 @@ _ONE_ARGUMENT = frozenset({_RELU, _NEG, _TANH, _UNARY})
     _B_NEG,
     _B_TANH,
     _B_RULE,
-) = range(13)
+    _B_SUM,
+    _B_SUM_RELU,
+    _B_SUM_TANH,
+) = range(16)
 _BACKWARD = {  # (forward code, first argument active, second argument active) -> code
     (_MUL, True, True): _B_MUL,
     (_MUL, True, False): _B_MUL_A,
@@ -157,15 +162,21 @@ class _Instructions:
     ``(forward code, backward code, output slot, first argument, second argument)`` (the
     first argument again for one-argument ops). One list of tuples is what the replay
     loops iterate fastest; rules, and the arguments of ops of three or more, are kept
-    aside for the instructions that call their rule."""
+    aside for the instructions that call their rule.
 
-    __slots__ = ("nary", "rules", "steps", "wanted")
+    ``steps`` is the recorded graph, one instruction per vertex; ``fused`` is what the
+    replay loops run: ``steps`` with chains of adds over products folded into ``_SUM``
+    instructions (:func:`_fuse`), or ``steps`` itself when nothing folds."""
+
+    __slots__ = ("fused", "nary", "rules", "steps", "sums", "wanted")
 
     def __init__(self) -> None:
         self.steps: list[tuple[int, int, int, int, int]] = []
         self.rules: dict[int, Rule] = {}  # the rule of every instruction not inlined
         self.nary: dict[int, tuple[int, ...]] = {}  # the arguments of ops of arity >= 3
         self.wanted: dict[int, tuple[bool, ...]] = {}  # _B_RULE: which adjoints to add to
+        self.fused = self.steps
+        self.sums: dict[int, _Sum] = {}  # the terms of each _SUM instruction, by its slot
 
     def add(self, k: int, rule: Rule, op: str, args: list[int], active: list[bool]) -> None:
         code = SPECIALISED.get(op)
@@ -187,6 +198,32 @@ class _Instructions:
         if code in _ONE_ARGUMENT:
             return (a,)
         return (a, b)
+
+    def targets(self, step: tuple[int, int, int, int, int]) -> tuple[int, ...]:
+        """The slots one instruction's backward adds to, in the order it adds to them."""
+        bcode, k, a, b = step[1:]
+        if bcode is _B_RULE:
+            wanted = self.wanted.get(k)
+            args = self.arguments(step)
+            return (
+                args if wanted is None else tuple(j for j, w in zip(args, wanted, strict=True) if w)
+            )
+        if bcode in (_B_MUL, _B_ADD, _B_SUB):
+            return (a, b)
+        if bcode in (_B_MUL_B, _B_ADD_B, _B_SUB_B):
+            return (b,)
+        return (a,)
+
+
+class _Sum(NamedTuple):
+    """One ``_SUM`` instruction: ``value = ((x₀·y₀ + x₁·y₁) + x₂·y₂) + …`` (a plain term
+    is ``x·1.0``), and its backward ``adjoint[targetₙ] += g · value[factorₙ]`` in the
+    order the unfused instructions would add them."""
+
+    xs: tuple[int, ...]
+    ys: tuple[int, ...]
+    targets: tuple[int, ...]
+    factors: tuple[int, ...]
 
 
 class Program:
@@ -258,17 +295,22 @@ class Program:
         self._main = _Instructions()
         self._extra = _Instructions()
         self._fixed: dict[int, tuple[int, ...]] = {}  # the arguments of the other op vertices
+        uses = [0] * len(vertices)
         for block, nodes in ((self._main, schedule), (self._extra, extra)):
             for node in nodes:
                 if not node.inputs:
                     continue
                 args = [slot[a] for a in node.inputs]
+                for a in args:
+                    uses[a] += 1
                 wanted = [a in active for a in node.inputs]
                 if any(wanted):
                     active.add(node)
                     block.add(slot[node], tape.rule_for(node), node.op, args, wanted)
                 else:
                     self._fixed[slot[node]] = tuple(args)
+        # Slot len(vertices), one past the vertices, holds 1.0 during a replay (_start).
+        _fuse(self._main, uses, {self._output, *self._aux, *self._inputs}, len(vertices))
 
     # -- construction ------------------------------------------------------------------
 
@@ -406,9 +448,7 @@ class Program:
                 f"evaluate() takes one value per input ({len(self._inputs)}: "
                 f"{', '.join(self._names)}), got {len(point)}"
             )
-        values = self._values.copy()
-        for k, x in zip(self._inputs, point, strict=True):
-            values[k] = x if type(x) is float else to_float(x, "evaluate")
+        values = self._start(point)
         _forward(self._main, values)
         if self._extra.steps:
             _forward(self._extra, values)
@@ -430,6 +470,15 @@ class Program:
         ):
             self._eagerly(point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
+
+    def _start(self, point: Sequence[float]) -> list[float]:
+        """The values a replay starts from: the stored ones, the point's at the inputs, and
+        the 1.0 that _SUM instructions multiply plain terms by, one past the vertices."""
+        values = self._values.copy()
+        values.append(1.0)
+        for k, x in zip(self._inputs, point, strict=True):
+            values[k] = x if type(x) is float else to_float(x, "evaluate")
+        return values
 
     def _eagerly(self, point: Sequence[float], *, gradient: bool) -> None:
         """Re-run ``point`` on a tape: under strict() this raises the eager error."""
@@ -497,10 +546,9 @@ class Program:
                 "tangent per input (0.0 for inputs that do not move)"
             )
         seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
-        values = self._values.copy()
-        for k, x in zip(self._inputs, point, strict=True):
-            values[k] = x
-        _forward(self._main, values)
+        values = self._start(point)
+        # Every vertex, unfolded: the tangents below read the values of a sum's terms.
+        _forward(self._main, values, self._main.steps)
         if is_strict() and not _finite(values):
             self._eagerly(point, gradient=False)
         tangent: dict[int, float] = {}
@@ -596,15 +644,187 @@ class Program:
 # --------------------------------------------------------------------------- the loops
 
 
+class _Chain(NamedTuple):
+    """A chain :func:`_fuse` folds: the steps it replaces, the instruction that replaces
+    them (at the place of the sum's step), its terms, and its adjoint additions as
+    ``(rank in the unfused reverse pass, target slot)``."""
+
+    members: list[int]
+    head: tuple[int, int, int, int, int]
+    sum: _Sum
+    additions: list[tuple[int, int]]
+
+
+def _fuse(block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -> None:
+    """Fold each chain of adds over products (a neuron's ``b + w₁·x₁ + w₂·x₂ + …``, a loss
+    summed over points), with the relu or tanh that is its one use, into one instruction:
+    the loops then run a tight loop over its terms instead of a dispatch per vertex.
+
+    It is exact, not a reassociation: the sum is still added left to right over the same
+    products. A folded vertex has one use (``uses``) and is not an output, aux or input
+    (``kept``); so its adjoint in eager is ``-0.0 + g`` = ``g``, the sum's own adjoint,
+    and its argument gets ``g · factor`` (``factor`` is the other factor, or 1.0 at slot
+    ``one`` for a plain term: ``g · 1.0`` is ``g``). What could change is the order in
+    which adjoints reach a slot, as they now arrive at the sum's place in the reverse
+    order; a fold is kept only if every slot still receives its adjoints in eager's
+    order (:func:`_out_of_order`), so the gradients agree bit for bit."""
+    steps = block.steps
+    where = {step[2]: f for f, step in enumerate(steps)}
+
+    def folds(slot: int, code: int) -> int | None:
+        """The step that computes ``slot``, if it can fold into its one use as ``code``."""
+        f = where.get(slot)
+        if f is None or steps[f][0] is not code or uses[slot] != 1 or slot in kept:
+            return None
+        return f
+
+    width = 1 + max(map(len, block.nary.values()), default=2)
+
+    def rank(f: int, n: int) -> int:
+        """When the unfused reverse pass makes step ``f``'s ``n``-th adjoint addition."""
+        return (len(steps) - 1 - f) * width + n
+
+    user = {a: f for f, step in enumerate(steps) for a in block.arguments(step)}
+    chains: dict[int, _Chain] = {}
+    folded: set[int] = set()
+    for f in range(len(steps) - 1, -1, -1):
+        if f in folded or steps[f][0] is not _ADD:
+            continue
+        adds = [f]  # the chain, from the sum down
+        while True:
+            _, _, _, a, b = steps[adds[-1]]
+            deeper = folds(a, _ADD)
+            if deeper is None:
+                deeper = folds(b, _ADD)
+            if deeper is None:
+                break
+            adds.append(deeper)
+        inner = {steps[m][2] for m in adds}
+        terms: list[tuple[int, int]] = []
+        products: list[int] = []
+        adjoints: list[tuple[int, int, int]] = []  # (rank, target, factor)
+        for m in reversed(adds):  # the deepest add first: the forward order of the terms
+            step = steps[m]
+            for term in (step[3], step[4]):
+                if term in inner:
+                    continue
+                p = folds(term, _MUL)
+                if p is None:
+                    terms.append((term, one))
+                else:
+                    products.append(p)
+                    terms.append((steps[p][3], steps[p][4]))
+            adjoints.extend(
+                (rank(m, n), target, one)
+                for n, target in enumerate(block.targets(step))
+                if target not in inner and folds(target, _MUL) is None
+            )
+        for p in products:
+            bcode, _, x, y = steps[p][1:]
+            factors = (y, x) if bcode is _B_MUL else (y,) if bcode is _B_MUL_A else (x,)
+            adjoints.extend(
+                (rank(p, n), target, factor)
+                for n, (target, factor) in enumerate(
+                    zip(block.targets(steps[p]), factors, strict=True)
+                )
+            )
+        if len(adds) == 1 and not products:
+            continue  # a lone add of two plain terms: nothing to fold
+        adjoints.sort()
+        members = adds + products
+        head = (_SUM, _B_SUM, steps[f][2], steps[f][2], steps[f][2])
+        after = user.get(steps[f][2])
+        if after is not None and uses[steps[f][2]] == 1 and steps[f][2] not in kept:
+            code = steps[after][0]
+            if code is _RELU or code is _TANH:
+                # The activation's adjoint addition goes to the sum alone: nothing to order.
+                members.append(after)
+                fcode, bcode = (
+                    (_SUM_RELU, _B_SUM_RELU) if code is _RELU else (_SUM_TANH, _B_SUM_TANH)
+                )
+                head = (fcode, bcode, steps[after][2], steps[f][2], steps[f][2])
+        folded.update(members)
+        chains[f] = _Chain(
+            members,
+            head,
+            _Sum(
+                tuple(x for x, _ in terms),
+                tuple(y for _, y in terms),
+                tuple(t for _, t, _ in adjoints),
+                tuple(c for _, _, c in adjoints),
+            ),
+            [(r, t) for r, t, _ in adjoints],
+        )
+    for _ in range(8):
+        late = _out_of_order(block, chains, folded, rank)
+        if not late:
+            break
+        for f in late:
+            folded.difference_update(chains.pop(f).members)
+    else:
+        return  # keep the unfused program rather than search further
+    if chains:
+        block.fused = [
+            chains[f].head if f in chains else step
+            for f, step in enumerate(steps)
+            if f in chains or f not in folded
+        ]
+        block.sums = {chain.head[2]: chain.sum for chain in chains.values()}
+
+
+def _out_of_order(
+    block: _Instructions,
+    chains: Mapping[int, _Chain],
+    folded: set[int],
+    rank: Callable[[int, int], int],
+) -> set[int]:
+    """The chains that would add to some slot out of the unfused reverse pass's order."""
+    last: dict[int, tuple[int, int]] = {}  # slot -> (rank of its latest addition, chain)
+    late: set[int] = set()
+    for f in range(len(block.steps) - 1, -1, -1):
+        chain = chains.get(f)
+        owner = f
+        if chain is not None:
+            additions = chain.additions
+        elif f in folded:
+            continue
+        else:
+            additions = [(rank(f, n), t) for n, t in enumerate(block.targets(block.steps[f]))]
+            owner = -1  # an unfused step: already in eager's order
+        for r, target in additions:
+            before = last.get(target)
+            if before is not None and before[0] > r:
+                # A chain's additions only ever move earlier in the reverse pass, so the
+                # one that came too early is the earlier one, made by a chain: unfold it.
+                late.add(before[1])
+            last[target] = (r, owner)
+    return late
+
+
 def _finite(values: Iterable[float]) -> bool:
     return not any(x - x for x in values)  # x - x is 0.0 for finite x, nan otherwise
 
 
-def _forward(block: _Instructions, v: list[float]) -> None:
-    """The forward pass: each op's rule, in topological order, over flat values."""
+def _forward(
+    block: _Instructions, v: list[float], steps: list[tuple[int, int, int, int, int]] | None = None
+) -> None:
+    """The forward pass: each op's rule, in topological order, over flat values; by default
+    the fused instructions (which leave a folded chain's inner sums and products unset)."""
     mul, add, relu, sub, neg, tanh = _MUL, _ADD, _RELU, _SUB, _NEG, _TANH  # fast locals
-    for code, _, i, a, b in block.steps:
-        if code is mul:
+    sum_, sum_relu, sum_tanh = _SUM, _SUM_RELU, _SUM_TANH
+    sums = block.sums
+    for code, _, i, a, b in block.fused if steps is None else steps:
+        if code is sum_ or code is sum_relu or code is sum_tanh:
+            xs, ys, _, _ = sums[i]
+            total = -0.0  # -0.0 + p is p: the first product starts the sum unchanged
+            for p, q in zip(xs, ys, strict=True):
+                total = total + v[p] * v[q]
+            v[a] = total
+            if code is sum_relu:
+                v[i] = 0.0 if total < 0.0 else total
+            elif code is sum_tanh:
+                v[i] = _tanh(total)
+        elif code is mul:
             v[i] = v[a] * v[b]
         elif code is add:
             v[i] = v[a] + v[b]
@@ -636,10 +856,20 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
     exactly as :func:`fnad.core.backpropagate` does (so the bits agree)."""
     mul, add, mul_a, add_a, relu, tanh = _B_MUL, _B_ADD, _B_MUL_A, _B_ADD_A, _B_RELU, _B_TANH
-    for step in reversed(block.steps):
+    sum_, sum_relu, sum_tanh, sums = _B_SUM, _B_SUM_RELU, _B_SUM_TANH, block.sums
+    for step in reversed(block.fused):
         _, code, i, a, b = step
         g = adj[i]
-        if code is mul:
+        if code is sum_ or code is sum_relu or code is sum_tanh:
+            if code is sum_relu:  # the activation's step, as eager adds it to the sum
+                g = -0.0 + g * (0.0 if v[a] <= 0.0 else 1.0)
+            elif code is sum_tanh:
+                out = v[i]
+                g = -0.0 + g * (1 - out * out)
+            _, _, targets, factors = sums[i]
+            for t, f in zip(targets, factors, strict=True):
+                adj[t] += g * v[f]
+        elif code is mul:
             adj[a] += g * v[b]
             adj[b] += g * v[a]
         elif code is add:

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnad
 from fnad import Node, Program
+from fnad.datasets import moons
+from fnad.nn import MLP, hinge_loss, l2, step_program
 from fnad.program import SPECIALISED
 from tests.export_strategies import Expr, expressions, same
 
@@ -34,8 +36,31 @@ def compiled(expr: Expr) -> Program:
     return Program.from_nodes(z, leaves, names=[f"v{i}" for i in range(len(leaves))])
 
 
+@st.composite
+def sums_of_products(draw: st.DrawFn, *, specials: bool = True) -> Expr:
+    """DAGs made mostly of add chains over products, with activations, shared terms and
+    constants: the shapes the replay folds into one instruction (see "folded sums"
+    below), and the reuse that must stop a fold."""
+    values = st.floats(-3.0, 3.0).map(lambda v: round(v, 2))
+    if specials:
+        values |= st.sampled_from(SPECIALS)
+    leaves = tuple((f"v{i}", draw(values)) for i in range(draw(st.integers(1, 3))))
+    steps: list[tuple[str, tuple[int | float, ...]]] = []
+    for k in range(draw(st.integers(1, 24))):
+        available = len(leaves) + k
+        recent = st.integers(max(0, available - 2), available - 1)
+        anywhere = st.integers(0, available - 1)
+        op = draw(st.sampled_from(["add", "add", "add", "mul", "mul", "relu", "tanh", "sub"]))
+        if op in ("relu", "tanh"):
+            steps.append((op, (draw(recent),)))
+        else:
+            steps.append((op, (draw(recent), draw(anywhere | anywhere | values))))
+    return Expr(leaves, tuple(steps))
+
+
+@settings(max_examples=200)
 @given(
-    expressions(),
+    expressions() | sums_of_products(),
     st.lists(
         st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(SPECIALS),
         min_size=3,
@@ -54,7 +79,11 @@ def test_replay_equals_eager_bit_for_bit(expr: Expr, raw: list[float]) -> None:
     )
 
 
-@given(expressions(specials=False), st.lists(st.floats(-3, 3), min_size=3, max_size=3))
+@settings(max_examples=200)
+@given(
+    expressions(specials=False) | sums_of_products(specials=False),
+    st.lists(st.floats(-3, 3), min_size=3, max_size=3),
+)
 def test_replay_jvp_equals_eager_jvp(expr: Expr, raw: list[float]) -> None:
     program = compiled(expr)
     point = raw[: len(expr.leaves)]
@@ -392,3 +421,102 @@ def nx_equal(a: object, b: object) -> bool:
 
     assert isinstance(a, nx.DiGraph) and isinstance(b, nx.DiGraph)
     return bool(nx.utils.graphs_equal(a, b))
+
+
+# --------------------------------------------------------------------------- folded sums
+# The replay folds a chain of adds over products (and the relu or tanh applied to it) into
+# one instruction. These tests pin the folds to eager, bit for bit, where they happen.
+
+
+def folded(program: Program) -> int:
+    """How many recorded op vertices the replay loops no longer visit one by one."""
+    return len(program._main.steps) - len(program._main.fused)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_a_neuron_is_one_instruction(activation: str) -> None:
+    def neuron(b: Node, w1: Node, w2: Node, w3: Node) -> Node:
+        total = b + w1 * 0.5 + w2 * -1.5 + w3 * 2.0
+        return total.relu() if activation == "relu" else total.tanh()
+
+    program = fnad.compile(neuron, 0.1, 0.2, 0.3, 0.4)
+    assert len(program._main.steps) == 7 and len(program._main.fused) == 1
+    for point in ([0.1, 0.2, 0.3, 0.4], [-2.0, 0.2, 0.3, -0.4], [0.0, -0.0, 0.0, 0.0]):
+        value, grads = fnad.value_and_grad(neuron, argnums=(0, 1, 2, 3))(*point)
+        result = program.evaluate(point)
+        assert same(result.value, value)
+        assert all(same(a, b) for a, b in zip(result.gradient, grads, strict=True))
+
+
+def test_the_moons_network_folds_and_replays_as_eager() -> None:
+    points, labels = moons(12, seed=3)
+    model = MLP(2, [8, 8, 1], seed=4)
+    program = step_program(model, points, labels)
+    assert folded(program) > 0.8 * len(program._main.steps)
+    with fnad.Tape():
+        net = model.trace()
+        scores = [net(x) for x in points]
+        loss = hinge_loss(scores, labels) + l2(net.parameters(), 1e-4)
+        grads = loss.backward()
+        expected = [grads.get(p, 0.0) for p in net.parameters()]
+        expected_scores = [s.data for s in scores]
+    result = program.evaluate(model.parameters())
+    assert same(result.value, loss.data)
+    assert all(same(a, b) for a, b in zip(result.gradient, expected, strict=True))
+    assert all(same(a, b) for a, b in zip(result.aux, expected_scores, strict=True))
+
+
+def test_a_fold_that_would_reorder_a_gradient_sum_is_undone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Folding the penalty would add its x·x term to x's gradient before the x·3 term,
+    the reverse of eager's order: float addition is not associative, so it stays unfolded
+    (and the relu'd sum, which keeps the order, stays folded)."""
+    undone: list[set[int]] = []
+    check = fnad.program._out_of_order
+
+    def spy(*args: object) -> set[int]:
+        late = check(*args)  # type: ignore[arg-type]
+        undone.append(late)
+        return late
+
+    monkeypatch.setattr(fnad.program, "_out_of_order", spy)
+
+    def f(x: Node, y: Node) -> Node:
+        penalty = x * x + y * y + 1.0 + 2.0
+        return (x * 3.0 + y).relu() + penalty
+
+    program = fnad.compile(f, 0.5, -1.5)
+    assert undone[0] and not undone[-1]
+    assert 0 < folded(program) < 4
+    for point in ([0.5, -1.5], [1e-8, 3.0], [0.1, 0.7], [-1e300, 1e300]):
+        value, grads = fnad.value_and_grad(f, argnums=(0, 1))(*point)
+        result = program.evaluate(point)
+        assert same(result.value, value)
+        assert all(same(a, b) for a, b in zip(result.gradient, grads, strict=True))
+
+
+def test_an_inner_sum_asked_for_as_aux_is_not_folded_away() -> None:
+    def f(x: Node, y: Node) -> tuple[Node, list[Node]]:
+        partial = x * y + x
+        return (partial + y * y).relu(), [partial]
+
+    program = fnad.compile(f, 1.0, 2.0, has_aux=True)
+    result = program.evaluate([3.0, -2.0])
+    assert result == (1.0, (-1.0, -1.0), (-3.0,))
+    assert program.evaluate([3.0, 2.0]) == (13.0, (3.0, 7.0), (9.0,))
+
+
+def test_strict_mode_inside_a_folded_sum_raises_the_eager_error() -> None:
+    def f(x: Node, y: Node) -> Node:
+        return (x * y + y * y + x).tanh()
+
+    program = fnad.compile(f, 1.0, 2.0)
+    assert folded(program) > 0
+    with fnad.strict(), fnad.Tape():
+        x, y = Node(1e200, label="x"), Node(1e200, label="y")
+        with pytest.raises(fnad.NonFiniteError) as eager_error:
+            f(x, y)
+    with fnad.strict(), pytest.raises(fnad.NonFiniteError) as replay_error:
+        program(1e200, 1e200)
+    assert str(replay_error.value) == str(eager_error.value)
