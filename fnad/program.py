@@ -216,14 +216,14 @@ class _Instructions:
 
 
 class _Sum(NamedTuple):
-    """One ``_SUM`` instruction: ``value = ((x₀·y₀ + x₁·y₁) + x₂·y₂) + …`` (a plain term
-    is ``x·1.0``), and its backward ``adjoint[targetₙ] += g · value[factorₙ]`` in the
-    order the unfused instructions would add them."""
+    """One ``_SUM`` instruction: ``value = ((x₀·y₀ + x₁·y₁) + x₂·y₂) + …`` over ``terms``
+    (a plain term is ``x·1.0``); backward, ``adjoint[x] += g·value[y]`` then
+    ``adjoint[y] += g·value[x]`` for each of ``pairs`` (products of two variables), then
+    ``adjoint[t] += g·value[f]`` for each of ``singles``."""
 
-    xs: tuple[int, ...]
-    ys: tuple[int, ...]
-    targets: tuple[int, ...]
-    factors: tuple[int, ...]
+    terms: tuple[tuple[int, int], ...]
+    pairs: tuple[tuple[int, int], ...]
+    singles: tuple[tuple[int, int], ...]
 
 
 class Program:
@@ -646,8 +646,8 @@ class Program:
 
 class _Chain(NamedTuple):
     """A chain :func:`_fuse` folds: the steps it replaces, the instruction that replaces
-    them (at the place of the sum's step), its terms, and its adjoint additions as
-    ``(rank in the unfused reverse pass, target slot)``."""
+    them (at the place of the sum's step), its terms, and its adjoint additions in the
+    order it makes them, as ``(rank in the unfused reverse pass, target slot)``."""
 
     members: list[int]
     head: tuple[int, int, int, int, int]
@@ -668,95 +668,11 @@ def _fuse(block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -
     which adjoints reach a slot, as they now arrive at the sum's place in the reverse
     order; a fold is kept only if every slot still receives its adjoints in eager's
     order (:func:`_out_of_order`), so the gradients agree bit for bit."""
-    steps = block.steps
-    where = {step[2]: f for f, step in enumerate(steps)}
-
-    def folds(slot: int, code: int) -> int | None:
-        """The step that computes ``slot``, if it can fold into its one use as ``code``."""
-        f = where.get(slot)
-        if f is None or steps[f][0] is not code or uses[slot] != 1 or slot in kept:
-            return None
-        return f
-
-    width = 1 + max(map(len, block.nary.values()), default=2)
-
-    def rank(f: int, n: int) -> int:
-        """When the unfused reverse pass makes step ``f``'s ``n``-th adjoint addition."""
-        return (len(steps) - 1 - f) * width + n
-
-    user = {a: f for f, step in enumerate(steps) for a in block.arguments(step)}
-    chains: dict[int, _Chain] = {}
-    folded: set[int] = set()
-    for f in range(len(steps) - 1, -1, -1):
-        if f in folded or steps[f][0] is not _ADD:
-            continue
-        adds = [f]  # the chain, from the sum down
-        while True:
-            _, _, _, a, b = steps[adds[-1]]
-            deeper = folds(a, _ADD)
-            if deeper is None:
-                deeper = folds(b, _ADD)
-            if deeper is None:
-                break
-            adds.append(deeper)
-        inner = {steps[m][2] for m in adds}
-        terms: list[tuple[int, int]] = []
-        products: list[int] = []
-        adjoints: list[tuple[int, int, int]] = []  # (rank, target, factor)
-        for m in reversed(adds):  # the deepest add first: the forward order of the terms
-            step = steps[m]
-            for term in (step[3], step[4]):
-                if term in inner:
-                    continue
-                p = folds(term, _MUL)
-                if p is None:
-                    terms.append((term, one))
-                else:
-                    products.append(p)
-                    terms.append((steps[p][3], steps[p][4]))
-            adjoints.extend(
-                (rank(m, n), target, one)
-                for n, target in enumerate(block.targets(step))
-                if target not in inner and folds(target, _MUL) is None
-            )
-        for p in products:
-            bcode, _, x, y = steps[p][1:]
-            factors = (y, x) if bcode is _B_MUL else (y,) if bcode is _B_MUL_A else (x,)
-            adjoints.extend(
-                (rank(p, n), target, factor)
-                for n, (target, factor) in enumerate(
-                    zip(block.targets(steps[p]), factors, strict=True)
-                )
-            )
-        if len(adds) == 1 and not products:
-            continue  # a lone add of two plain terms: nothing to fold
-        adjoints.sort()
-        members = adds + products
-        head = (_SUM, _B_SUM, steps[f][2], steps[f][2], steps[f][2])
-        after = user.get(steps[f][2])
-        if after is not None and uses[steps[f][2]] == 1 and steps[f][2] not in kept:
-            code = steps[after][0]
-            if code is _RELU or code is _TANH:
-                # The activation's adjoint addition goes to the sum alone: nothing to order.
-                members.append(after)
-                fcode, bcode = (
-                    (_SUM_RELU, _B_SUM_RELU) if code is _RELU else (_SUM_TANH, _B_SUM_TANH)
-                )
-                head = (fcode, bcode, steps[after][2], steps[f][2], steps[f][2])
-        folded.update(members)
-        chains[f] = _Chain(
-            members,
-            head,
-            _Sum(
-                tuple(x for x, _ in terms),
-                tuple(y for _, y in terms),
-                tuple(t for _, t, _ in adjoints),
-                tuple(c for _, _, c in adjoints),
-            ),
-            [(r, t) for r, t, _ in adjoints],
-        )
+    folding = _Folding(block, uses, kept, one)
+    chains = folding.chains()
+    folded = {m for chain in chains.values() for m in chain.members}
     for _ in range(8):
-        late = _out_of_order(block, chains, folded, rank)
+        late = _out_of_order(block, chains, folded, folding.rank)
         if not late:
             break
         for f in late:
@@ -766,10 +682,126 @@ def _fuse(block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -
     if chains:
         block.fused = [
             chains[f].head if f in chains else step
-            for f, step in enumerate(steps)
+            for f, step in enumerate(block.steps)
             if f in chains or f not in folded
         ]
         block.sums = {chain.head[2]: chain.sum for chain in chains.values()}
+
+
+class _Folding:
+    """The chains of one block, as :func:`_fuse` finds them."""
+
+    def __init__(self, block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -> None:
+        self.block, self.steps, self.uses, self.kept, self.one = block, block.steps, uses, kept, one
+        self.where = {step[2]: f for f, step in enumerate(self.steps)}
+        self.user = {a: f for f, step in enumerate(self.steps) for a in block.arguments(step)}
+        self.width = 1 + max(map(len, block.nary.values()), default=2)
+
+    def rank(self, f: int, n: int) -> int:
+        """When the unfused reverse pass makes step ``f``'s ``n``-th adjoint addition."""
+        return (len(self.steps) - 1 - f) * self.width + n
+
+    def folds(self, slot: int, code: int) -> int | None:
+        """The step that computes ``slot``, if it can fold into its one use as ``code``."""
+        f = self.where.get(slot)
+        if f is None or self.steps[f][0] is not code:
+            return None
+        return f if self.uses[slot] == 1 and slot not in self.kept else None
+
+    def chains(self) -> dict[int, _Chain]:
+        """Every chain, by the step of its sum, found from the output backwards."""
+        chains: dict[int, _Chain] = {}
+        taken: set[int] = set()
+        for f in range(len(self.steps) - 1, -1, -1):
+            if f not in taken and self.steps[f][0] is _ADD:
+                chain = self.chain(f)
+                if chain is not None:
+                    chains[f] = chain
+                    taken.update(chain.members)
+        return chains
+
+    def chain(self, f: int) -> _Chain | None:
+        """The chain whose sum step ``f`` computes, or None if nothing folds into it."""
+        steps = self.steps
+        adds = [f]  # from the sum down
+        while True:
+            _, _, _, a, b = steps[adds[-1]]
+            deeper = self.folds(a, _ADD)
+            if deeper is None:
+                deeper = self.folds(b, _ADD)
+            if deeper is None:
+                break
+            adds.append(deeper)
+        inner = {steps[m][2] for m in adds}
+        terms: list[tuple[int, int]] = []
+        products: list[int] = []
+        singles: list[tuple[int, int, int]] = []  # (rank, target, factor)
+        for m in reversed(adds):  # the deepest add first: the forward order of the terms
+            step = steps[m]
+            for term in (step[3], step[4]):
+                p = None if term in inner else self.folds(term, _MUL)
+                if p is not None:
+                    products.append(p)
+                    terms.append((steps[p][3], steps[p][4]))
+                elif term not in inner:
+                    terms.append((term, self.one))
+            singles.extend(
+                (self.rank(m, n), target, self.one)
+                for n, target in enumerate(self.block.targets(step))
+                if target not in inner and self.folds(target, _MUL) is None
+            )
+        if len(adds) == 1 and not products:
+            return None  # a lone add of two plain terms
+        pairs: list[tuple[int, int, int]] = []  # (rank, x, y): x gets g·y, then y gets g·x
+        for p in products:
+            bcode, _, x, y = steps[p][1:]
+            if bcode is _B_MUL:
+                pairs.append((self.rank(p, 0), x, y))
+            else:
+                singles.append((self.rank(p, 0), *((x, y) if bcode is _B_MUL_A else (y, x))))
+        if {t for _, t, _ in singles} & {s for _, x, y in pairs for s in (x, y)}:
+            # A slot both ways: one list keeps its additions in order.
+            singles.extend(a for r, x, y in pairs for a in ((r, x, y), (r + 1, y, x)))
+            pairs = []
+        pairs.sort()
+        singles.sort()
+        members = adds + products
+        head = self.activation(f, members)
+        additions = [a for r, x, y in pairs for a in ((r, x), (r + 1, y))]
+        additions.extend((r, t) for r, t, _ in singles)
+        return _Chain(
+            members,
+            head,
+            _Sum(
+                tuple(terms),
+                tuple((x, y) for _, x, y in pairs),
+                tuple((t, c) for _, t, c in singles),
+            ),
+            additions,
+        )
+
+    def activation(self, f: int, members: list[int]) -> tuple[int, int, int, int, int]:
+        """The chain's instruction: with the relu or tanh that is the sum's one use, if
+        any (added to ``members``); its adjoint addition goes to the sum alone."""
+        total = self.steps[f][2]
+        after = self.user.get(total)
+        if after is not None and self.uses[total] == 1 and total not in self.kept:
+            code = self.steps[after][0]
+            if code is _RELU or code is _TANH:
+                members.append(after)
+                out = self.steps[after][2]
+                return (
+                    (_SUM_RELU, _B_SUM_RELU, out, total, total)
+                    if code is _RELU
+                    else (
+                        _SUM_TANH,
+                        _B_SUM_TANH,
+                        out,
+                        total,
+                        total,
+                    )
+                )
+        return (_SUM, _B_SUM, total, total, total)
 
 
 def _out_of_order(
@@ -794,8 +826,9 @@ def _out_of_order(
         for r, target in additions:
             before = last.get(target)
             if before is not None and before[0] > r:
-                # A chain's additions only ever move earlier in the reverse pass, so the
-                # one that came too early is the earlier one, made by a chain: unfold it.
+                # A chain makes its additions at its sum's place, never later than the
+                # unfused steps would: the one that came too early is a chain (the
+                # earlier one, or this one if it reordered its own): unfold it.
                 late.add(before[1])
             last[target] = (r, owner)
     return late
@@ -815,9 +848,8 @@ def _forward(
     sums = block.sums
     for code, _, i, a, b in block.fused if steps is None else steps:
         if code is sum_ or code is sum_relu or code is sum_tanh:
-            xs, ys, _, _ = sums[i]
             total = -0.0  # -0.0 + p is p: the first product starts the sum unchanged
-            for p, q in zip(xs, ys, strict=True):
+            for p, q in sums[i].terms:
                 total = total + v[p] * v[q]
             v[a] = total
             if code is sum_relu:
@@ -866,8 +898,11 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
             elif code is sum_tanh:
                 out = v[i]
                 g = -0.0 + g * (1 - out * out)
-            _, _, targets, factors = sums[i]
-            for t, f in zip(targets, factors, strict=True):
+            _, pairs, singles = sums[i]
+            for x, y in pairs:
+                adj[x] += g * v[y]
+                adj[y] += g * v[x]
+            for t, f in singles:
                 adj[t] += g * v[f]
         elif code is mul:
             adj[a] += g * v[b]
