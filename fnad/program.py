@@ -295,7 +295,8 @@ class Program:
         self._main = _Instructions()
         self._extra = _Instructions()
         self._fixed: dict[int, tuple[int, ...]] = {}  # the arguments of the other op vertices
-        uses = [0] * len(vertices)
+        uses = [0] * len(vertices)  # how many arguments each vertex is, and of which vertex
+        users = [0] * len(vertices)
         for block, nodes in ((self._main, schedule), (self._extra, extra)):
             for node in nodes:
                 if not node.inputs:
@@ -303,14 +304,14 @@ class Program:
                 args = [slot[a] for a in node.inputs]
                 for a in args:
                     uses[a] += 1
+                    users[a] = slot[node]
                 wanted = [a in active for a in node.inputs]
                 if any(wanted):
                     active.add(node)
                     block.add(slot[node], tape.rule_for(node), node.op, args, wanted)
                 else:
                     self._fixed[slot[node]] = tuple(args)
-        # Slot len(vertices), one past the vertices, holds 1.0 during a replay (_start).
-        _fuse(self._main, uses, {self._output, *self._aux, *self._inputs}, len(vertices))
+        _fuse(self._main, uses, users, {self._output, *self._aux, *self._inputs})
 
     # -- construction ------------------------------------------------------------------
 
@@ -655,20 +656,21 @@ class _Chain(NamedTuple):
     additions: list[tuple[int, int]]
 
 
-def _fuse(block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -> None:
+def _fuse(block: _Instructions, uses: Sequence[int], users: Sequence[int], kept: set[int]) -> None:
     """Fold each chain of adds over products (a neuron's ``b + w₁·x₁ + w₂·x₂ + …``, a loss
     summed over points), with the relu or tanh that is its one use, into one instruction:
     the loops then run a tight loop over its terms instead of a dispatch per vertex.
 
     It is exact, not a reassociation: the sum is still added left to right over the same
-    products. A folded vertex has one use (``uses``) and is not an output, aux or input
-    (``kept``); so its adjoint in eager is ``-0.0 + g`` = ``g``, the sum's own adjoint,
-    and its argument gets ``g · factor`` (``factor`` is the other factor, or 1.0 at slot
-    ``one`` for a plain term: ``g · 1.0`` is ``g``). What could change is the order in
-    which adjoints reach a slot, as they now arrive at the sum's place in the reverse
-    order; a fold is kept only if every slot still receives its adjoints in eager's
-    order (:func:`_out_of_order`), so the gradients agree bit for bit."""
-    folding = _Folding(block, uses, kept, one)
+    products. A folded vertex has one use (``uses``; ``users`` names the vertex that
+    uses it) and is not an output, aux or input (``kept``); so its adjoint in eager is
+    ``-0.0 + g`` = ``g``, the sum's own adjoint, and its argument gets ``g · factor``
+    (``factor`` is the other factor, or 1.0 for a plain term: ``g · 1.0`` is ``g``).
+    What could change is the order in which adjoints reach a slot, as they now arrive at
+    the sum's place in the reverse order; a fold is kept only if every slot still
+    receives its adjoints in eager's order (:func:`_out_of_order`), so the gradients
+    agree bit for bit."""
+    folding = _Folding(block, uses, users, kept)
     chains = folding.chains()
     folded = {m for chain in chains.values() for m in chain.members}
     for _ in range(8):
@@ -691,28 +693,34 @@ def _fuse(block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -
 class _Folding:
     """The chains of one block, as :func:`_fuse` finds them."""
 
-    def __init__(self, block: _Instructions, uses: Sequence[int], kept: set[int], one: int) -> None:
-        self.block, self.steps, self.uses, self.kept, self.one = block, block.steps, uses, kept, one
-        self.where = {step[2]: f for f, step in enumerate(self.steps)}
-        self.user = {a: f for f, step in enumerate(self.steps) for a in block.arguments(step)}
+    def __init__(
+        self, block: _Instructions, uses: Sequence[int], users: Sequence[int], kept: set[int]
+    ) -> None:
+        self.block, self.steps, self.uses, self.users = block, block.steps, uses, users
+        # The steps whose vertex can fold into its one use (as an add or a product term),
+        # and the relu and tanh steps (which can take a sum as their one argument).
+        self.inner = {
+            step[2]: f
+            for f, step in enumerate(self.steps)
+            if (step[0] is _ADD or step[0] is _MUL) and uses[step[2]] == 1 and step[2] not in kept
+        }
+        self.activations = {
+            step[2]: f for f, step in enumerate(self.steps) if step[0] is _RELU or step[0] is _TANH
+        }
+        self.kept = kept
+        self.one = len(uses)  # the slot of the 1.0 plain terms are multiplied by (_start)
         self.width = 1 + max(map(len, block.nary.values()), default=2)
+        self.top = len(self.steps) - 1
 
     def rank(self, f: int, n: int) -> int:
         """When the unfused reverse pass makes step ``f``'s ``n``-th adjoint addition."""
-        return (len(self.steps) - 1 - f) * self.width + n
-
-    def folds(self, slot: int, code: int) -> int | None:
-        """The step that computes ``slot``, if it can fold into its one use as ``code``."""
-        f = self.where.get(slot)
-        if f is None or self.steps[f][0] is not code:
-            return None
-        return f if self.uses[slot] == 1 and slot not in self.kept else None
+        return (self.top - f) * self.width + n
 
     def chains(self) -> dict[int, _Chain]:
         """Every chain, by the step of its sum, found from the output backwards."""
         chains: dict[int, _Chain] = {}
         taken: set[int] = set()
-        for f in range(len(self.steps) - 1, -1, -1):
+        for f in range(self.top, -1, -1):
             if f not in taken and self.steps[f][0] is _ADD:
                 chain = self.chain(f)
                 if chain is not None:
@@ -722,43 +730,47 @@ class _Folding:
 
     def chain(self, f: int) -> _Chain | None:
         """The chain whose sum step ``f`` computes, or None if nothing folds into it."""
-        steps = self.steps
+        steps, inner, one, top, width = self.steps, self.inner, self.one, self.top, self.width
         adds = [f]  # from the sum down
         while True:
             _, _, _, a, b = steps[adds[-1]]
-            deeper = self.folds(a, _ADD)
-            if deeper is None:
-                deeper = self.folds(b, _ADD)
-            if deeper is None:
-                break
+            deeper = inner.get(a)
+            if deeper is None or steps[deeper][0] is not _ADD:
+                deeper = inner.get(b)
+                if deeper is None or steps[deeper][0] is not _ADD:
+                    break
             adds.append(deeper)
-        inner = {steps[m][2] for m in adds}
+        sums = {steps[m][2] for m in adds}
         terms: list[tuple[int, int]] = []
         products: list[int] = []
         singles: list[tuple[int, int, int]] = []  # (rank, target, factor)
         for m in reversed(adds):  # the deepest add first: the forward order of the terms
-            step = steps[m]
-            for term in (step[3], step[4]):
-                p = None if term in inner else self.folds(term, _MUL)
-                if p is not None:
+            _, bcode, _, a, b = steps[m]
+            for n, term in enumerate((a, b)):
+                if term in sums:
+                    continue
+                p = inner.get(term)
+                if p is not None and steps[p][0] is _MUL:
                     products.append(p)
                     terms.append((steps[p][3], steps[p][4]))
-                elif term not in inner:
-                    terms.append((term, self.one))
-            singles.extend(
-                (self.rank(m, n), target, self.one)
-                for n, target in enumerate(self.block.targets(step))
-                if target not in inner and self.folds(target, _MUL) is None
-            )
+                    continue
+                terms.append((term, one))
+                # A plain term gets the add step's addition, if it has one: both arguments
+                # for _B_ADD, else only the first (_B_ADD_A) or the second (_B_ADD_B).
+                if bcode is _B_ADD:
+                    singles.append(((top - m) * width + n, term, one))
+                elif n == (0 if bcode is _B_ADD_A else 1):
+                    singles.append(((top - m) * width, term, one))
         if len(adds) == 1 and not products:
             return None  # a lone add of two plain terms
         pairs: list[tuple[int, int, int]] = []  # (rank, x, y): x gets g·y, then y gets g·x
         for p in products:
-            bcode, _, x, y = steps[p][1:]
+            _, bcode, _, x, y = steps[p]
+            r = (top - p) * width
             if bcode is _B_MUL:
-                pairs.append((self.rank(p, 0), x, y))
+                pairs.append((r, x, y))
             else:
-                singles.append((self.rank(p, 0), *((x, y) if bcode is _B_MUL_A else (y, x))))
+                singles.append((r, x, y) if bcode is _B_MUL_A else (r, y, x))
         if {t for _, t, _ in singles} & {s for _, x, y in pairs for s in (x, y)}:
             # A slot both ways: one list keeps its additions in order.
             singles.extend(a for r, x, y in pairs for a in ((r, x, y), (r + 1, y, x)))
@@ -784,24 +796,14 @@ class _Folding:
         """The chain's instruction: with the relu or tanh that is the sum's one use, if
         any (added to ``members``); its adjoint addition goes to the sum alone."""
         total = self.steps[f][2]
-        after = self.user.get(total)
-        if after is not None and self.uses[total] == 1 and total not in self.kept:
-            code = self.steps[after][0]
-            if code is _RELU or code is _TANH:
-                members.append(after)
-                out = self.steps[after][2]
-                return (
-                    (_SUM_RELU, _B_SUM_RELU, out, total, total)
-                    if code is _RELU
-                    else (
-                        _SUM_TANH,
-                        _B_SUM_TANH,
-                        out,
-                        total,
-                        total,
-                    )
-                )
-        return (_SUM, _B_SUM, total, total, total)
+        after = self.activations.get(self.users[total])
+        if after is None or self.uses[total] != 1 or total in self.kept:
+            return (_SUM, _B_SUM, total, total, total)
+        members.append(after)
+        fcode, _, out = self.steps[after][:3]
+        if fcode is _RELU:
+            return (_SUM_RELU, _B_SUM_RELU, out, total, total)
+        return (_SUM_TANH, _B_SUM_TANH, out, total, total)
 
 
 def _out_of_order(
