@@ -24,6 +24,8 @@ Invariants this module keeps:
   adjoints are accumulated in the same order (the reverse of the same networkx order). The
   loops inline a few common ops (:data:`SPECIALISED`), only while the program's rule for
   that op *is* the built-in one; the test suite checks each inlined path against its rule.
+  Chains of adds over products (a neuron's weighted sum and its relu or tanh) are folded
+  into one instruction where that keeps every adjoint's order (:func:`_fuse`).
 - **The structure is frozen at trace time.** Python control flow that depended on values
   (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
   graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
