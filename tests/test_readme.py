@@ -24,7 +24,11 @@ def test_setup_is_two_commands_one_of_them_is_what_ci_runs() -> None:
     assert "pip install" in tests and "pytest" in tests
     marker = README.index("<!-- ci:install-and-test -->")
     assert README.index(tests) > marker
-    assert "install-and-test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "install-and-test" in ci
+    # users skip the slow tests, CI runs the README's command and then the rest: every test
+    assert tests.endswith('.venv/bin/pytest -q -m "not slow"')
+    assert "\n.venv/bin/pytest -q -m slow\n" in ci
 
 
 def test_main_job_prints_what_the_readme_shows(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,9 @@
-"""A million-node chain and 100k-wide fans: nothing in fnad may recurse over the graph."""
+"""A million-node chain and 100k-wide fans: nothing in fnad may recurse over the graph.
+
+The million-node tests are ``slow`` (``pytest -m slow``, and CI); the default run checks the
+same behaviours on chains ten times the recursion limit deep (here and in test_export,
+test_transforms).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,24 @@ def chain() -> Iterator[tuple[Node, Node]]:
     assert sys.getrecursionlimit() == limit
     del x, y
     gc.collect()
+
+
+def test_a_10k_chain_pickles_and_round_trips_through_graphml(tmp_path: Path) -> None:
+    """The million-node pickle and GraphML tests below, at a size for the default run."""
+    n = 10_000
+    assert n > 5 * sys.getrecursionlimit()  # too deep for anything recursive
+    with fnad.Tape():
+        x = Node(1.0, label="x")
+        y = x
+        for _ in range(n - 1):
+            y = -y
+    x2, y2 = pickle.loads(pickle.dumps((x, y), protocol=pickle.HIGHEST_PROTOCOL))
+    assert y2.data == -1.0 and len(y2.tape) == n and y2.backward()[x2] == -1.0
+    path = tmp_path / "chain.graphml"
+    fnad.to_graphml(y, path)
+    program = fnad.from_graphml(path)
+    assert len(program) == n and program.input_names == ("x",) and program.value == -1.0
+    assert program.value_and_grad(x=2.0).grads["x"] == -1.0
 
 
 @pytest.mark.slow

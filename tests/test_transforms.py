@@ -291,9 +291,10 @@ def test_ten_thousand_grad_calls_keep_memory_flat() -> None:
 # --------------------------------------------------------------------------- scale
 
 
-def test_a_chain_of_100k_nodes_in_every_mode() -> None:
-    n = 100_000
-
+@pytest.mark.parametrize(
+    "n", [10_000, pytest.param(100_000, marks=pytest.mark.slow)], ids=["10k", "100k"]
+)
+def test_a_long_chain_in_every_mode(n: int) -> None:
     def chain(x: Node) -> Node:
         for _ in range(n):
             x = x * 0.99999
