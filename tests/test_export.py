@@ -197,6 +197,48 @@ def test_json_labels_survive_escaping() -> None:
     assert [v["label"] for v in doc["nodes"] if v["op"] == ""] == labels
 
 
+def labelled_seed() -> Node:
+    """The seed example with its intermediates and output named, as micrograd's lecture does."""
+    with fnad.Tape():
+        x, y = Node(2.0, label="x"), Node(3.0, label="y")
+        xy = (x * y).with_label("xy")
+        return (xy + x**2 + y.relu()).with_label("f")
+
+
+def test_labels_of_computed_nodes_are_exported_everywhere(tmp_path: Path) -> None:
+    f = labelled_seed()
+    g = to_networkx(f)
+    assert [g.nodes[v]["label"] for v in g] == ["x", "y", "xy", "", "", "", "", "f"]
+    assert [g.nodes[v]["op"] for v in g] == ["", "", "mul", "const", "pow", "add", "relu", "add"]
+    assert [v["label"] for v in strict_loads(to_json(f))["nodes"]] == [
+        g.nodes[v]["label"] for v in g
+    ]
+    to_graphml(f, tmp_path / "f.graphml")
+    assert dict(nx.read_graphml(tmp_path / "f.graphml", node_type=int).nodes) == dict(g.nodes)
+    dot = to_dot(f)
+    assert '"v2" [label="xy\\nop mul\\ndata 6\\ngrad 1", ' in dot
+    assert '"v7" [label="f\\noutput, op add\\ndata 13\\ngrad 1", ' in dot
+
+
+def test_a_file_with_labelled_computed_nodes_loads_and_replays() -> None:
+    f = labelled_seed()
+    program = fnad.from_json(to_json(f))
+    assert program.input_names == ("x", "y")  # inputs are named by leaves' labels only
+    assert program.value_and_grad(x=2.0, y=3.0) == (13.0, {"x": 7.0, "y": 3.0})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fnad.replay reads the labels of computed nodes, but Program.trace "
+    "(fnad/program.py) records op vertices with tape.apply(op, *args) and drops them; "
+    "passing label=label there makes this pass",
+)
+def test_a_loaded_program_traces_back_with_the_labels_of_computed_nodes() -> None:
+    f = labelled_seed()
+    document = strict_loads(to_json(f))
+    assert strict_loads(to_json(fnad.from_json(to_json(f)))) == document
+
+
 def test_json_indent_is_still_the_same_document() -> None:
     z, _, _ = seed()
     assert strict_loads(to_json(z, indent=2)) == strict_loads(to_json(z))
