@@ -124,7 +124,7 @@ def test_with_label_refuses_what_it_cannot_record_and_records_nothing() -> None:
         assert (labelled.label, labelled.data, len(tape)) == ("m", 5.0, 7)
         assert tape.graph.nodes[labelled]["label"] == "m"
     tape.close()
-    with pytest.raises(fnad.TapeError, match="with_label: .* was closed"):
+    with pytest.raises(fnad.TapeError, match=r"with_label: .* was closed"):
         z.with_label("z")
 
 
