@@ -29,11 +29,12 @@ import errno
 import importlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -244,12 +245,18 @@ def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> No
         }
         _out(_json(document))
         return
-    # f = 13.0, df/dx = 7.0 (z if a variable is called f). Names may be labels read from a
-    # file (fnad replay): escaped, so none can forge a line or send an escape sequence.
-    output = "z" if "f" in grads else "f"
+    # f = 13.0, df/dx = 7.0. Names may be labels read from a file (fnad replay): escaped,
+    # so none can forge a line or send an escape sequence.
+    output = _output_name(grads)
     _out(f"{output} = {_number(value)}")
     for name, grad in grads.items():
         _out(f"d{output}/d{printable(name)} = {_number(grad)}")
+
+
+def _output_name(variables: Container[str]) -> str:
+    """What the output is called: ``f``; ``z``, ``f1``, ``f2``… if a variable took the name."""
+    names = itertools.chain(("f", "z"), (f"f{i}" for i in itertools.count(1)))
+    return next(name for name in names if name not in variables)
 
 
 def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
@@ -396,7 +403,7 @@ def _explain(args: argparse.Namespace) -> int:
         output, leaves = expression.build(values)
         explanation = explain(output, leaves[wrt], max_paths=args.max_paths)
     # The output is called f, as fnad grad prints it (z if a variable is called f).
-    names = ("z" if "f" in values else "f", wrt)
+    names = (_output_name(values), wrt)
     _out(str(attrs.evolve(explanation, names=names)))
     return _EXIT_OK
 

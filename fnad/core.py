@@ -295,6 +295,34 @@ class Node:
                 )
             raise MissingAttributeError(f"{self!r} has no {name}: {fix}")
 
+    # -- naming --------------------------------------------------------------------------
+
+    def with_label(self, label: str) -> Node:
+        """This node under a name: a new vertex with the same op, inputs and value, and ``label``.
+
+        A Node never changes, so a computed node is named the way a leaf is, where it is
+        made: ``e = (a * b).with_label("e")`` (micrograd's ``e = a*b; e.label = "e"``).
+        Nothing is recomputed; the copy is recorded on the same tape, and the exports,
+        :func:`fnad.render` and :func:`fnad.explain` show its label. Use the returned node
+        from then on: the unlabelled original stays on the tape, a vertex nothing depends
+        on. (On a leaf it makes a new leaf, a variable of its own, with the same value.)
+
+        >>> x, y = Node(2.0, label="x"), Node(3.0, label="y")
+        >>> e = (x * y).with_label("e")
+        >>> e.label, e.op, e.data, [a.label for a in e.inputs]
+        ('e', 'mul', 6.0, ['x', 'y'])
+        >>> (e + x).backward()[x]
+        4.0
+        """
+        if not isinstance(label, str):
+            raise OperandTypeError(f"with_label: label must be a str, got {describe(label)}")
+        tape = self.tape
+        tape._check_open("with_label")
+        node = _make(self.data, self.op, self.inputs, tape)
+        _set_label(node, label)
+        tape._record(node)
+        return node
+
     # -- backward ----------------------------------------------------------------------
 
     @overload
@@ -621,7 +649,10 @@ _READ_ONLY = {
         "(gradients never accumulate), so there is nothing to reset (no x.grad = 0, no "
         "zero_grad()): call loss.backward() again"
     ),
-    "label": 'give the label when you create the leaf: fnad.Node(2.0, label="w")',
+    "label": (
+        'a node is named where it is made: a leaf by fnad.Node(2.0, label="w"), a computed '
+        'node by taking its labelled copy, e = (a * b).with_label("e"), and using that'
+    ),
 }
 
 
@@ -1049,22 +1080,30 @@ class Tape:
         self._record(node)
         return node
 
-    def apply(self, op: str, *args: Operand) -> Node:
+    def apply(self, op: str, *args: Operand, label: str = "") -> Node:
         """Record ``op(*args)``: look up its rule, check the operands, compute, record.
 
         Numbers among ``args`` become ``const`` leaves. All Nodes must be on this tape.
-        Nothing is recorded if anything fails.
+        The result carries ``label`` (see also :meth:`Node.with_label`). Nothing is
+        recorded if anything fails.
 
         >>> import fnad
         >>> with fnad.Tape() as tape:
         ...     x = fnad.Node(0.5, label="x")
-        ...     y = tape.apply("mul", 2, x)
-        >>> y.data, [a.op for a in y.inputs]
-        (1.0, ['const', ''])
+        ...     y = tape.apply("mul", 2, x, label="y")
+        >>> y.data, y.label, [a.op for a in y.inputs]
+        (1.0, 'y', ['const', ''])
         """
         rule = self._lookup.get(op) or self.rule(op)
         if len(args) != rule.arity:
             raise RuleError(f"op {op!r} takes {rule.arity} argument(s), got {len(args)}: {args!r}")
+        if not isinstance(label, str):
+            raise OperandTypeError(f"{op}: label must be a str, got {describe(label)}")
+        if label:
+            node = self.apply(op, *args)
+            _set_label(node, label)
+            self._attrs[node]["label"] = label
+            return node
         if rule.arity == 1:
             return self._apply1(op, args[0])
         if rule.arity == 2:

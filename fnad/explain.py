@@ -85,6 +85,8 @@ class Explanation:
     paths: tuple[GradientPath, ...]
     total_paths: int
     names: tuple[str, str] = ("z", "x")
+    """What the text calls the output and ``wrt``: their labels (name an op's result with
+    :meth:`Node.with_label <fnad.Node.with_label>`), else ``z`` and ``x``."""
 
     @property
     def truncated(self) -> bool:
@@ -120,7 +122,7 @@ class Explanation:
         ]
         width = max(len(number(p.product)) for p in self.paths)
         for path in self.paths:
-            hops = [self._name(path.nodes[0], path.ids[0])]
+            hops = [printable(self.names[1])]  # every path starts at x
             for node, vertex, factor in zip(
                 path.nodes[1:], path.ids[1:], path.factors, strict=True
             ):
@@ -175,8 +177,8 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
             f"explain: {x!r} was recorded on another tape than the output {z!r}, so z cannot "
             "depend on it; pass a node from z's own graph"
         )
-    names = (z.label or "z", x.label or "x")
     source = snap.index.get(x)
+    names = _names(z, x, snap.output, source, {node.label for node in snap.nodes})
     if source is None:
         return Explanation(z, x, 0.0, (), 0, names)
 
@@ -229,6 +231,25 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
             )
         )
     return Explanation(z, x, snap.grads[source], tuple(paths), counts.get(snap.output, 0), names)
+
+
+def _names(z: Node, x: Node, output: int, source: int | None, taken: set[str]) -> tuple[str, str]:
+    """What the text calls z and x: their labels, else ``z`` and ``x``, unless a vertex of the
+    graph is labelled so (then ``f`` or ``output``, ``v`` for x: never a name twice)."""
+    taken = taken | {x.label}
+    z_name = z.label or _free(("z", "f", "output"), taken, output)
+    if x is z:
+        return z_name, z_name
+    taken.add(z_name)
+    return z_name, x.label or _free(("x", "v"), taken, source)
+
+
+def _free(preferred: tuple[str, ...], taken: set[str], vertex: int | None) -> str:
+    """The first of ``preferred`` that no label in the graph uses, else the last and the id."""
+    for name in preferred:
+        if name not in taken:
+            return name
+    return preferred[-1] if vertex is None else f"{preferred[-1]} #{vertex}"
 
 
 # --------------------------------------------------------------------------- groups

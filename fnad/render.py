@@ -3,9 +3,11 @@
 Everything about how a graph is *drawn* lives here; the lossless data exports (networkx,
 JSON, GraphML) are :mod:`fnad.export`, and the file format is :mod:`fnad.schema`.
 
-Each vertex shows its label (or op), its value and its gradient ∂z/∂v; each edge shows
-the argument position, the local derivative (the chain-rule factor) and the gradient it
-carries back. :func:`to_dot` builds the DOT text; graphviz's ``dot`` program lays it out.
+Each vertex shows its label (or op), its value and its gradient ∂z/∂v. Each edge ends in
+its own row of the op's box, which shows the argument position, the local derivative (the
+chain-rule factor) and the gradient the edge carries back: a number drawn as an edge label
+would float mid-edge, where crossing edges leave a reader guessing whose it is.
+:func:`to_dot` builds the DOT text; graphviz's ``dot`` program lays it out.
 That needs the optional ``graphviz`` Python package (``pip install 'fnad[viz]'``) and the
 ``dot`` binary (Debian: ``apt-get install graphviz``); nothing else in fnad does.
 
@@ -36,6 +38,7 @@ __all__ = [
     "Drawing",
     "dot_quote",
     "dot_to_svg",
+    "html_text",
     "number",
     "output_format",
     "printable",
@@ -84,6 +87,39 @@ def dot_quote(text: str) -> str:
     return "".join(out)
 
 
+def html_text(text: str) -> str:
+    r"""``text`` as the content of a graphviz HTML-like label, shown literally.
+
+    ``& < > "`` become entities, newlines become line breaks, a backslash is doubled
+    (graphviz expands ``\N`` and ``\G`` even here, and reads ``\\`` as one backslash), and
+    characters an XML parser would refuse or a reader could not see are shown as ``\xNN``
+    or ``\uNNNN``.
+
+    >>> print(html_text('<b>x</b> & "y"\nz\x07\\N'))
+    &lt;b&gt;x&lt;/b&gt; &amp; &quot;y&quot;<br/>z\\x07\\N
+    """
+    out = []
+    for ch in text:
+        if ch in _HTML_ENTITIES:
+            out.append(_HTML_ENTITIES[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\\\x{code:02x}" if code < 0x100 else f"\\\\u{code:04x}")
+    return "".join(out)
+
+
+_HTML_ENTITIES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\\": "\\\\",
+    "\n": "<br/>",
+}
+
+
 def number(value: float) -> str:
     """A value as a learner reads it: 6 significant digits, ``7`` rather than ``7.0``.
 
@@ -108,12 +144,15 @@ def vertex_title(node: Node, vertex: int) -> str:
 def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
     """``z``'s graph in graphviz DOT: every id and label quoted and escaped.
 
-    Each vertex shows its label (or op), its kind, its value and its gradient ∂z/∂v;
-    each edge (argument → op) its argument position(s), its local derivative ∂op/∂arg
-    and the gradient it carries back (grad of the op × local derivative), so the chain
-    rule can be read off the picture. Exact values ride along as the extra attributes
-    ``op``, ``name``, ``data``, ``grad`` (vertices) and ``positions``, ``partial``,
-    ``flow`` (edges), written with ``repr`` so nothing is lost.
+    Each vertex shows its label (or op), its kind, its value and its gradient ∂z/∂v.
+    An op vertex is an HTML-like table with one row per argument, on its left: the edge
+    from that argument ends there (port ``a<first position>``, entered from the west),
+    and the row shows the argument position(s), the local derivative ∂op/∂arg and the
+    gradient the edge carries back (grad of the op × local derivative), so the chain rule
+    can be read off the picture and every number sits where its edge arrives. Exact
+    values ride along as the extra attributes ``op``, ``name``, ``data``, ``grad``
+    (vertices) and ``positions``, ``partial``, ``flow`` (edges), written with ``repr`` so
+    nothing is lost.
 
     With ``max_nodes``, a larger graph is collapsed: the ``max_nodes`` vertices nearest
     the output are drawn and the rest become one dashed "hidden" vertex.
@@ -127,9 +166,12 @@ def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
       edge [fontname="Helvetica", fontsize=9, color="#475569"];
       "v0" [label="x\\ninput\\ndata 2\\ngrad 3", fillcolor="#dbeafe", op="", name="x", data="2.0", grad="3.0"];
       "v1" [label="3\\nconst\\ndata 3\\ngrad 2", fillcolor="#f1f5f9", op="const", name="", data="3.0", grad="2.0"];
-      "v2" [label="mul\\noutput\\ndata 6\\ngrad 1", fillcolor="#fef3c7", penwidth=2, op="mul", name="", data="6.0", grad="1.0"];
-      "v0" -> "v2" [label="arg 0\\nlocal ∂ 3\\ngrad ← 3", positions="0", partial="3.0", flow="3.0"];
-      "v1" -> "v2" [label="arg 1\\nlocal ∂ 2\\ngrad ← 2", positions="1", partial="2.0", flow="2.0"];
+      "v2" [label=<<table border="0" cellborder="0" cellspacing="0" cellpadding="4" color="#94a3b8">
+        <tr><td port="a0" border="1" sides="RB" align="left" balign="left"><font point-size="9">arg 0<br/>local ∂ 3<br/>grad ← 3</font></td><td rowspan="2">mul<br/>output<br/>data 6<br/>grad 1</td></tr>
+        <tr><td port="a1" border="1" sides="R" align="left" balign="left"><font point-size="9">arg 1<br/>local ∂ 2<br/>grad ← 2</font></td></tr>
+      </table>>, fillcolor="#fef3c7", margin=0, penwidth=2, op="mul", name="", data="6.0", grad="1.0"];
+      "v0" -> "v2":a0:w [positions="0", partial="3.0", flow="3.0"];
+      "v1" -> "v2":a1:w [positions="1", partial="2.0", flow="2.0"];
     }
     """
     snap = snapshot(z)
@@ -138,11 +180,24 @@ def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
     if max_nodes is not None and total > max_nodes:
         shown = _nearest(snap, max(1, max_nodes))
     lines = _header(total, shown)
-    lines.extend(_vertex_line(snap, i) for i in (range(total) if shown is None else shown))
-    edges, hidden_targets = _edge_lines(snap, shown)
+    edges: list[str] = []
+    hidden: list[tuple[int, int]] = []  # (target, port) of each argument not drawn
+    visible = None if shown is None else set(shown)
+    for vertex in range(total) if shown is None else shown:
+        arguments = _arguments(snap, vertex)
+        lines.append(_vertex_line(snap, vertex, arguments))
+        for source, positions, partial, flow in arguments:
+            if visible is not None and source not in visible:
+                hidden.append((vertex, positions[0]))
+                continue
+            edges.append(
+                f'  "v{source}" -> "v{vertex}":a{positions[0]}:w '
+                f'[positions="{",".join(map(str, positions))}", '
+                f'partial="{partial!r}", flow="{flow!r}"];'
+            )
     lines.extend(edges)
     if shown is not None:
-        lines.extend(_hidden_lines(total - len(shown), hidden_targets))
+        lines.extend(_hidden_lines(total - len(shown), hidden))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -188,8 +243,22 @@ def _kind(snap: Snapshot, vertex: int) -> str:
     return "op"
 
 
-def _vertex_line(snap: Snapshot, vertex: int) -> str:
-    """One vertex: title, kind (and op), value and gradient, plus the exact values."""
+Argument = tuple[int, tuple[int, ...], float, float]
+"""One argument of an op vertex: (source vertex, positions, local derivative, flow)."""
+
+
+def _arguments(snap: Snapshot, vertex: int) -> list[Argument]:
+    """The distinct arguments of ``vertex``, in the order of their first position."""
+    return [(u, positions, p, f) for u, _, positions, p, f in snap.edges((vertex,))]
+
+
+def _vertex_line(snap: Snapshot, vertex: int, arguments: list[Argument]) -> str:
+    """One vertex: title, kind (and op), value and gradient, plus the exact values.
+
+    An op vertex is a table: one row per argument on its left, where that argument's edge
+    ends (port ``a<first position>``), with the local derivative and the gradient it sends
+    back; so each number sits where its edge arrives, never between crossing edges.
+    """
     node = snap.nodes[vertex]
     kind = _kind(snap, vertex)
     title = vertex_title(node, vertex)
@@ -199,40 +268,44 @@ def _vertex_line(snap: Snapshot, vertex: int) -> str:
     grad = snap.grads[vertex]
     parts = (title, second, f"data {number(node.data)}", f"grad {number(grad)}")
     text = "\n".join(part for part in parts if part)
-    extra = ", penwidth=2" if kind == "output" else ""
+    if arguments:
+        label = "<" + _table(text, arguments, len(node.inputs) > 1) + ">"
+        extra = ", margin=0"
+    else:
+        label = dot_quote(text)
+        extra = ""
+    extra += ", penwidth=2" if kind == "output" else ""
     return (
-        f'  "v{vertex}" [label={dot_quote(text)}, fillcolor="{FILL[kind]}"{extra}, '
+        f'  "v{vertex}" [label={label}, fillcolor="{FILL[kind]}"{extra}, '
         f"op={dot_quote(node.op)}, name={dot_quote(node.label)}, "
         f'data="{node.data!r}", grad="{grad!r}"];'
     )
 
 
-def _edge_lines(snap: Snapshot, shown: list[int] | None) -> tuple[list[str], list[int]]:
-    """One line per drawn edge, and the drawn vertices that have a hidden argument."""
-    visible = None if shown is None else set(shown)
-    lines: list[str] = []
-    hidden_targets: list[int] = []
-    for source, target, positions, partial, flow in snap.edges(shown):
-        if visible is not None and source not in visible:
-            if not hidden_targets or hidden_targets[-1] != target:
-                hidden_targets.append(target)
-            continue
-        parts = []
-        if len(snap.nodes[target].inputs) > 1:
-            parts.append(
-                ("args " if len(positions) > 1 else "arg ") + ",".join(map(str, positions))
-            )
-        parts.append(f"local ∂ {number(partial)}")
-        parts.append(f"grad ← {number(flow)}")
-        lines.append(
-            f'  "v{source}" -> "v{target}" [label={dot_quote(chr(10).join(parts))}, '
-            f'positions="{",".join(map(str, positions))}", '
-            f'partial="{partial!r}", flow="{flow!r}"];'
+def _table(text: str, arguments: list[Argument], several: bool) -> str:
+    """An op vertex's HTML-like label: a row per argument, beside the vertex's own text."""
+    rows = []
+    for i, (_, positions, partial, flow) in enumerate(arguments):
+        lines = [f"local ∂ {number(partial)}", f"grad ← {number(flow)}"]
+        if several:
+            which = "args " if len(positions) > 1 else "arg "
+            lines.insert(0, which + ",".join(map(str, positions)))
+        sides = "RB" if i < len(arguments) - 1 else "R"  # lines between the rows
+        cell = (
+            f'<td port="a{positions[0]}" border="1" sides="{sides}" align="left" '
+            f'balign="left"><font point-size="9">{"<br/>".join(lines)}</font></td>'
         )
-    return lines, hidden_targets
+        if not i:
+            cell += f'<td rowspan="{len(arguments)}">{html_text(text)}</td>'
+        rows.append(f"    <tr>{cell}</tr>\n")
+    return (
+        '<table border="0" cellborder="0" cellspacing="0" cellpadding="4" color="#94a3b8">\n'
+        + "".join(rows)
+        + "  </table>"
+    )
 
 
-def _hidden_lines(hidden: int, targets: list[int]) -> list[str]:
+def _hidden_lines(hidden: int, ports: list[tuple[int, int]]) -> list[str]:
     """The dashed vertex standing for the ``hidden`` vertices not drawn, and its edges."""
     note = (
         f"… {hidden:,} more vertices\n(pass a larger max_nodes to draw them,\n"
@@ -240,7 +313,7 @@ def _hidden_lines(hidden: int, targets: list[int]) -> list[str]:
     )
     return [
         f'  "hidden" [label={dot_quote(note)}, style="dashed,rounded", fillcolor="#ffffff"];',
-        *(f'  "hidden" -> "v{t}" [style=dashed];' for t in targets),
+        *(f'  "hidden" -> "v{t}":a{port}:w [style=dashed];' for t, port in ports),
     ]
 
 

@@ -123,7 +123,7 @@ def _program(graph: CheckedGraph, rules: RuleTable | None) -> Program:
             elif op == CONST:
                 node = tape.constant(data, label=label)
             else:
-                node = tape.apply(op, *[nodes[a] for a in graph.arguments(vertex)])
+                node = tape.apply(op, *[nodes[a] for a in graph.arguments(vertex)], label=label)
             nodes.append(node)
     leaves.sort(key=lambda leaf: leaf[0])
     names = input_names([(vertex, node.label) for vertex, node in leaves])

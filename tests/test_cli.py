@@ -575,9 +575,30 @@ def test_explain_the_seed_example() -> None:
     assert lines[0].startswith("∂f/∂x = 7, the sum over 2 paths from x to f")
     assert lines[1].split() == ["4", "=", "x", "─[4]→", "pow", "─[1]→", "add", "─[1]→", "f"]
     assert lines[2].split() == ["3", "=", "x", "─[3]→", "mul", "─[1]→", "add", "─[1]→", "f"]
-    # the output is z when a variable is called f
+    # the output is z when a variable is called f, f1 when z is taken too: never a name twice
     out = run("explain", "f*y", "f=2", "y=3", "--wrt", "f")[1]
     assert out.startswith("∂z/∂f = 3, the sum over 1 path from f to z")
+    out = run("explain", "f*z", "f=2", "z=3", "--wrt", "z")[1]
+    assert out == (
+        "∂f1/∂z = 2, the sum over 1 path from z to f1 of the product of the local derivatives "
+        "along each path (largest first):\n  2  =  z ─[2]→ f1\n"
+    )
+    # an expression that is a variable: the one path has no hop and starts at x
+    out = run("explain", "x", "x=3")[1]
+    assert out.splitlines() == [
+        "∂f/∂x = 1, the sum over 1 path from x to f of the product of the local derivatives "
+        "along each path (largest first):",
+        "  1  =  x",
+    ]
+
+
+def test_grad_and_replay_name_the_output_apart_from_every_variable(tmp_path: Path) -> None:
+    assert run("grad", "f*z", "f=2", "z=3")[1] == "f1 = 6.0\ndf1/df = 3.0\ndf1/dz = 2.0\n"
+    assert run("grad", "f*z*f1", "f=2", "z=3", "f1=1")[1].splitlines()[0] == "f2 = 6.0"
+    assert run("grad", "f*y", "f=2", "y=3")[1] == "z = 6.0\ndz/df = 3.0\ndz/dy = 2.0\n"
+    saved = tmp_path / "g.json"
+    assert run("grad", "f*z", "f=2", "z=3", "--save", str(saved))[0] == 0
+    assert run("replay", str(saved), "f=1")[1] == "f1 = 3.0\ndf1/df = 3.0\ndf1/dz = 1.0\n"
 
 
 def test_explain_infers_wrt_when_there_is_one_variable() -> None:

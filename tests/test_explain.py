@@ -69,6 +69,56 @@ def test_explain_output_with_respect_to_itself() -> None:
     assert e.total_paths == 1 and e.paths[0].product == 1.0 and e.paths[0].factors == ()
 
 
+def test_the_output_is_named_by_its_label() -> None:
+    z, x, y = seed()
+    f = z.with_label("f")
+    assert str(explain(f, x)) == (
+        "∂f/∂x = 7, the sum over 2 paths from x to f of the product of the local "
+        "derivatives along each path (largest first):\n"
+        "  4  =  x ─[4]→ pow ─[1]→ add ─[1]→ f\n"
+        "  3  =  x ─[3]→ mul ─[1]→ add ─[1]→ f"
+    )
+    assert explain(f, y).names == ("f", "y")
+    with fnad.Tape():  # a labelled intermediate is named on the path too
+        a, b = Node(2.0, label="a"), Node(-3.0, label="b")
+        e = (a * b).with_label("e")
+        d = (e + a).with_label("d")
+    assert str(explain(d, a)).splitlines()[1:] == [
+        "  -3  =  a ─[-3]→ e ─[1]→ d",
+        "   1  =  a ─[1]→ d",
+    ]
+    with fnad.Tape():  # an output that is a labelled leaf
+        w = Node(4.0, label="w")
+    assert str(explain(w, w)) == (
+        "∂w/∂w = 1, the sum over 1 path from w to w of the product of the local derivatives "
+        "along each path (largest first):\n  1  =  w"
+    )
+
+
+def test_unlabelled_output_and_input_get_names_no_label_has() -> None:
+    with fnad.Tape():
+        x, z = Node(1.0, label="x"), Node(2.0, label="z")
+        free = Node(3.0)
+        assert explain(x * free, x).names == ("z", "x")
+        assert explain(x * free, free).names == ("z", "v")  # a vertex is labelled x
+        assert explain(z * x, z).names == ("f", "z")  # a vertex is labelled z
+        f = Node(5.0, label="f")
+        assert explain(z * f, f).names == ("output", "f")
+        assert explain(z * x * free, free).names == ("f", "v")  # x is taken
+        assert explain(x * x, x).names == ("z", "x")
+        assert explain(free * free, free).names == ("z", "x")
+        product = x * free
+        assert explain(product, product).names == ("z", "z")  # one node, one name
+        crowded = [Node(1.0, label=name) for name in ("z", "f", "output", "x", "v")]
+        total = crowded[0] + crowded[1] + crowded[2] + crowded[3] + crowded[4] + free
+    # every name is taken: the vertex ids of fnad.to_networkx(total) tell them apart
+    assert explain(total, free).names == ("output #10", "v #0")
+    assert fnad.to_networkx(total).nodes[0]["data"] == 3.0
+    text = str(explain(z * x, z))
+    assert text.startswith("∂f/∂z = 1, the sum over 1 path from z to f")
+    assert text.endswith("  1  =  z ─[1]→ f")
+
+
 def test_exponentially_many_paths_are_counted_not_enumerated() -> None:
     with fnad.Tape():
         x = Node(0.5, label="x")

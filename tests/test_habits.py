@@ -69,6 +69,65 @@ def test_micrograds_update_line_names_the_functional_step() -> None:
             p.grad = 0  # type: ignore[misc]
 
 
+def test_micrograds_label_line_names_with_label_and_that_works() -> None:
+    # micrograd's lecture names every intermediate: e = a*b; e.label = "e"
+    with fnad.Tape() as tape:
+        a, b = Node(2.0, label="a"), Node(-3.0, label="b")
+        e = a * b
+        with pytest.raises(ImmutableError) as info:
+            e.label = "e"  # type: ignore[misc]
+        assert len(tape) == 3 and e.label == ""
+        fix = 'e = (a * b).with_label("e")'
+        assert fix in str(info.value)
+        named = eval(fix.split(" = ", 1)[1], {"a": a, "b": b})  # what the message says works
+    assert isinstance(named, Node)
+    assert (named.label, named.op, named.data, named.inputs) == ("e", "mul", -6.0, (a, b))
+    assert tape.graph.nodes[named] == {"data": -6.0, "op": "mul", "label": "e"}
+
+
+def test_with_label_records_a_labelled_copy_and_changes_nothing_else() -> None:
+    with fnad.Tape() as tape:
+        x, y = Node(2.0, label="x"), Node(3.0, label="y")
+        z = x * y + x**2 + y.relu()
+        before = len(tape)
+        f = z.with_label("f")
+        twice = (x * x).with_label("sq")  # one edge, both argument positions
+    assert len(tape) == before + 3  # f, x * x and its labelled copy
+    assert f is not z and z.label == "" and f.inputs == z.inputs and f.op == z.op
+    assert f.data == z.data and tape.position(f) == before
+    assert list(tape.graph.predecessors(f)) == list(tape.graph.predecessors(z))
+    assert dict(f.backward()) == {
+        node: grad for node, grad in z.backward().items() if node is not z
+    } | {f: 1.0}
+    assert twice.inputs == (x, x) and twice.backward()[x] == 4.0
+    assert tape.graph.edges[x, twice]["positions"] == (0, 1)
+    with fnad.Tape():
+        leaf = Node(1.5, label="w")
+        other = leaf.with_label("u")
+        out = leaf * other
+    assert (other.op, other.inputs, other.data) == ("", (), 1.5)  # a new leaf: a variable
+    assert out.backward()[leaf] == 1.5 and out.backward()[other] == 1.5
+
+
+def test_with_label_refuses_what_it_cannot_record_and_records_nothing() -> None:
+    with fnad.Tape() as tape:
+        x = Node(2.0, label="x")
+        z = x * x
+        with pytest.raises(fnad.OperandTypeError, match="with_label: label must be a str, got"):
+            z.with_label(1)  # type: ignore[arg-type]
+        with pytest.raises(fnad.OperandTypeError, match="mul: label must be a str"):
+            tape.apply("mul", x, x, label=None)  # type: ignore[arg-type]
+        assert len(tape) == 2
+        assert tape.apply("mul", x, 3, label="t").label == "t"
+        assert tape.apply("sin", x, label="s").label == "s"
+        labelled = tape.apply("maximum", x, 5, label="m")
+        assert (labelled.label, labelled.data, len(tape)) == ("m", 5.0, 7)
+        assert tape.graph.nodes[labelled]["label"] == "m"
+    tape.close()
+    with pytest.raises(fnad.TapeError, match=r"with_label: .* was closed"):
+        z.with_label("z")
+
+
 def test_models_refuse_assignment_with_the_fix() -> None:
     model = MLP(2, [3, 1], seed=0)
     for target, name in (

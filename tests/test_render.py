@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import fnad
 from fnad import Node, render
+from fnad.render import number
 from tests.export_strategies import need_dot, need_graphviz_package
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -50,6 +52,69 @@ def test_seed_svg_shows_the_chain_rule(tmp_path: Path) -> None:
         assert expected in texts
     assert "local ∂ 4" in texts and "grad ← 4" in texts  # x -> x**2: 2x = 4
     assert "local ∂ 3" in texts and "arg 0" in texts and "arg 1" in texts
+
+
+def micrograd_example() -> Node:
+    """micrograd's README example: 35 vertices, edges that cross, repeated local derivatives."""
+    with fnad.Tape():
+        a = Node(-4.0, label="a")
+        b = Node(2.0, label="b")
+        c = a + b
+        d = a * b + b**3
+        c += c + 1
+        c += 1 + c + (-a)
+        d += d * 2 + (b + a).relu()
+        d += 3 * d + (b - a).relu()
+        e = c - d
+        f = e**2
+        g = f / 2.0
+        g += 10.0 / f
+    return g
+
+
+def neuron() -> Node:
+    with fnad.Tape():
+        x1, x2 = Node(1.0, label="x1"), Node(-2.0, label="x2")
+        w1, w2 = Node(0.5, label="w1"), Node(-0.3, label="w2")
+        return (x1 * w1 + x2 * w2 + Node(0.1, label="b")).tanh()
+
+
+def _arrow_tip(edge: ET.Element) -> tuple[float, float]:
+    """Where an edge's arrowhead points: its right-most corner (the graph runs left to right)."""
+    polygon = edge.find(f"{SVG}polygon")
+    assert polygon is not None
+    points = [tuple(map(float, p.split(","))) for p in (polygon.get("points") or "").split()]
+    x, y = max(points)
+    return x, y
+
+
+@pytest.mark.parametrize("make", [micrograd_example, neuron, seed])
+@pytest.mark.usefixtures("viz")
+def test_each_local_derivative_is_drawn_where_its_edge_arrives(make: Any) -> None:
+    # The numbers of an edge are not a label floating mid-edge, where crossing edges make
+    # it ambiguous: they are in the row of the op's box that the edge's arrow points at.
+    z = make()
+    graph = fnad.to_networkx(z)
+    root = ET.fromstring(render(z).svg)
+    groups = {g.findtext(f"{SVG}title"): g for g in root.iter(f"{SVG}g")}
+    edges = [g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert len(edges) == graph.number_of_edges()
+    for edge in edges:
+        assert not [t.text for t in edge.iter(f"{SVG}text")]  # no label on the edge itself
+        title = edge.findtext(f"{SVG}title") or ""
+        source, target = (int(end.split(":")[0][1:]) for end in title.split("->"))
+        tip_x, tip_y = _arrow_tip(edge)
+        texts = [
+            (float(t.get("x") or 0), float(t.get("y") or 0), t.text or "")
+            for t in groups[f"v{target}"].iter(f"{SVG}text")
+        ]
+        data = graph.edges[source, target]
+        for word, value in (("local ∂", data["partial"]), ("grad ←", data["flow"])):
+            x, y, text = min(
+                (t for t in texts if t[2].startswith(word)), key=lambda t: abs(t[1] - tip_y)
+            )
+            assert text == f"{word} {number(value)}", (title, tip_y, texts)
+            assert 0 < x - tip_x < 12 and abs(y - tip_y) < 22  # just right of the arrow
 
 
 @pytest.mark.usefixtures("viz")
