@@ -579,7 +579,7 @@ class Program:
             ):
                 args = arguments.get(k)
                 if args is not None:
-                    nodes.append(tape.apply(op, *[nodes[j] for j in args]))
+                    nodes.append(tape.apply(op, *[nodes[j] for j in args], label=label))
                 elif op == CONST:
                     nodes.append(tape.constant(data, label=label))
                 else:

@@ -228,12 +228,6 @@ def test_a_file_with_labelled_computed_nodes_loads_and_replays() -> None:
     assert program.value_and_grad(x=2.0, y=3.0) == (13.0, {"x": 7.0, "y": 3.0})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fnad.replay reads the labels of computed nodes, but Program.trace "
-    "(fnad/program.py) records op vertices with tape.apply(op, *args) and drops them; "
-    "passing label=label there makes this pass",
-)
 def test_a_loaded_program_traces_back_with_the_labels_of_computed_nodes() -> None:
     f = labelled_seed()
     document = strict_loads(to_json(f))
