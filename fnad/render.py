@@ -165,10 +165,10 @@ def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
       node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];
       edge [fontname="Helvetica", fontsize=9, color="#475569"];
       "v0" [label="x\\ninput\\ndata 2\\ngrad 3", fillcolor="#dbeafe", op="", name="x", data="2.0", grad="3.0"];
-      "v1" [label="3\\nconst\\ndata 3\\ngrad 2", fillcolor="#f1f5f9", op="const", name="", data="3.0", grad="2.0"];
+      "v1" [label="3\\nconst\\ndata 3", fillcolor="#f1f5f9", op="const", name="", data="3.0", grad="2.0"];
       "v2" [label=<<table border="0" cellborder="0" cellspacing="0" cellpadding="4" color="#94a3b8">
         <tr><td port="a0" border="1" sides="RB" align="left" balign="left"><font point-size="9">arg 0<br/>local ∂ 3<br/>grad ← 3</font></td><td rowspan="2">mul<br/>output<br/>data 6<br/>grad 1</td></tr>
-        <tr><td port="a1" border="1" sides="R" align="left" balign="left"><font point-size="9">arg 1<br/>local ∂ 2<br/>grad ← 2</font></td></tr>
+        <tr><td port="a1" border="1" sides="R" align="left" balign="left"><font point-size="9">arg 1<br/>const</font></td></tr>
       </table>>, fillcolor="#fef3c7", margin=0, penwidth=2, op="mul", name="", data="6.0", grad="1.0"];
       "v0" -> "v2":a0:w [positions="0", partial="3.0", flow="3.0"];
       "v1" -> "v2":a1:w [positions="1", partial="2.0", flow="2.0"];
@@ -266,10 +266,13 @@ def _vertex_line(snap: Snapshot, vertex: int, arguments: list[Argument]) -> str:
     if kind == "output" and title != node.op and node.inputs:
         second = f"output, op {node.op}"
     grad = snap.grads[vertex]
-    parts = (title, second, f"data {number(node.data)}", f"grad {number(grad)}")
+    # Constants are not variables: backward gives them no gradient, and nor does the picture.
+    shown = "" if kind == "const" else f"grad {number(grad)}"
+    parts = (title, second, f"data {number(node.data)}", shown)
     text = "\n".join(part for part in parts if part)
     if arguments:
-        label = "<" + _table(text, arguments, len(node.inputs) > 1) + ">"
+        constants = {u for u, *_ in arguments if snap.nodes[u].op == CONST}
+        label = "<" + _table(text, arguments, len(node.inputs) > 1, constants) + ">"
         extra = ", margin=0"
     else:
         label = dot_quote(text)
@@ -282,11 +285,15 @@ def _vertex_line(snap: Snapshot, vertex: int, arguments: list[Argument]) -> str:
     )
 
 
-def _table(text: str, arguments: list[Argument], several: bool) -> str:
-    """An op vertex's HTML-like label: a row per argument, beside the vertex's own text."""
+def _table(text: str, arguments: list[Argument], several: bool, constants: set[int]) -> str:
+    """An op vertex's HTML-like label: a row per argument, beside the vertex's own text
+    (a constant argument's row says so, with no derivative: nothing flows back to it)."""
     rows = []
-    for i, (_, positions, partial, flow) in enumerate(arguments):
-        lines = [f"local ∂ {number(partial)}", f"grad ← {number(flow)}"]
+    for i, (source, positions, partial, flow) in enumerate(arguments):
+        if source in constants:
+            lines = ["const"]
+        else:
+            lines = [f"local ∂ {number(partial)}", f"grad ← {number(flow)}"]
         if several:
             which = "args " if len(positions) > 1 else "arg "
             lines.insert(0, which + ",".join(map(str, positions)))

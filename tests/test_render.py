@@ -109,12 +109,38 @@ def test_each_local_derivative_is_drawn_where_its_edge_arrives(make: Any) -> Non
             for t in groups[f"v{target}"].iter(f"{SVG}text")
         ]
         data = graph.edges[source, target]
-        for word, value in (("local ∂", data["partial"]), ("grad ←", data["flow"])):
+        if graph.nodes[source]["op"] == "const":  # a constant's row: no derivative drawn
+            numbers = [("const", None)]
+        else:
+            numbers = [("local ∂", data["partial"]), ("grad ←", data["flow"])]
+        for word, value in numbers:
             x, y, text = min(
                 (t for t in texts if t[2].startswith(word)), key=lambda t: abs(t[1] - tip_y)
             )
-            assert text == f"{word} {number(value)}", (title, tip_y, texts)
+            assert text == (word if value is None else f"{word} {number(value)}"), (title, texts)
             assert 0 < x - tip_x < 12 and abs(y - tip_y) < 22  # just right of the arrow
+
+
+def test_constants_are_drawn_without_a_gradient() -> None:
+    # micrograd's README squares e = -7: pow's partial for the exponent, log(-7)·49, is nan.
+    # Backward gives constants no gradient, so the picture shows none either (the exact
+    # values stay in the DOT attributes and the exports, for tools).
+    z = micrograd_example()
+    graph = fnad.to_networkx(z)
+    dot = fnad.to_dot(z)
+    constants = [line for line in dot.splitlines() if 'op="const"' in line]
+    assert len(constants) == sum(graph.nodes[v]["op"] == "const" for v in graph) == 8
+    for line in constants:
+        label = line.split("label=", 1)[1].split(", fillcolor", 1)[0]
+        assert "const" in label and "grad" not in label, line
+    drawn = [
+        line.split("label=", 1)[1].split(", fillcolor", 1)[0]
+        for line in dot.splitlines()
+        if "label=" in line
+    ]
+    assert not any("nan" in label for label in drawn)
+    assert 'grad="nan"' in dot  # the exponent's exact adjoint is still there for tools
+    assert dot.count("<br/>const</font>") == 8  # each constant's row in its op's box
 
 
 @pytest.mark.usefixtures("viz")
