@@ -145,30 +145,34 @@ def report_mlp(repeats: int) -> None:
 
 
 def report_chains(lengths: tuple[int, ...], repeats: int) -> None:
-    print("(b) tanh chains replayed (forward + backward), per-op cost, GC on")
-    baseline = None
+    print("(b) tanh chains replayed (forward + backward), per-op cost, GC on, lengths interleaved")
+    programs = {}
     for length in lengths:
         with fnad.Tape() as tape:
             x = Node(0.5, label="x")
             y = x
             for _ in range(length):
                 y = y.tanh()
-            program = Program.from_nodes(y, [x])
+            programs[length] = Program.from_nodes(y, [x])
         tape.close()
         del tape, x, y
         gc.collect()
-        runs = []
-        for _ in range(repeats if length < 10**6 else max(3, repeats // 2)):
+    # Round-robin over the lengths, so the machine's noise hits every length alike.
+    runs: dict[int, list[float]] = {length: [] for length in lengths}
+    for _ in range(repeats):
+        for length, program in programs.items():
             start = time.perf_counter()
             program.evaluate([0.5])
-            runs.append((time.perf_counter() - start) / length)
-        per_op = statistics.median(runs)
-        baseline = baseline or per_op
+            runs[length].append((time.perf_counter() - start) / length)
+    baseline = statistics.median(runs[lengths[0]])
+    for length in lengths:
+        per_op = statistics.median(runs[length])
         print(
-            f"    {length:>9,} ops: {per_op * 1e9:6.1f} ns/op   ÷ 10k = {per_op / baseline:4.2f}x"
+            f"    {length:>9,} ops: {per_op * 1e9:6.1f} ns/op   ÷ {lengths[0]:,} = "
+            f"{per_op / baseline:4.2f}x"
         )
-        del program
-        gc.collect()
+    del programs
+    gc.collect()
 
 
 def report_memory(count: int = 100_000) -> None:

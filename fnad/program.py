@@ -74,6 +74,7 @@ INPUT = ""
 # Forward instruction codes, tested in this order by the loop: most frequent first.
 # _SUM is a chain of adds over products folded into one instruction after the trace (see
 # _fuse); _SUM_RELU and _SUM_TANH apply the op that is the sum's one use, as a neuron does.
+# The sums' codes come last, forward and backward: the loops test ``code >= _SUM``.
 _MUL, _ADD, _RELU, _SUB, _NEG, _TANH, _UNARY, _BINARY, _NARY, _SUM, _SUM_RELU, _SUM_TANH = range(12)
 _ONE_ARGUMENT = frozenset({_RELU, _NEG, _TANH, _UNARY})
 # Backward codes: _A / _B accumulate into the first / second argument only (the other one
@@ -851,7 +852,7 @@ def _forward(
     sum_, sum_relu, sum_tanh = _SUM, _SUM_RELU, _SUM_TANH
     sums = block.sums
     for code, _, i, a, b in block.fused if steps is None else steps:
-        if code is sum_ or code is sum_relu or code is sum_tanh:
+        if code >= sum_:  # _SUM, _SUM_RELU, _SUM_TANH: one test for all three
             total = -0.0  # -0.0 + p is p: the first product starts the sum unchanged
             for p, q in sums[i].terms:
                 total = total + v[p] * v[q]
@@ -896,7 +897,7 @@ def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
     for step in reversed(block.fused):
         _, code, i, a, b = step
         g = adj[i]
-        if code is sum_ or code is sum_relu or code is sum_tanh:
+        if code >= sum_:  # _B_SUM, _B_SUM_RELU, _B_SUM_TANH: one test for all three
             if code is sum_relu:  # the activation's step, as eager adds it to the sum
                 g = -0.0 + g * (0.0 if v[a] <= 0.0 else 1.0)
             elif code is sum_tanh:
