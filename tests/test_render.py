@@ -16,7 +16,7 @@ import pytest
 import fnad
 from fnad import Node, render
 from fnad.render import number
-from tests.export_strategies import need_dot, need_graphviz_package
+from tests.export_strategies import micrograd_readme, need_dot, need_graphviz_package
 
 SVG = "{http://www.w3.org/2000/svg}"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -55,21 +55,7 @@ def test_seed_svg_shows_the_chain_rule(tmp_path: Path) -> None:
 
 
 def micrograd_example() -> Node:
-    """micrograd's README example: 35 vertices, edges that cross, repeated local derivatives."""
-    with fnad.Tape():
-        a = Node(-4.0, label="a")
-        b = Node(2.0, label="b")
-        c = a + b
-        d = a * b + b**3
-        c += c + 1
-        c += 1 + c + (-a)
-        d += d * 2 + (b + a).relu()
-        d += 3 * d + (b - a).relu()
-        e = c - d
-        f = e**2
-        g = f / 2.0
-        g += 10.0 / f
-    return g
+    return micrograd_readme()[0]
 
 
 def neuron() -> Node:

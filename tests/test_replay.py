@@ -13,24 +13,7 @@ from hypothesis import strategies as st
 import fnad
 from fnad import Node, from_json, to_json
 from fnad.rules import Rule, isolated_rules
-from tests.export_strategies import Expr, expressions, same
-
-
-def micrograd_readme() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        a = Node(-4.0, label="a")
-        b = Node(2.0, label="b")
-        c = a + b
-        d = a * b + b**3
-        c += c + 1
-        c += 1 + c + (-a)
-        d += d * 2 + (b + a).relu()
-        d += 3 * d + (b - a).relu()
-        e = c - d
-        f = e**2
-        g = f / 2.0
-        g += 10.0 / f
-    return g, a, b
+from tests.export_strategies import Expr, expressions, micrograd_readme, same
 
 
 def test_seed_round_trip() -> None:
@@ -63,19 +46,7 @@ def test_micrograd_readme_round_trip_is_exact() -> None:
 def test_replay_at_new_inputs_equals_building_directly() -> None:
     g, _, _ = micrograd_readme()
     prog = from_json(to_json(g))
-    with fnad.Tape():
-        a = Node(1.5, label="a")
-        b = Node(-0.25, label="b")
-        c = a + b
-        d = a * b + b**3
-        c += c + 1
-        c += 1 + c + (-a)
-        d += d * 2 + (b + a).relu()
-        d += 3 * d + (b - a).relu()
-        e = c - d
-        f = e**2
-        h = f / 2.0
-        h += 10.0 / f
+    h, a, b = micrograd_readme(1.5, -0.25)
     grads = h.backward()
     assert prog.value_and_grad(a=1.5, b=-0.25) == (h.data, {"a": grads[a], "b": grads[b]})
 
