@@ -184,11 +184,20 @@ def _vertex_name(node: Node) -> str:
     return node.label or node.op or "leaf"
 
 
+def _operand(a: Node | float) -> str:
+    """An op's input as a strict() message shows it: ``x=2.0``, or a number as the number,
+    whether the op was given it as a float or holds it as a wrapped constant (so a graph
+    rebuilt with its constants as nodes, e.g. by a replay, reads the same)."""
+    if isinstance(a, (int, float)):
+        return repr(a)
+    if a.op == "const" and not a.label:  # fnad.core.CONST (core imports this module)
+        return repr(a.data)
+    return f"{_vertex_name(a)}={a.data!r}"
+
+
 def non_finite_value(op: str, inputs: Sequence[Node | float], value: float) -> NonFiniteError:
     """strict(): ``op`` produced ``value`` (nan or ±inf) from ``inputs`` (Nodes or floats)."""
-    shown = ", ".join(
-        repr(a) if isinstance(a, (int, float)) else f"{_vertex_name(a)}={a.data!r}" for a in inputs
-    )
+    shown = ", ".join(_operand(a) for a in inputs)
     return NonFiniteError(
         f"fnad.strict: op {op!r} produced {value!r} from ({shown}); "
         "check the inputs to this op, or leave the strict() block to get IEEE inf/nan"

@@ -701,7 +701,10 @@ def step_program(
     """
     structure = tuple((len(n.w), n.nonlin) for layer in model.layers for n in layer.neurons)
     data = (tuple(tuple(map(float, x)) for x in points), tuple(map(float, labels)))
-    key = (structure, data, float(alpha), id(current_rules()))
+    table = current_rules()
+    # The rules themselves, not only the table: defop(..., replace=True) changes a rule in
+    # place, and a program keeps the rules it was traced with.
+    key = (structure, data, float(alpha), id(table), tuple(table[name] for name in table))
     with _STEP_PROGRAMS_LOCK:
         program = _STEP_PROGRAMS.pop(key, None)
     if program is None or program.rules is not current_rules():

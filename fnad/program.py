@@ -259,6 +259,7 @@ class Program:
         "_output",
         "_reached",
         "_table",
+        "_unjudged",
         "_values",
     )
 
@@ -315,6 +316,11 @@ class Program:
                 else:
                     self._fixed[slot[node]] = tuple(args)
         _fuse(self._main, uses, users, {self._output, *self._aux, *self._inputs})
+        # Eager strict() judges the gradient of every ancestor that is not a constant; a
+        # replay adds adjoints only into vertices that depend on an input. If the output
+        # has other ancestors (op vertices of constants alone, leaves that are not
+        # inputs), a strict replay with a gradient re-runs the point eagerly to judge them.
+        self._unjudged = any(node.op != CONST and node not in active for node in schedule)
 
     # -- construction ------------------------------------------------------------------
 
@@ -469,8 +475,9 @@ class Program:
             adjoints[k] if reached else 0.0
             for k, reached in zip(self._inputs, self._reached, strict=True)
         )
-        if strict_mode and not _finite(
-            a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST
+        if strict_mode and (
+            self._unjudged
+            or not _finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
         ):
             self._eagerly(point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
@@ -628,11 +635,16 @@ class Program:
         fresh = compile(self._function, *point, has_aux=self._has_aux)
         where = _first_difference(self, fresh)
         if where is None:
-            ours, theirs = self.evaluate(point), fresh.evaluate(point)
+            # The oracle is eager: the same graph traced again at the point, then backward().
+            ours = self.evaluate(point)
+            output, leaves = fresh.trace()
+            try:
+                grads = output.backward()
+            finally:
+                output.tape.close()
+            theirs = (output.data, *(grads.get(leaves[name], 0.0) for name in self._names))
             names = ("the value", *(f"the gradient ∂/∂{name}" for name in self._names))
-            for name, mine, eager in zip(
-                names, (ours.value, *ours.gradient), (theirs.value, *theirs.gradient), strict=True
-            ):
+            for name, mine, eager in zip(names, (ours.value, *ours.gradient), theirs, strict=True):
                 if not (mine == eager or (mine != mine and eager != eager)):
                     where = f"{name} replays as {mine!r} but an eager trace gives {eager!r}"
                     break

@@ -300,6 +300,24 @@ def test_train_step_lowers_the_loss_and_returns_a_new_model() -> None:
     assert accuracy([model(x) for x in points], labels) >= 0.85
 
 
+def test_the_compiled_step_follows_a_rule_replaced_in_place() -> None:
+    # defop(..., replace=True) changes the current table in place: the step program cached
+    # before it must not be reused after it.
+    points, labels = moons(8, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    with fnad.isolated_rules():
+        before = train_step(model, points, labels, lr=0.1)
+        fnad.defop(
+            "relu",
+            impl=lambda x: x if x > 0 else 0.1 * x,
+            partials=lambda x, out: (1.0 if x > 0 else 0.1,),
+            replace=True,
+        )
+        compiled = train_step(model, points, labels, lr=0.1)
+        eager = train_step(model, points, labels, lr=0.1, compiled=False)
+    assert compiled == eager and compiled.loss != before.loss
+
+
 def test_train_step_leaves_no_graph_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     points, labels = moons(6, noise=0.1, seed=0)
     default = fnad.current_tape()

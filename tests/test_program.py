@@ -520,3 +520,41 @@ def test_strict_mode_inside_a_folded_sum_raises_the_eager_error() -> None:
     with fnad.strict(), pytest.raises(fnad.NonFiniteError) as replay_error:
         program(1e200, 1e200)
     assert str(replay_error.value) == str(eager_error.value)
+
+
+# --------------------------------------------------------------------------- review findings
+
+
+def test_strict_names_a_number_operand_as_eager_does() -> None:
+    program = fnad.compile(lambda x: x * 1e308 + 1.0, 1.0)
+    with fnad.strict(), fnad.Tape(), pytest.raises(fnad.NonFiniteError) as eager_error:
+        _ = Node(10.0, label="x") * 1e308
+    with fnad.strict(), pytest.raises(fnad.NonFiniteError) as replay_error:
+        program.value_and_grad(10.0)
+    assert str(replay_error.value) == str(eager_error.value)
+    assert "(x=10.0, 1e+308)" in str(eager_error.value)
+
+
+def test_strict_judges_the_gradient_of_vertices_no_input_reaches() -> None:
+    def f(x: Node) -> Node:
+        k = x.tape.constant(1e-100) * x.tape.constant(1e-100)  # depends on no input
+        return (x * k) * 1e300  # ∂/∂k = 1e300·x overflows at x = 1e200
+
+    program = fnad.compile(f, 1.0)
+    assert program.value_and_grad(1e200) == (1e300, {"x": 1e100})
+    with (
+        fnad.strict(),
+        pytest.raises(fnad.NonFiniteError, match=r"gradient of mul \(data=1e-200\)"),
+    ):
+        program.value_and_grad(1e200)
+    with fnad.strict():
+        assert program(1e200) == 1e300  # no gradient asked for: nothing to judge
+
+
+def test_check_compares_with_an_eager_backward(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = fnad.compile(lambda x, y: (x * y + x).tanh(), 0.5, 0.25)
+    program.check(0.5, -2.0)
+    # A replay whose backward went wrong is caught: the oracle is eager, not another replay.
+    monkeypatch.setattr(fnad.program, "_backward", lambda block, values, adjoints: None)
+    with pytest.raises(fnad.ProgramMismatchError, match=r"the gradient ∂/∂x replays as -0\.0"):
+        program.check(0.5, -2.0)
