@@ -38,8 +38,8 @@ from typing import Any
 
 import fnad
 from fnad import Node
-from fnad.datasets import moons
-from fnad.nn import MOONS
+from fnad.nn.datasets import moons
+from fnad.nn.model import MOONS
 
 try:
     from micrograd.engine import Value

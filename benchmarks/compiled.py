@@ -44,7 +44,7 @@ from compare import (
 
 import fnad
 from fnad import Node, Program
-from fnad.datasets import moons
+from fnad.nn.datasets import moons
 
 Engine = Callable[..., tuple[float, float, float, list[float]]]
 
@@ -196,7 +196,7 @@ def report_memory(count: int = 100_000) -> None:
 
 
 def report_demo(steps: int) -> None:
-    from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
+    from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
     points, labels = moons(100, noise=0.1, seed=MOONS.seed)
 

@@ -1,6 +1,6 @@
 """Benchmark: one training step of micrograd's moons demo in fnad, micrograd and torch scalars.
 
-Same data (``fnad.datasets.moons(100, 0.1, seed)``), same initial weights (fnad's
+Same data (``fnad.nn.datasets.moons(100, 0.1, seed)``), same initial weights (fnad's
 ``MLP(2, [16, 16, 1], seed=seed)`` copied into the others), same loss (hinge + 1e-4·L2 on
 all 100 points), same learning-rate schedule, one process. The engines are interleaved
 step by step: step k of fnad, then of micrograd, then of torch, so machine noise hits all of
@@ -37,8 +37,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import fnad
-from fnad.datasets import moons
-from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
+from fnad.nn.datasets import moons
+from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
 Step = Callable[[float], tuple[float, float]]
 """One training step at a learning rate; returns (loss, accuracy) before the update."""

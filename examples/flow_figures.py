@@ -13,10 +13,10 @@ from pathlib import Path
 
 import fnad
 from fnad import Node
-from fnad.datasets import moons
-from fnad.demo import ALPHA, LAYERS, plot, train
-from fnad.flow import FlowStats, plot_flow
-from fnad.nn import MLP, Layer, Neuron, hinge_loss, l2
+from fnad.nn.datasets import moons
+from fnad.nn.demo import ALPHA, LAYERS, plot, train
+from fnad.nn.flow import FlowStats, plot_flow
+from fnad.nn.model import MLP, Layer, Neuron, hinge_loss, l2
 
 
 def moons_loss(model: MLP[float], seed: int = 1337) -> tuple[Node, MLP[Node]]:

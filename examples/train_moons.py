@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 
 import fnad
-from fnad.datasets import moons
-from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2
+from fnad.nn.datasets import moons
+from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2
 
 
 def main(steps: int = MOONS.steps, seed: int = MOONS.seed) -> float:
@@ -40,7 +40,7 @@ def main(steps: int = MOONS.steps, seed: int = MOONS.seed) -> float:
 
 
 if __name__ == "__main__":
-    from fnad.parser import positive_int
+    from fnad.cli.parser import positive_int
 
     parser = argparse.ArgumentParser(
         description="Train micrograd's MLP(2, [16, 16, 1]) on the two moons with fnad."

@@ -8,62 +8,38 @@
 >>> z.data, x.grad, y.grad
 (13.0, 7.0, 3.0)
 
-Layout: each module imports only from the layers below its own; modules on one line are
-independent (the import-linter contract in pyproject.toml, checked by the tests)::
+Packages by role, each importing only from the ones below it (an import-linter contract in
+pyproject.toml, checked by the tests; docs/architecture.md has the picture)::
 
-    cli | display
-    demo
-    flow | check | explain | replay | parser
-    nn | summary
-    render | program
-    transforms | custom | export | reader | datasets
-    ops | schema
-    core
-    rules
-    _internal
-    errors | _floats
+    cli                        the command line and its expression parser
+    nn                         models, training, datasets, gradient-flow statistics, the demo
+    viz                        render, summary, explain, Jupyter display
+    compiled | transforms      Program and its interpreters | grad, jvp, hessian, custom ops, checker
+    graph                      the graph table and its files: schema, writer, readers
+    engine                     Node, Tape, the rule table, the built-in ops, the chain rule
+    _internal                  private helpers shared between packages
+    errors | _floats | _moved  exceptions | IEEE float functions | the old module paths
 
-``fnad.nn``, ``fnad.datasets``, ``fnad.flow`` and ``fnad.cli`` are submodules, imported on
-demand.
+``fnad.nn`` and ``fnad.cli`` are subpackages, imported on demand.
 """
 
-from fnad import display  # noqa: F401  (imported for its effect: Jupyter display)
-from fnad.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
-from fnad.core import Gradients, Node, Operand, Tape, current_tape, is_strict, strict, to_float
-from fnad.custom import CustomBinaryOp, CustomNaryOp, CustomUnaryOp, defop
-from fnad.errors import (
-    ExpressionError,
-    FnadError,
-    GradCheckError,
-    GraphArgumentError,
-    GraphFormatError,
-    GraphSizeError,
-    ImmutableError,
-    MissingAttributeError,
-    NoGradientError,
-    NonFiniteError,
-    OperandTypeError,
-    OperandValueError,
-    OutputFormatError,
-    OutputTypeError,
-    RenderError,
-    ReplayInputError,
-    RuleError,
-    TapeError,
-    TapeGrowthWarning,
-    TransformError,
-    UnknownOpError,
+from typing import TYPE_CHECKING
+
+from fnad import _moved
+from fnad.cli.parser import Expression, parse
+from fnad.compiled.load import from_graphml, from_json
+from fnad.compiled.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad, compile
+from fnad.engine.core import (
+    Gradients,
+    Node,
+    Operand,
+    Tape,
+    current_tape,
+    is_strict,
+    strict,
+    to_float,
 )
-from fnad.explain import (
-    Explanation,
-    GradientPath,
-    GroupExplanation,
-    GroupRoute,
-    explain,
-    explain_group,
-)
-from fnad.export import to_graphml, to_json, to_networkx
-from fnad.ops import (
+from fnad.engine.ops import (
     BinaryOp,
     Scalar,
     UnaryOp,
@@ -107,15 +83,77 @@ from fnad.ops import (
     tanh,
     value,
 )
-from fnad.parser import Expression, parse
-from fnad.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad, compile
-from fnad.render import render, to_dot
-from fnad.replay import from_graphml, from_json
-from fnad.rules import Rule, RuleTable, builtin_rules, current_rules, isolated_rules, use_rules
-from fnad.summary import render_summary, summarize, summary_to_dot
-from fnad.transforms import ScalarFunction, Transformed, grad, hessian, jvp, value_and_grad, vjp
+from fnad.engine.rules import (
+    Rule,
+    RuleTable,
+    builtin_rules,
+    current_rules,
+    isolated_rules,
+    use_rules,
+)
+from fnad.errors import (
+    ExpressionError,
+    FnadError,
+    GradCheckError,
+    GraphArgumentError,
+    GraphFormatError,
+    GraphSizeError,
+    ImmutableError,
+    MissingAttributeError,
+    NoGradientError,
+    NonFiniteError,
+    OperandTypeError,
+    OperandValueError,
+    OutputFormatError,
+    OutputTypeError,
+    RenderError,
+    ReplayInputError,
+    RuleError,
+    TapeError,
+    TapeGrowthWarning,
+    TransformError,
+    UnknownOpError,
+)
+from fnad.graph.writer import to_graphml, to_json, to_networkx
+from fnad.transforms.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
+from fnad.transforms.custom import CustomBinaryOp, CustomNaryOp, CustomUnaryOp, defop
+from fnad.transforms.functional import (
+    ScalarFunction,
+    Transformed,
+    grad,
+    hessian,
+    jvp,
+    value_and_grad,
+    vjp,
+)
+from fnad.viz import display  # noqa: F401  (imported for its effect: Jupyter display)
+from fnad.viz.explain import (
+    Explanation,
+    GradientPath,
+    GroupExplanation,
+    GroupRoute,
+    explain,
+    explain_group,
+)
+from fnad.viz.render import render, to_dot
+from fnad.viz.summary import render_summary, summarize, summary_to_dot
 
 __version__ = "0.1.0"
+
+_moved.install()
+
+
+if not TYPE_CHECKING:  # type checkers see fnad's real attributes only
+
+    def __getattr__(name: str) -> object:
+        """``fnad.flow``, ``fnad.datasets``, ``fnad.demo``: the first layout's submodules (deprecated)."""
+        moved = _moved.MOVED.get(f"fnad.{name}")
+        if moved is not None and name in ("flow", "datasets", "demo"):
+            import sys
+
+            return sys.modules[f"fnad.{name}"]
+        raise AttributeError(f"module 'fnad' has no attribute {name!r}")
+
 
 __all__ = [
     "BinaryOp",

@@ -2,7 +2,7 @@
 
 import sys
 
-from fnad.cli import main
+from fnad.cli.commands import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,6 +19,7 @@ any other part of fnad (Rule and Node appear only in annotations).
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import numbers
 import os
@@ -30,8 +31,8 @@ from fnad._floats import IEEEFloat
 from fnad.errors import FnadError, NonFiniteError, OutputFormatError, RuleError
 
 if TYPE_CHECKING:
-    from fnad.core import Node
-    from fnad.rules import Rule
+    from fnad.engine.core import Node
+    from fnad.engine.rules import Rule
 
 __all__ = [
     "accepts_positional",
@@ -211,3 +212,22 @@ def non_finite_gradient(op: str, node: Node, value: float) -> NonFiniteError:
         f"{value!r} in backward through op {op!r}; its local derivative is not finite there, "
         "so check the value fed to that op, or leave the strict() block to get IEEE inf/nan"
     )
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (``fnad explain --max-paths``, ``fnad demo --steps``).
+
+    >>> positive_int("20")
+    20
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be at least 1, got 0
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number

@@ -41,7 +41,7 @@ class FnadError(Exception):
 
 
 class ExpressionError(FnadError, ValueError):
-    """Text given to the expression parser (:mod:`fnad.parser`) is not an accepted expression.
+    """Text given to the expression parser (:mod:`fnad.cli.parser`) is not an accepted expression.
 
     ``column`` is the 1-based position of the offending part, or None when the problem is
     not at one place (a missing variable value, an empty expression).

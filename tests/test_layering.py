@@ -9,6 +9,7 @@ same picture, and a test below keeps the three in step.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import shutil
 import subprocess
@@ -16,6 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+import fnad
+from fnad import _moved
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "fnad"
@@ -42,7 +46,7 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_layer_contract_holds() -> None:
     result = _lint(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "2 kept, 0 broken" in result.stdout
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
@@ -50,11 +54,23 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     copy = tmp_path / "tree"
     shutil.copytree(PACKAGE, copy / "fnad", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    core = copy / "fnad" / "core.py"
-    core.write_text(core.read_text() + "\n\ndef _upward() -> None:\n    import fnad.export\n")
+    core = copy / "fnad" / "engine" / "core.py"
+    core.write_text(core.read_text() + "\n\ndef _upward() -> None:\n    import fnad.graph.writer\n")
     result = _lint(copy)
     assert result.returncode != 0
-    assert "fnad.core -> fnad.export" in result.stdout, result.stdout
+    assert "fnad.engine.core -> fnad.graph.writer" in result.stdout, result.stdout
+
+
+def test_compiled_importing_transforms_breaks_the_contract(tmp_path: Path) -> None:
+    """compiled and transforms are independent: the replay never reaches for a transform."""
+    copy = tmp_path / "tree"
+    shutil.copytree(PACKAGE, copy / "fnad", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    program = copy / "fnad" / "compiled" / "program.py"
+    program.write_text(program.read_text() + "\n\nimport fnad.transforms.functional\n")
+    result = _lint(copy)
+    assert result.returncode != 0
+    assert "fnad.compiled.program -> fnad.transforms.functional" in result.stdout, result.stdout
 
 
 def _underscore_imports(path: Path) -> list[str]:
@@ -69,7 +85,9 @@ def _underscore_imports(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
 def test_no_module_imports_another_modules_private_names(path: Path) -> None:
     """Shared helpers live in fnad/_internal.py under plain names."""
     assert _underscore_imports(path) == []
@@ -77,8 +95,8 @@ def test_no_module_imports_another_modules_private_names(path: Path) -> None:
 
 def test_the_private_name_check_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("from fnad.core import _make\n")
-    assert _underscore_imports(sample) == ["sample.py: from fnad.core import _make"]
+    sample.write_text("from fnad.engine.core import _make\n")
+    assert _underscore_imports(sample) == ["sample.py: from fnad.engine.core import _make"]
 
 
 def _contract_layers() -> list[str]:
@@ -92,13 +110,50 @@ def test_readme_and_init_show_the_contract() -> None:
     in the same order (top layer first)."""
     layers = _contract_layers()
     readme = (ROOT / "README.md").read_text().split("## Layout", 1)[1]
-    init = (PACKAGE / "__init__.py").read_text().split("Layout", 1)[1].split('"""', 1)[0]
+    init = (PACKAGE / "__init__.py").read_text().split("Packages by role", 1)[1].split('"""', 1)[0]
     for text, opening in ((readme, "```text"), (init, "::")):
         block = text.split(opening, 1)[1]
-        assert [line.strip() for line in block.strip().splitlines()[: len(layers)]] == layers
+        lines = block.strip().splitlines()[: len(layers)]
+        shown = [line.strip().split("  ")[0] for line in lines]
+        assert shown == layers
 
 
 def test_every_module_is_in_a_layer() -> None:
     named = {name.strip() for layer in _contract_layers() for name in layer.split("|")}
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
-    assert modules == named
+    packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert modules | packages == named
+
+
+@pytest.mark.parametrize("old", sorted(_moved.MOVED), ids=str)
+def test_an_old_module_path_still_imports_with_a_deprecation_warning(old: str) -> None:
+    """The flat layout's paths (``from fnad.reader import read_json``) keep working for this
+    version: the same objects as the new path, with a warning that names it."""
+    new = importlib.import_module(_moved.MOVED[old])
+    name = next(n for n in getattr(new, "__all__", dir(new)) if not n.startswith("_"))
+    with pytest.warns(DeprecationWarning, match=rf"{old} moved to {_moved.MOVED[old]}"):
+        found = getattr(importlib.import_module(old), name)
+    assert found is getattr(new, name)
+
+
+def test_old_submodule_attributes_of_the_package_still_resolve() -> None:
+    importlib.import_module("fnad.flow")  # `import fnad.flow`, the first layout's spelling
+    with pytest.warns(DeprecationWarning, match="fnad.flow moved to fnad.nn.flow"):
+        found = getattr(fnad, "flow").plot_flow  # noqa: B009  (fnad.flow, unknown to mypy)
+    assert found is importlib.import_module("fnad.nn.flow").plot_flow
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        getattr(fnad, "nonexistent")  # noqa: B009
+
+
+def test_every_package_init_re_exports_only_what_its_modules_declare() -> None:
+    """A package's ``__all__`` is the union of its modules' ``__all__``: nothing invented there."""
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        package = importlib.import_module(f"fnad.{init.parent.name}")
+        declared = set()
+        for module in init.parent.glob("*.py"):
+            if module.stem != "__init__":
+                mod = importlib.import_module(f"fnad.{init.parent.name}.{module.stem}")
+                declared |= set(getattr(mod, "__all__", ()))
+        assert set(package.__all__) <= declared, init
+        for name in package.__all__:
+            assert getattr(package, name) is not None

@@ -32,7 +32,7 @@ def test_setup_is_two_commands_one_of_them_is_what_ci_runs() -> None:
 
 
 def test_main_job_prints_what_the_readme_shows(capsys: pytest.CaptureFixture[str]) -> None:
-    from fnad.cli import main
+    from fnad.cli.commands import main
 
     main_job = _blocks(README, "bash")[0].strip()
     argv = shlex.split(main_job.split(".venv/bin/fnad ", 1)[1])

@@ -141,7 +141,7 @@ def test_the_default_limits_read_back_every_export_within_max_vertices(tmp_path:
     id_room = 3 * 5  # ids grow to 7 digits at 2,000,000 vertices: 5 per vertex, 3 more each
     for size in (len(fnad.to_json(z)), graphml.stat().st_size):
         per_vertex = size / vertices + label_room + id_room
-        assert per_vertex * fnad.replay.MAX_VERTICES <= fnad.replay.MAX_BYTES
+        assert per_vertex * fnad.compiled.load.MAX_VERTICES <= fnad.compiled.load.MAX_BYTES
 
 
 @pytest.mark.slow

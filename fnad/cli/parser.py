@@ -27,7 +27,7 @@ Limits, checked while reading the text so that no input can exhaust the stack or
 
 Nothing here recurses, so a 100 000-term chain ``x+x+...+x`` parses and differentiates.
 
->>> from fnad.parser import parse
+>>> from fnad.cli.parser import parse
 >>> expr = parse("x*y + x**2 + relu(y)")
 >>> expr.variables
 ('x', 'y')
@@ -43,7 +43,6 @@ fnad.errors.ExpressionError: column 2: attribute access ('.__class__') is not al
 
 from __future__ import annotations
 
-import argparse
 import keyword
 import math
 import re
@@ -53,9 +52,10 @@ from typing import NoReturn, SupportsFloat
 
 import attrs
 
-from fnad.core import Node, Tape, current_tape
+from fnad._internal import positive_int
+from fnad.engine.core import Node, Tape, current_tape
+from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import ExpressionError
-from fnad.rules import RuleTable, current_rules
 
 __all__ = [
     "MAX_DEPTH",
@@ -477,7 +477,7 @@ def parse(
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH} "
-            "(fnad.parser.MAX_LENGTH)"
+            "(fnad.cli.parser.MAX_LENGTH)"
         )
     table = current_rules() if rules is None else rules
     return _Parser(text, table, allow_nonfinite).run()
@@ -518,7 +518,7 @@ class _Parser:
         if len(self.stack) >= MAX_DEPTH:
             raise _error(
                 f"the expression nests more than {MAX_DEPTH} levels deep "
-                "(fnad.parser.MAX_DEPTH); simplify it",
+                "(fnad.cli.parser.MAX_DEPTH); simplify it",
                 frame.column,
             )
         self.stack.append(frame)
@@ -527,7 +527,7 @@ class _Parser:
         if len(self.output) >= MAX_NODES:
             raise _error(
                 f"the expression has more than {MAX_NODES} numbers, names and operations "
-                "(fnad.parser.MAX_NODES)",
+                "(fnad.cli.parser.MAX_NODES)",
                 instruction[2],
             )
         self.output.append(instruction)
@@ -800,22 +800,3 @@ def parse_assignments(
         except ExpressionError as error:
             raise ExpressionError(f"{name}: {error}") from None
     return values
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1 (``fnad explain --max-paths``, ``fnad demo --steps``).
-
-    >>> positive_int("20")
-    20
-    >>> positive_int("0")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: must be at least 1, got 0
-    """
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number

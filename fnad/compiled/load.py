@@ -1,13 +1,13 @@
 """Load an exported graph back as a :class:`Program`: re-evaluate and differentiate it.
 
-A document is untrusted input. :mod:`fnad.reader` checks the whole of it before anything is
+A document is untrusted input. :mod:`fnad.graph.reader` checks the whole of it before anything is
 built, in time linear in its size and memory a small multiple of it, and raises
 :class:`~fnad.GraphFormatError` (a ValueError) naming the problem, the vertex or edge, and
-the fix (the list of checks is in :mod:`fnad.reader`). Ops are resolved by name in the rule
+the fix (the list of checks is in :mod:`fnad.graph.reader`). Ops are resolved by name in the rule
 table, never as Python.
 
 A loaded document is traced once and compiled to a :class:`fnad.Program` (see
-:mod:`fnad.program`), which replays it through the rule table; at the document's own inputs
+:mod:`fnad.compiled.program`), which replays it through the rule table; at the document's own inputs
 it gives back the exported values and gradients bit for bit.
 
 >>> from fnad import Node, to_json
@@ -25,9 +25,10 @@ value = 7.0
 
 from __future__ import annotations
 
-from fnad.core import CONST, Node, Tape
-from fnad.program import Program, ValueAndGrad
-from fnad.reader import (
+from fnad.compiled.program import Program, ValueAndGrad
+from fnad.engine.core import CONST, Node, Tape
+from fnad.engine.rules import RuleTable, current_rules
+from fnad.graph.reader import (
     MAX_BYTES,
     MAX_DEPTH,
     MAX_VERTICES,
@@ -36,8 +37,7 @@ from fnad.reader import (
     read_graphml,
     read_json,
 )
-from fnad.rules import RuleTable, current_rules
-from fnad.schema import INPUT, input_names
+from fnad.graph.schema import INPUT, input_names
 
 __all__ = [
     "MAX_BYTES",
@@ -61,7 +61,7 @@ def from_json(
 
     ``source`` is the document's text (a ``str`` starting with ``{``), its bytes, or the
     path of a file (any other ``str``, or a ``pathlib.Path``): the rule is
-    :func:`fnad.reader.document_source`'s. Ops are resolved by name in ``rules`` (default:
+    :func:`fnad.graph.reader.document_source`'s. Ops are resolved by name in ``rules`` (default:
     :func:`fnad.current_rules`), so custom ops must be registered before loading. Every
     problem with the document is a :class:`~fnad.GraphFormatError` that names it; a
     ``source`` or limit of the wrong type is a :class:`~fnad.GraphArgumentError`.
@@ -86,7 +86,7 @@ def from_graphml(
 
     ``source`` is the path of the file (a ``str`` or a ``pathlib.Path``), or the GraphML
     itself as bytes or as a ``str`` starting with ``<`` (see
-    :func:`fnad.reader.document_source`). The same checks as :func:`from_json` apply,
+    :func:`fnad.graph.reader.document_source`). The same checks as :func:`from_json` apply,
     and before any XML is parsed, DOCTYPE and ENTITY declarations are refused (no entity
     expansion, no external entities). Labels come back exactly as they were exported.
 
@@ -108,7 +108,7 @@ def from_graphml(
 def _program(graph: CheckedGraph, rules: RuleTable | None) -> Program:
     """Trace a checked document once on a private tape and compile it to a Program.
 
-    The document's inputs are named by their labels (:func:`fnad.schema.input_names`, with
+    The document's inputs are named by their labels (:func:`fnad.graph.schema.input_names`, with
     the document's own ids for unlabelled or repeated ones), in document-id order.
     """
     table = rules if rules is not None else current_rules()

@@ -43,7 +43,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, SupportsFloat, overload
 
-from fnad import ops
 from fnad._internal import (
     as_result,
     describe,
@@ -53,11 +52,12 @@ from fnad._internal import (
     printable,
     run_forward,
 )
-from fnad.core import CONST, Node, Operand, Tape, is_strict, to_float
+from fnad.engine import ops
+from fnad.engine.core import CONST, Node, Operand, Tape, is_strict, to_float
+from fnad.engine.rules import Rule, RuleTable, builtin_rules
+from fnad.engine.tracing import check_output
 from fnad.errors import FnadError, ReplayInputError, TransformError
-from fnad.rules import Rule, RuleTable, builtin_rules
-from fnad.schema import input_names
-from fnad.transforms import check_output
+from fnad.graph.schema import input_names
 
 __all__ = [
     "SPECIALISED",
@@ -338,7 +338,7 @@ class Program:
         The order is ``networkx.topological_sort`` of the output's ancestors, as
         ``output.backward()`` uses it; inputs and ``aux`` nodes outside them are kept as
         extra vertices. Names default to the inputs' labels, made unique as
-        :func:`fnad.schema.input_names` does.
+        :func:`fnad.graph.schema.input_names` does.
 
         >>> import fnad
         >>> with fnad.Tape():
@@ -624,7 +624,7 @@ class Program:
         >>> prog.check(-1.0)
         Traceback (most recent call last):
         ...
-        fnad.program.ProgramMismatchError: the program compiled from <lambda> no longer matches it at this point: vertex 1 is op 'neg' in the eager trace but 'mul' in the program. ...
+        fnad.compiled.program.ProgramMismatchError: the program compiled from <lambda> no longer matches it at this point: vertex 1 is op 'neg' in the eager trace but 'mul' in the program. ...
         """
         if self._function is None:
             raise TransformError(
@@ -903,7 +903,7 @@ def _forward(
 
 def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
-    exactly as :func:`fnad.core.backpropagate` does (so the bits agree)."""
+    exactly as :func:`fnad.engine.core.backpropagate` does (so the bits agree)."""
     mul, add, mul_a, add_a, relu, tanh = _B_MUL, _B_ADD, _B_MUL_A, _B_ADD_A, _B_RELU, _B_TANH
     sum_, sum_relu, sum_tanh, sums = _B_SUM, _B_SUM_RELU, _B_SUM_TANH, block.sums
     for step in reversed(block.fused):

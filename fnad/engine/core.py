@@ -14,8 +14,8 @@ Invariants this module keeps:
 - **State unchanged on error.** An op validates its operands and computes its value
   before it records anything.
 
-Rules are looked up by name (``Node.op``) in the :class:`~fnad.rules.RuleTable` of the
-node's tape; the built-in ones live in :mod:`fnad.ops`.
+Rules are looked up by name (``Node.op``) in the :class:`~fnad.engine.rules.RuleTable` of the
+node's tape; the built-in ones live in :mod:`fnad.engine.ops`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from fnad._internal import (
     non_finite_value,
     run_forward,
 )
+from fnad.engine.rules import Rule, RuleTable, current_rules
 from fnad.errors import (
     ImmutableError,
     MissingAttributeError,
@@ -67,7 +68,6 @@ from fnad.errors import (
     TapeGrowthWarning,
     UnknownOpError,
 )
-from fnad.rules import Rule, RuleTable, current_rules
 
 __all__ = [
     "CONST",
@@ -178,7 +178,7 @@ def set_display_hook(hook: DisplayHook | None) -> None:
     """Install the function that shows Nodes and Gradients in Jupyter (None removes it).
 
     A Node draws its graph, which takes the renderer, and the renderer sits above core:
-    so core only asks the hook, and :mod:`fnad.display` installs it when fnad is imported.
+    so core only asks the hook, and :mod:`fnad.viz.display` installs it when fnad is imported.
     """
     _display_hooks[:] = [] if hook is None else [hook]
 
@@ -255,7 +255,7 @@ class Node:
         return _node_at, (self.tape, self.tape.position(self))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
-        """Jupyter's display: the graph as SVG (see :mod:`fnad.display`)."""
+        """Jupyter's display: the graph as SVG (see :mod:`fnad.viz.display`)."""
         return _rich_display(self, include, exclude)
 
     # -- comparisons: values, recorded nowhere (== stays identity) ----------------------
@@ -764,7 +764,7 @@ class Gradients(Mapping[Node, G], Generic[G]):
         return f"Gradients(of={self.output!r}, {len(self._grads)} nodes)"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
-        """Jupyter's display: a table of the inputs' gradients (see :mod:`fnad.display`)."""
+        """Jupyter's display: a table of the inputs' gradients (see :mod:`fnad.viz.display`)."""
         return _rich_display(self, include, exclude)
 
 

@@ -22,8 +22,8 @@ from typing import SupportsFloat, TypeVar, overload
 from fnad import _floats
 from fnad._floats import IEEEFloat
 from fnad._internal import non_finite_value, run_forward
-from fnad.core import Node, Operand, Tape, is_strict, to_float
-from fnad.rules import Forward, Partials, Rule, builtin_rules, current_rules
+from fnad.engine.core import Node, Operand, Tape, is_strict, to_float
+from fnad.engine.rules import Forward, Partials, Rule, builtin_rules, current_rules
 
 __all__ = [
     "LEAKY_RELU_SLOPE",
@@ -97,7 +97,7 @@ class _OpFunction:
     """What UnaryOp and BinaryOp share: how an op runs on numbers and on Nodes.
 
     Built-in ops resolve by name, on numbers in the current rule table and on Nodes in the
-    tape's; :mod:`fnad.custom` overrides the two hooks to use the op's own rule.
+    tape's; :mod:`fnad.transforms.custom` overrides the two hooks to use the op's own rule.
     """
 
     def __init__(self, name: str, doc: str = "") -> None:

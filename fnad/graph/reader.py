@@ -1,7 +1,7 @@
 """Reading graph documents back: JSON and GraphML, checked completely, in bounded time and memory.
 
-This is the reader half of the ``fnad.graph`` format: the writer is :mod:`fnad.export`, the
-format itself :mod:`fnad.schema`, and :mod:`fnad.replay` turns the :class:`CheckedGraph`
+This is the reader half of the ``fnad.graph`` format: the writer is :mod:`fnad.graph.writer`, the
+format itself :mod:`fnad.graph.schema`, and :mod:`fnad.compiled.load` turns the :class:`CheckedGraph`
 this module returns into a :class:`~fnad.Program`.
 
 A document is untrusted input. Every problem is a :class:`~fnad.GraphFormatError` (a
@@ -57,10 +57,10 @@ from xml.parsers import expat
 
 import attrs
 
-from fnad.core import CONST
+from fnad.engine.core import CONST
+from fnad.engine.rules import Rule, RuleTable, current_rules
 from fnad.errors import GraphArgumentError, GraphFormatError
-from fnad.rules import Rule, RuleTable, current_rules
-from fnad.schema import (
+from fnad.graph.schema import (
     GRAPHML_KEYS,
     GRAPHML_NAMESPACE,
     INPUT,
@@ -153,7 +153,7 @@ class Vertex(NamedTuple):
     """One vertex of a checked document."""
 
     op: str
-    """:data:`~fnad.schema.INPUT` (``""``), :data:`~fnad.schema.CONST`, or a rule's name."""
+    """:data:`~fnad.graph.schema.INPUT` (``""``), :data:`~fnad.graph.schema.CONST`, or a rule's name."""
     label: str
     data: float
     grad: float | None
@@ -875,7 +875,7 @@ def check_document(
     The same checks as :func:`read_json`, in the same order.
 
     >>> from fnad import Node
-    >>> from fnad.export import to_document
+    >>> from fnad.graph.writer import to_document
     >>> graph = check_document(to_document(Node(2.0, label="x") * 3))
     >>> [graph.vertex(v).op for v in range(len(graph))], graph.arguments(2)
     (['', 'const', 'mul'], (0, 1))

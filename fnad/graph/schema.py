@@ -1,6 +1,6 @@
 """The ``fnad.graph`` file format, version 1: the one module its writer and its reader share.
 
-:mod:`fnad.export` writes documents and :mod:`fnad.replay` reads them back; both take
+:mod:`fnad.graph.writer` writes documents and :mod:`fnad.compiled.load` reads them back; both take
 everything that defines the format from here, so the two cannot drift apart:
 
 - :data:`SCHEMA` and :data:`SCHEMA_VERSION`, the ``graph.schema`` and ``graph.version``
@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from fnad.core import CONST
+from fnad.engine.core import CONST
 
 __all__ = [
     "CONST",

@@ -19,9 +19,9 @@ and each edge ``argument -> op`` carries
 ``flow``       the gradient the edge carries back: ``grad`` of its target × ``partial``.
 
 The format (``fnad.graph`` version 1: schema name and version, number codecs, GraphML
-keys) is defined once in :mod:`fnad.schema`, which the reader :mod:`fnad.replay` shares,
+keys) is defined once in :mod:`fnad.graph.schema`, which the reader :mod:`fnad.compiled.load` shares,
 and described in ``docs/graph-format.md``; :func:`fnad.from_json` loads a document back as
-a replayable :class:`fnad.Program`. Drawing (DOT, SVG) is :mod:`fnad.render`.
+a replayable :class:`fnad.Program`. Drawing (DOT, SVG) is :mod:`fnad.viz.render`.
 
 Nothing here is recursive: a chain of 100k nodes exports like a chain of 3.
 
@@ -46,9 +46,9 @@ from xml.sax.saxutils import escape
 import attrs
 import networkx as nx
 
-from fnad.core import Node, backpropagate
+from fnad.engine.core import Node, backpropagate
 from fnad.errors import OperandTypeError
-from fnad.schema import (
+from fnad.graph.schema import (
     GRAPHML_KEYS,
     GRAPHML_NAMESPACE,
     SCHEMA,
@@ -270,7 +270,7 @@ def to_graphml(z: GraphLike, path: str | os.PathLike[str]) -> None:
     return is written as ``&#13;`` (XML readers would turn a raw one into a newline), and a
     label with characters XML 1.0 cannot hold at all (control characters other than tab
     and newlines) is written with ``\\xNN`` escapes and marked ``label_escaped`` (see
-    :func:`fnad.schema.encode_graphml_label`); :func:`fnad.from_graphml` undoes both.
+    :func:`fnad.graph.schema.encode_graphml_label`); :func:`fnad.from_graphml` undoes both.
 
     >>> import os, tempfile, networkx as nx
     >>> from fnad import Node

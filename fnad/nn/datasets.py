@@ -4,7 +4,7 @@ The data are plain tuples of floats: no NumPy or scikit-learn needed. The same `
 gives the same points on every run and every platform (they come from a private
 ``random.Random(seed)``, never from the global random state).
 
->>> from fnad.datasets import moons
+>>> from fnad.nn.datasets import moons
 >>> points, labels = moons(6, noise=0.0, seed=0)
 >>> len(points), sorted(labels)
 (6, [-1, -1, -1, 1, 1, 1])
@@ -18,7 +18,7 @@ import math
 import random
 from typing import NamedTuple
 
-from fnad.core import to_float
+from fnad.engine.core import to_float
 from fnad.errors import OperandTypeError, OperandValueError
 
 __all__ = ["Dataset", "Point", "moons"]

@@ -1,6 +1,6 @@
 """The moons demo: micrograd's ``MLP(2, [16, 16, 1])`` learning two interleaving half moons.
 
-Run it as ``fnad demo`` or ``python -m fnad.demo``::
+Run it as ``fnad demo`` or ``python -m fnad.nn.demo``::
 
     fnad demo                      # 100 steps with a progress bar, then a summary
     fnad demo --plot moons.png     # also draw the decision boundary (.png, .svg or .pdf)
@@ -14,9 +14,9 @@ seed fixes both the data and the initial weights, so a run is reproducible.
 
 The progress bar (tqdm) goes to stderr, and the picture needs matplotlib: both come with
 ``pip install 'fnad[demo]'``; ``--json`` needs neither. ``--json`` also reports the gradient
-flow statistics of every step (:func:`fnad.flow.flow_stats`) under ``"flow"``.
+flow statistics of every step (:func:`fnad.nn.flow.flow_stats`) under ``"flow"``.
 
-This module sits on top of :mod:`fnad.nn` and :mod:`fnad.datasets`; ``fnad.cli`` wires
+This module sits on top of :mod:`fnad.nn` and :mod:`fnad.nn.datasets`; ``fnad.cli`` wires
 :func:`add_arguments` and :func:`run` into the ``fnad demo`` subcommand.
 """
 
@@ -34,12 +34,11 @@ from typing import Any, TextIO
 
 import attrs
 
-from fnad._internal import format_of
-from fnad.datasets import Point, moons
+from fnad._internal import format_of, positive_int
 from fnad.errors import OutputFormatError
-from fnad.flow import FlowStats, flow_step, history_as_dict, plot_flow
-from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
-from fnad.parser import positive_int
+from fnad.nn.datasets import Point, moons
+from fnad.nn.flow import FlowStats, flow_step, history_as_dict, plot_flow
+from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
 __all__ = [
     "ALPHA",
@@ -114,7 +113,7 @@ def train(
     Given a list ``flows``, each step's gradient flow statistics are appended to it (the
     training is the same; the statistics read each step's graph, so it is traced eagerly).
 
-    >>> from fnad.datasets import moons
+    >>> from fnad.nn.datasets import moons
     >>> points, labels = moons(10, noise=0.1, seed=0)
     >>> trained = train(MLP(2, [4, 1], seed=0), points, labels, steps=2)
     >>> trained.shape
@@ -275,7 +274,7 @@ def _noise(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the demo's options to ``parser`` (used by ``fnad demo`` and ``python -m fnad.demo``).
+    """Add the demo's options to ``parser`` (used by ``fnad demo`` and ``python -m fnad.nn.demo``).
 
     >>> parser = argparse.ArgumentParser()
     >>> add_arguments(parser)
@@ -435,9 +434,9 @@ def _require(module: str, feature: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m fnad.demo [options]``."""
+    """``python -m fnad.nn.demo [options]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m fnad.demo",
+        prog="python -m fnad.nn.demo",
         description="Train micrograd's MLP(2, [16, 16, 1]) on the two-moons data with fnad.",
     )
     add_arguments(parser)

@@ -6,8 +6,8 @@ pass none at all (dead), and whether the gradient shrinks or grows from layer to
 after ``loss.backward()``:
 
 >>> import fnad
->>> from fnad.nn import MLP, hinge_loss
->>> from fnad.flow import flow_stats
+>>> from fnad.nn.model import MLP, hinge_loss
+>>> from fnad.nn.flow import flow_stats
 >>> with fnad.Tape():
 ...     net = MLP(2, [4, 4, 1], seed=1).trace()
 ...     loss = hinge_loss([net((1.0, -1.0)), net((0.5, 2.0))], [1, -1])
@@ -32,7 +32,7 @@ Over training, keep one value per step (a list is enough) and draw them with
 step's statistics, and ``fnad demo --flow flow.png`` does it for the moons demo.
 
 The statistics read the step's graph through public API only: the gradients ``backward()``
-returned, the tape's vertices in recording order, and :func:`fnad.summary.place`'s rules
+returned, the tape's vertices in recording order, and :func:`fnad.viz.summary.place`'s rules
 to find the relu vertices of each neuron. The cost is one pass over the tape (a few percent
 of a training step), nothing recursive.
 """
@@ -47,12 +47,12 @@ from typing import Any
 
 import attrs
 
-from fnad.core import Gradients, Node, Tape
+from fnad.engine.core import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
-from fnad.nn import MLP, StepResult, accuracy, hinge_loss, l2
-from fnad.render import number
-from fnad.schema import encode_float
-from fnad.summary import GradStats, euclidean_norm, place
+from fnad.graph.schema import encode_float
+from fnad.nn.model import MLP, StepResult, accuracy, hinge_loss, l2
+from fnad.viz.render import number
+from fnad.viz.summary import GradStats, euclidean_norm, place
 
 __all__ = [
     "FLOW_PLOT_SIZE",
@@ -338,8 +338,8 @@ def flow_step(
     """:func:`fnad.nn.train_step` (same arithmetic, same result) plus the step's
     :func:`flow_stats`.
 
-    >>> from fnad.datasets import moons
-    >>> from fnad.nn import train_step
+    >>> from fnad.nn.datasets import moons
+    >>> from fnad.nn.model import train_step
     >>> points, labels = moons(20, noise=0.1, seed=0)
     >>> result, stats = flow_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
     >>> result == train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)

@@ -14,7 +14,7 @@ the whole graph is freed, so a thousand steps use the memory of one. (A Node kee
 alive and the tape its Nodes, so it is the cyclic garbage collector that frees them.)
 
 >>> import fnad
->>> from fnad.nn import MLP, hinge_loss
+>>> from fnad.nn.model import MLP, hinge_loss
 >>> model = MLP(2, [4, 1], seed=0)
 >>> len(model.parameters())
 17
@@ -35,7 +35,7 @@ The loss :func:`hinge_loss` plus :func:`l2` is the one of micrograd's demo,
 ``mean(relu(1 - yᵢ·scoreᵢ)) + α·Σ p²``; :func:`train_step` is one step of that demo.
 
 This module uses only fnad's public API (``Node``, ``Tape``, the ops); it depends on
-:mod:`fnad.core`, :mod:`fnad.ops` and :mod:`fnad.errors`, and nothing depends on it.
+:mod:`fnad.engine.core`, :mod:`fnad.engine.ops` and :mod:`fnad.errors`, and nothing depends on it.
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
 
 import attrs
 
-from fnad.core import Node, Operand, Tape, current_tape, to_float
+from fnad.compiled.program import Program
+from fnad.engine.core import Node, Operand, Tape, current_tape, to_float
+from fnad.engine.ops import relu, value
+from fnad.engine.rules import current_rules
 from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError
-from fnad.ops import relu, value
-from fnad.program import Program
-from fnad.rules import current_rules
 
 __all__ = [
     "MLP",
@@ -655,7 +655,7 @@ def train_step(
     compiled steps are kept. ``compiled=False`` traces and differentiates the step
     eagerly, on a fresh tape that is closed before returning.
 
-    >>> from fnad.datasets import moons
+    >>> from fnad.nn.datasets import moons
     >>> points, labels = moons(20, noise=0.1, seed=0)
     >>> result = train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
     >>> result.model.shape, round(result.loss, 4), result.accuracy
@@ -693,7 +693,7 @@ def step_program(
     inputs are the parameters (named by their labels), the output is the loss, and the
     auxiliary values are the scores.
 
-    >>> from fnad.datasets import moons
+    >>> from fnad.nn.datasets import moons
     >>> points, labels = moons(4, seed=0)
     >>> prog = step_program(MLP(2, [2, 1], seed=0), points, labels)
     >>> prog.input_names[:3], len(prog.evaluate(MLP(2, [2, 1], seed=1).parameters()).aux)

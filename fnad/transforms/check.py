@@ -39,10 +39,10 @@ from typing import Any
 import attrs
 
 from fnad._internal import name_of
-from fnad.core import Node, Tape, to_float
+from fnad.engine.core import Node, Tape, to_float
+from fnad.engine.rules import RuleTable, current_rules, use_rules
 from fnad.errors import GradCheckError, OperandTypeError
-from fnad.rules import RuleTable, current_rules, use_rules
-from fnad.transforms import ScalarFunction, grad, jvp
+from fnad.transforms.functional import ScalarFunction, grad, jvp
 
 __all__ = [
     "AUTO_AXES",

@@ -47,19 +47,27 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from decimal import Decimal
 from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, cast, overload
 
 from fnad._internal import describe, name_of, non_finite_value
-from fnad.core import CONST, Node, Operand, Tape, backpropagate, chain_term, is_strict, to_float
+from fnad.engine.core import (
+    CONST,
+    Node,
+    Operand,
+    Tape,
+    backpropagate,
+    chain_term,
+    is_strict,
+    to_float,
+)
+from fnad.engine.ops import Scalar
+from fnad.engine.rules import Rule, builtin_rules
+from fnad.engine.tracing import check_output
 from fnad.errors import OutputTypeError, RuleError, TapeError, TransformError
-from fnad.ops import Scalar
-from fnad.rules import Rule, builtin_rules
 
 __all__ = [
     "ScalarFunction",
     "Transformed",
-    "check_output",
     "grad",
     "hessian",
     "jvp",
@@ -359,45 +367,6 @@ def _where(name: str, f: object, tape: Tape, nested: bool, joined: bool) -> str:
     )
 
 
-def check_output(name: str, f: object, tape: Tape, out: object) -> Node | float:
-    """What ``f`` returned when traced on ``tape`` by ``fnad.<name>``: a Node of that tape
-    or a number (as a float), else an error that says what a transform needs."""
-    if isinstance(out, Node):
-        if out.tape is not tape:
-            raise TapeError(
-                f"fnad.{name}: {name_of(f)} returned a Node recorded on {out.tape!r}, not on the "
-                f"tape it was traced on, {tape!r}; compute the result from the function's "
-                "arguments, or pass that Node to the transformed function as an argument (a "
-                "keyword argument, say) so that the trace runs on its tape"
-            )
-        return out
-    if isinstance(out, bool) or not isinstance(out, (numbers.Real, Decimal)):
-        raise OutputTypeError(
-            f"fnad.{name}: {name_of(f)} returned {describe(out)}; it must return one scalar "
-            f"(a fnad.Node or a real number){_output_hint(out)}"
-        )
-    return to_float(out, f"fnad.{name}: the result of {name_of(f)}")
-
-
-def _output_hint(out: object) -> str:
-    if out is None:
-        return "; did it forget to `return` its result?"
-    if isinstance(out, bool):
-        return (
-            ". A bool is not a number here (a comparison of Nodes gives one, and has no "
-            "derivative): return a Node computed from the arguments, or 1.0/0.0 for a constant"
-        )
-    if isinstance(out, str):
-        return "; convert text with float(...)"
-    if isinstance(out, complex):
-        return "; fnad is real-valued: return value.real or abs(value)"
-    return (
-        ". fnad is scalar-valued: for several outputs use has_aux=True (return (output, aux): "
-        "the output is differentiated, aux comes back as it is) or transform one function "
-        "per output"
-    )
-
-
 def _is_index(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -462,7 +431,7 @@ def _active(tape: Tape, out: Node, variables: Sequence[Node]) -> list[Node]:
 def _reverse(
     tape: Tape, out: Node | float, variables: Sequence[Node], *, create_graph: bool
 ) -> list[Node | float]:
-    """∂out/∂variable for each variable, by :func:`fnad.core.backpropagate` restricted to
+    """∂out/∂variable for each variable, by :func:`fnad.engine.core.backpropagate` restricted to
     the paths from the variables to ``out`` and stopped at the variables (their own
     inputs belong to an enclosing transform)."""
     if not isinstance(out, Node):

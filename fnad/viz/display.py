@@ -14,7 +14,7 @@ In a notebook, a cell that ends with
 
 How it plugs in, with dependencies pointing one way (core never imports the renderer):
 ``Node`` and ``Gradients`` have ``_repr_mimebundle_``, Jupyter's display protocol, which
-asks a hook that this module installs with :func:`fnad.core.set_display_hook` when fnad is
+asks a hook that this module installs with :func:`fnad.engine.core.set_display_hook` when fnad is
 imported. Tape, Program, Explanation and MLP are registered with IPython's display
 formatters (``for_type``, IPython's API for showing types one does not own) when fnad is
 imported inside IPython, or when :func:`register_ipython` is called. Nothing here runs, and
@@ -37,12 +37,12 @@ import sys
 from collections.abc import Callable, Container, Iterable
 from typing import Any
 
-from fnad.core import Gradients, Node, Tape, set_display_hook
+from fnad.compiled import Program
+from fnad.engine.core import Gradients, Node, Tape, set_display_hook
 from fnad.errors import FnadError, RenderError
-from fnad.explain import Explanation
-from fnad.export import to_networkx
-from fnad.render import render
-from fnad.replay import Program
+from fnad.graph.writer import to_networkx
+from fnad.viz.explain import Explanation
+from fnad.viz.render import render
 
 __all__ = ["GRADIENT_ROWS", "TEXT_VERTICES", "graph_text", "mime_bundle", "register_ipython"]
 
@@ -118,7 +118,7 @@ def mime_bundle(
 ) -> dict[str, Any] | None:
     """Jupyter's display data for a Node (its graph) or Gradients (a table), else None.
 
-    The hook :mod:`fnad.core` calls from ``_repr_mimebundle_``. It never raises: a node
+    The hook :mod:`fnad.engine.core` calls from ``_repr_mimebundle_``. It never raises: a node
     whose graph cannot be drawn falls back to text, and one whose tape was closed to its
     plain ``repr``.
     """
@@ -233,7 +233,7 @@ def register_ipython(display_formatter: Any = None) -> bool:
         formatters[_HTML].for_type(kind, summary)
     formatters["text/plain"].for_type(Explanation, _explanation_text)
     # fnad.nn is imported on demand: register MLP by name, so this does not import it.
-    formatters[_HTML].for_type_by_name("fnad.nn", "MLP", _mlp_html)
+    formatters[_HTML].for_type_by_name("fnad.nn.model", "MLP", _mlp_html)
     return True
 
 

@@ -14,7 +14,7 @@ topological order) and keeps only the ``max_paths`` largest, found with a k-best
 the DAG in O(edges × max_paths) time, then says how much the paths it did not show add up
 to. Nothing here is recursive.
 
-At network scale the same question is asked of groups of vertices (see :mod:`fnad.summary`):
+At network scale the same question is asked of groups of vertices (see :mod:`fnad.viz.summary`):
 :func:`explain_group` splits ∂z/∂(a group's vertices) into the part carried by the paths
 that pass through another group and the rest, in one backward pass per group asked about.
 """
@@ -26,11 +26,11 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from fnad.core import Node
+from fnad.engine.core import Node
 from fnad.errors import OperandTypeError, TapeError
-from fnad.export import snapshot
-from fnad.render import number, printable, vertex_title
-from fnad.summary import (
+from fnad.graph.writer import snapshot
+from fnad.viz.render import number, printable, vertex_title
+from fnad.viz.summary import (
     CONST_GROUP,
     INPUT_GROUP,
     REST_GROUP,
@@ -353,7 +353,7 @@ def explain_group(
     holding z (every path ends there), at one pass each.
 
     >>> import fnad
-    >>> from fnad.nn import MLP, hinge_loss
+    >>> from fnad.nn.model import MLP, hinge_loss
     >>> with fnad.Tape():
     ...     net = MLP(2, [3, 3, 1], seed=0).trace()
     ...     loss = hinge_loss([net((1.0, -1.0)), net((0.5, 2.0))], [1, -1])

@@ -1,7 +1,7 @@
 """Drawing a recorded graph: DOT text (:func:`to_dot`) and SVG through graphviz (:func:`render`).
 
 Everything about how a graph is *drawn* lives here; the lossless data exports (networkx,
-JSON, GraphML) are :mod:`fnad.export`, and the file format is :mod:`fnad.schema`.
+JSON, GraphML) are :mod:`fnad.graph.writer`, and the file format is :mod:`fnad.graph.schema`.
 
 Each vertex shows its label (or op), its value and its gradient ∂z/∂v. Each edge ends in
 its own row of the op's box, which shows the argument position, the local derivative (the
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, overload
 
 from fnad._internal import format_of, printable
-from fnad.core import CONST, Node
+from fnad.engine.core import CONST, Node
 from fnad.errors import GraphSizeError, RenderError
-from fnad.export import GraphLike, Snapshot, snapshot
-from fnad.schema import SCHEMA, SCHEMA_VERSION
+from fnad.graph.schema import SCHEMA, SCHEMA_VERSION
+from fnad.graph.writer import GraphLike, Snapshot, snapshot
 
 __all__ = [
     "FILL",

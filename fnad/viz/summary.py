@@ -26,7 +26,7 @@ For the moons loss that gives ``L0`` → ``L1`` → ``L2`` → ``rest`` (the los
 hinge terms, the sum, the regularisation), fed by ``const`` (the data points):
 
 >>> import fnad
->>> from fnad.nn import MLP, hinge_loss
+>>> from fnad.nn.model import MLP, hinge_loss
 >>> with fnad.Tape():
 ...     net = MLP(2, [4, 4, 1], seed=0).trace()
 ...     loss = hinge_loss([net((1.0, -1.0)), net((0.5, 2.0))], [1, -1])
@@ -60,11 +60,11 @@ from typing import Any, NamedTuple, TypeAlias, TypeVar, Union
 import attrs
 import networkx as nx
 
-from fnad.core import CONST, Node
+from fnad.engine.core import CONST, Node
 from fnad.errors import GraphFormatError, GraphSizeError, OperandTypeError
-from fnad.export import snapshot
-from fnad.render import FILL, dot_quote, dot_to_svg
-from fnad.schema import decode_float
+from fnad.graph.schema import decode_float
+from fnad.graph.writer import snapshot
+from fnad.viz.render import FILL, dot_quote, dot_to_svg
 
 __all__ = [
     "CONST_GROUP",

@@ -21,9 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnad
-from fnad.cli import _write, main
-from fnad.parser import MAX_DEPTH, MAX_LENGTH
-from tests.test_parser import VARIABLES, expressions, python_oracle, same
+import fnad.cli.commands
+from fnad.cli.commands import _write, main
+from fnad.cli.parser import MAX_DEPTH, MAX_LENGTH
+from tests.cli.test_parser import VARIABLES, expressions, python_oracle, same
 
 FNAD = Path(sys.executable).with_name("fnad")
 
@@ -822,7 +823,7 @@ def test_python_m_fnad_refuses_without_a_traceback(tmp_path: Path) -> None:
 
 LOADED_MODULES = """
 import sys
-from fnad.cli import main
+from fnad.cli.commands import main
 code = main(sys.argv[1:])
 print(" ".join(sorted(name for name in sys.modules if name.startswith("fnad"))))
 raise SystemExit(code)
@@ -845,14 +846,14 @@ def test_commands_other_than_demo_do_not_import_nn_or_the_demo(
     done = subprocess_run(sys.executable, "-c", LOADED_MODULES, *argv, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     loaded = done.stdout.splitlines()[-1].split()
-    assert "fnad.cli" in loaded and "fnad.parser" in loaded  # the check can fail
-    assert "fnad.nn" not in loaded and "fnad.demo" not in loaded and "fnad.datasets" not in loaded
+    assert "fnad.cli.commands" in loaded and "fnad.cli.parser" in loaded  # the check can fail
+    assert not [name for name in loaded if name.startswith("fnad.nn")]
 
 
 def test_the_demo_command_imports_the_demo(tmp_path: Path) -> None:
     done = subprocess_run(sys.executable, "-c", LOADED_MODULES, "demo", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "fnad.demo" in done.stdout.splitlines()[-1].split()
+    assert "fnad.nn.demo" in done.stdout.splitlines()[-1].split()
 
 
 def test_python_m_fnad_help(tmp_path: Path) -> None:
@@ -861,21 +862,21 @@ def test_python_m_fnad_help(tmp_path: Path) -> None:
 
 
 def test_the_documented_limits_are_the_real_ones() -> None:
-    from fnad.parser import MAX_NODES
-    from fnad.render import MAX_RENDER_NODES
+    from fnad.cli.parser import MAX_NODES
+    from fnad.viz.render import MAX_RENDER_NODES
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
     assert f"| length | {MAX_LENGTH:,} characters |" in doc
     assert f"| nesting depth | {MAX_DEPTH} levels |" in doc
     assert f"| size | {MAX_NODES:,} |" in doc
-    assert f"`fnad.render.MAX_RENDER_NODES` ({MAX_RENDER_NODES})" in doc
+    assert f"`fnad.viz.render.MAX_RENDER_NODES` ({MAX_RENDER_NODES})" in doc
 
 
 def test_interrupt_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fnad.cli
+    import fnad.cli.commands
 
     def interrupted(args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fnad.cli, "_grad", interrupted)
+    monkeypatch.setattr(fnad.cli.commands, "_grad", interrupted)
     assert run("grad", "x", "x=1") == (130, "", "fnad grad: interrupted\n")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import fnad
 from fnad import ExpressionError, Node, Rule
-from fnad.parser import (
+from fnad.cli.parser import (
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_NODES,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import fnad
 from fnad import Node, from_json, to_json
-from fnad.rules import Rule, isolated_rules
+from fnad.engine.rules import Rule, isolated_rules
 from tests.export_strategies import Expr, expressions, micrograd_readme, same
 
 
@@ -278,7 +278,7 @@ def test_any_label_survives_graphml(label: str) -> None:
 @given(expressions())
 def test_both_graphml_readers_agree(expr: Expr) -> None:
     """fnad's own layout is read line by line; any other through expat: the same graph."""
-    from fnad import reader
+    from fnad.graph import reader
 
     z, _ = expr.build()
     with tempfile.TemporaryDirectory() as folder:

@@ -14,7 +14,7 @@ import sympy
 
 import fnad
 from fnad import Node, Tape
-from fnad import transforms as tr
+from fnad.transforms import functional as tr
 
 X, Y, Z = sympy.symbols("x y z", real=True)
 

@@ -15,7 +15,7 @@ import pytest
 import fnad
 from fnad import Node
 from fnad.errors import ImmutableError, MissingAttributeError
-from fnad.nn import MLP, Layer, Neuron, hinge_loss, l2
+from fnad.nn.model import MLP, Layer, Neuron, hinge_loss, l2
 
 
 def leaf_on_a_tape() -> tuple[fnad.Tape, Node]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import fnad
-from fnad.nn import MLP, accuracy
+from fnad.nn.model import MLP, accuracy
 
 
 @pytest.mark.parametrize(

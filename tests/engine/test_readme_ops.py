@@ -1,7 +1,7 @@
 """README's table of ops is generated from the rule table: every built-in op, how to call it,
-and its local derivatives (the docstring of its partials in fnad/ops.py).
+and its local derivatives (the docstring of its partials in fnad/engine/ops.py).
 
-After adding an op, regenerate the table with ``.venv/bin/python -m tests.test_readme_ops``
+After adding an op, regenerate the table with ``.venv/bin/python -m tests.engine.test_readme_ops``
 and paste it between the ``ops-table`` markers of README.md.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import fnad
 from fnad import Node
-from fnad.ops import BinaryOp, UnaryOp
-from fnad.rules import builtin_rules
+from fnad.engine.ops import BinaryOp, UnaryOp
+from fnad.engine.rules import builtin_rules
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 OPERATORS = {
     "add": "`a + b`",
@@ -54,13 +54,13 @@ def _function(name: str) -> str:
 
 
 def ops_table() -> str:
-    """The markdown table of every built-in op, in the order of fnad/ops.py."""
+    """The markdown table of every built-in op, in the order of fnad/engine/ops.py."""
     lines = [
-        "| op | on Nodes | as a function | local derivatives (the rule in `fnad/ops.py`) |",
+        "| op | on Nodes | as a function | local derivatives (the rule in `fnad/engine/ops.py`) |",
         "|---|---|---|---|",
     ]
     for name, rule in builtin_rules().items():
-        if rule.partials.__module__ != "fnad.ops":
+        if rule.partials.__module__ != "fnad.engine.ops":
             continue
         derivative = rule.doc.replace("|", "\\|")
         lines.append(
@@ -74,7 +74,7 @@ def test_readme_ops_table_is_generated_from_the_rule_table() -> None:
     match = re.search(r"<!-- ops-table:start -->\n(.*?)<!-- ops-table:end -->", text, re.S)
     assert match, "README.md lost its ops-table markers"
     assert match.group(1) == ops_table(), (
-        "README's op table is stale: run `.venv/bin/python -m tests.test_readme_ops` and "
+        "README's op table is stale: run `.venv/bin/python -m tests.engine.test_readme_ops` and "
         "paste its output between the ops-table markers"
     )
 

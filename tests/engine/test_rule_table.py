@@ -11,7 +11,7 @@ import sympy
 
 import fnad
 from fnad import Node
-from fnad.rules import Rule, builtin_rules
+from fnad.engine.rules import Rule, builtin_rules
 
 a_, b_ = sympy.symbols("a b", real=True)
 
@@ -92,7 +92,7 @@ BUILTIN = sorted(SYMPY)
 def test_every_builtin_op_has_an_oracle() -> None:
     registered = set(builtin_rules())
     assert set(BUILTIN) <= registered
-    from fnad import ops
+    from fnad.engine import ops
 
     defined_in_ops = {
         rule.name for rule in builtin_rules().values() if rule.partials.__module__ == ops.__name__

@@ -9,7 +9,7 @@ import pytest
 
 import fnad
 from fnad import Node
-from fnad.rules import Rule, RuleTable, builtin_rules, isolated_rules
+from fnad.engine.rules import Rule, RuleTable, builtin_rules, isolated_rules
 
 
 def _twice(x: float, out: float) -> tuple[float]:

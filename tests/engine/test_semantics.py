@@ -499,8 +499,8 @@ def test_closing_frees_a_step_without_the_cyclic_collector() -> None:
 
 
 def test_transforms_and_train_step_close_their_private_tapes() -> None:
-    from fnad.datasets import moons
-    from fnad.nn import MLP, train_step
+    from fnad.nn.datasets import moons
+    from fnad.nn.model import MLP, train_step
 
     points, labels = moons(10, noise=0.1, seed=0)
     model = MLP(2, [4, 1], seed=0)

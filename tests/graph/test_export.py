@@ -18,8 +18,8 @@ from hypothesis import given
 
 import fnad
 from fnad import Node, to_dot, to_graphml, to_json, to_networkx
-from fnad.render import dot_quote
-from fnad.schema import SCHEMA, SCHEMA_VERSION, input_names
+from fnad.graph.schema import SCHEMA, SCHEMA_VERSION, input_names
+from fnad.viz.render import dot_quote
 from tests.export_strategies import Expr, expressions, need_dot, need_graphviz_package, same
 
 

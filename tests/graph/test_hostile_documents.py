@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import fnad
-from fnad import reader
+from fnad.graph import reader
 from tests import hostile_documents as hostile
 
 MIB = 2**20

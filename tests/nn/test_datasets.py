@@ -1,4 +1,4 @@
-"""fnad.datasets.moons: shape, labels, determinism, geometry, errors, no heavy dependencies."""
+"""fnad.nn.datasets.moons: shape, labels, determinism, geometry, errors, no heavy dependencies."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import fnad
-from fnad.datasets import moons
+from fnad.nn.datasets import moons
 
 
 @pytest.mark.parametrize("n", [2, 3, 7, 100, 101])
@@ -81,7 +81,7 @@ def test_bad_arguments_are_clear_fnad_errors(
 
 def test_needs_neither_numpy_nor_scikit_learn() -> None:
     code = (
-        "import sys, fnad.datasets; fnad.datasets.moons(10, 0.1, 0); "
+        "import sys, fnad.nn.datasets; fnad.nn.datasets.moons(10, 0.1, 0); "
         "print(sorted(m for m in ('numpy', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fnad import demo
+from fnad.nn import demo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -129,8 +129,8 @@ def test_the_plot_format_follows_the_extension(tmp_path: Path, name: str, magic:
 
 
 def test_plot_without_a_path_returns_the_figure() -> None:
-    from fnad.datasets import moons
-    from fnad.nn import MLP
+    from fnad.nn.datasets import moons
+    from fnad.nn.model import MLP
 
     points, labels = moons(6, noise=0.1, seed=0)
     figure = demo.plot(MLP(2, [4, 1], seed=0), points, labels, title="six points")
@@ -152,7 +152,7 @@ def test_bad_options_are_rejected_by_argparse(
 
 def test_python_dash_m_runs_standalone() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "fnad.demo", "--json", "--steps", "1", "--samples", "6"],
+        [sys.executable, "-m", "fnad.nn.demo", "--json", "--steps", "1", "--samples", "6"],
         capture_output=True,
         text=True,
         check=True,
@@ -174,7 +174,7 @@ def test_example_script_trains() -> None:
 
 def test_the_demo_example_and_benchmarks_share_one_home_for_the_settings() -> None:
     """micrograd's settings live in fnad.nn.MOONS; the demo's defaults are read from it."""
-    from fnad.nn import MOONS, train_step
+    from fnad.nn.model import MOONS, train_step
 
     assert (MOONS.layers, MOONS.alpha, MOONS.seed) == ((16, 16, 1), 1e-4, 1337)
     assert [MOONS.learning_rate(k, 100) for k in (0, 50)] == [1.0, 0.55]
@@ -189,7 +189,7 @@ def test_the_demo_example_and_benchmarks_share_one_home_for_the_settings() -> No
         MOONS.samples,
         MOONS.noise,
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     for script in ("examples/train_moons.py", "benchmarks/train_step.py", "benchmarks/compare.py"):
         text = (root / script).read_text(encoding="utf-8")
         assert "MOONS" in text and "1e-4" not in text.split('"""', 2)[-1], script

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import fnad
-from fnad import demo
-from fnad.datasets import moons
-from fnad.flow import FLOW_PLOT_SIZE, FlowStats, flow_stats
-from fnad.nn import MLP, hinge_loss, l2
-from tests.test_demo import png_chunks, run
+from fnad.nn import demo
+from fnad.nn.datasets import moons
+from fnad.nn.flow import FLOW_PLOT_SIZE, FlowStats, flow_stats
+from fnad.nn.model import MLP, hinge_loss, l2
+from tests.nn.test_demo import png_chunks, run
 
 
 def test_json_reports_the_flow_of_every_step(tmp_path: Path) -> None:

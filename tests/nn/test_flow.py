@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import fnad
 from fnad import Node
-from fnad.datasets import moons
-from fnad.flow import (
+from fnad.nn.datasets import moons
+from fnad.nn.flow import (
     FLOW_PLOT_SIZE,
     FlowStats,
     flow_stats,
@@ -26,9 +26,9 @@ from fnad.flow import (
     history_as_dict,
     plot_flow,
 )
-from fnad.nn import MLP, Layer, Neuron, hinge_loss, l2, train_step
-from fnad.render import number
-from fnad.summary import GradStats
+from fnad.nn.model import MLP, Layer, Neuron, hinge_loss, l2, train_step
+from fnad.viz.render import number
+from fnad.viz.summary import GradStats
 
 
 def traced_step(

@@ -15,7 +15,7 @@ import pytest
 
 import fnad
 from fnad import GradCheckError, Node
-from fnad.check import Mismatch, estimate_derivative
+from fnad.transforms.check import Mismatch, estimate_derivative
 
 
 @pytest.fixture(autouse=True)

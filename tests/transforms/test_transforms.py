@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import fnad
 from fnad import Node, Tape
-from fnad import transforms as tr
 from fnad.errors import OperandTypeError, TapeError, TransformError
+from fnad.transforms import functional as tr
 
 # --------------------------------------------------------------------------- the numbers
 

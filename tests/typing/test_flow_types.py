@@ -7,10 +7,11 @@ from typing import assert_type
 import networkx as nx  # noqa: F401  (used in the assert_type strings)
 
 import fnad
+import fnad.nn.flow
 from fnad import GroupExplanation, Node
-from fnad.flow import FlowStats, LayerFlow, flow_stats
-from fnad.nn import MLP, StepResult, hinge_loss
-from fnad.summary import GradStats, VertexInfo
+from fnad.nn.flow import FlowStats, LayerFlow, flow_stats
+from fnad.nn.model import MLP, StepResult, hinge_loss
+from fnad.viz.summary import GradStats, VertexInfo
 
 
 def test_summary_explain_group_and_flow_have_precise_types() -> None:
@@ -33,6 +34,6 @@ def test_summary_explain_group_and_flow_have_precise_types() -> None:
         assert_type(stats.layers[0].ratio, float | None)
         assert_type(stats.layers[0].dead_fraction, float | None)
         assert_type(loss, Node)
-    result, step_stats = fnad.flow.flow_step(MLP(2, [3, 1], seed=0), [(1.0, 2.0)], [1], lr=0.1)
+    result, step_stats = fnad.nn.flow.flow_step(MLP(2, [3, 1], seed=0), [(1.0, 2.0)], [1], lr=0.1)
     assert_type(result, StepResult)
     assert_type(step_stats, FlowStats)

@@ -6,7 +6,7 @@ from typing import assert_type
 
 import fnad
 from fnad import Evaluation, Node, Program, ValueAndGrad
-from fnad.nn import MLP, StepResult, step_program, train_step
+from fnad.nn.model import MLP, StepResult, step_program, train_step
 
 
 def test_compile_and_replay_have_precise_types() -> None:
@@ -38,7 +38,7 @@ def test_from_nodes_and_files_give_programs() -> None:
 
 
 def test_compiled_training_step_types() -> None:
-    from fnad.datasets import moons
+    from fnad.nn.datasets import moons
 
     points, labels = moons(4, seed=0)
     model = MLP(2, [2, 1], seed=0)

@@ -16,10 +16,10 @@ import pytest
 
 import fnad
 from fnad import Node
-from fnad.core import set_display_hook
-from fnad.display import graph_text, mime_bundle, register_ipython
-from fnad.nn import MLP
-from fnad.render import Drawing
+from fnad.engine.core import set_display_hook
+from fnad.nn.model import MLP
+from fnad.viz.display import graph_text, mime_bundle, register_ipython
+from fnad.viz.render import Drawing
 from tests.export_strategies import need_dot, need_graphviz_package
 
 SVG = "image/svg+xml"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import fnad
 from fnad import Node, explain_group, summarize, to_networkx
-from fnad.datasets import moons
-from fnad.nn import MLP, hinge_loss, l2
+from fnad.nn.datasets import moons
+from fnad.nn.model import MLP, hinge_loss, l2
 from tests.export_strategies import Expr, expressions
 
 

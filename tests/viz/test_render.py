@@ -15,11 +15,11 @@ import pytest
 
 import fnad
 from fnad import Node, render
-from fnad.render import number
+from fnad.viz.render import number
 from tests.export_strategies import micrograd_readme, need_dot, need_graphviz_package
 
 SVG = "{http://www.w3.org/2000/svg}"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture

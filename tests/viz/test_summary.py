@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 import fnad
 from fnad import Node, summarize, to_networkx
-from fnad.datasets import moons
-from fnad.nn import MLP, hinge_loss, l2
-from fnad.summary import (
+from fnad.nn.datasets import moons
+from fnad.nn.model import MLP, hinge_loss, l2
+from fnad.viz.summary import (
     CONST_GROUP,
     REST_GROUP,
     VertexInfo,

@@ -1,6 +1,6 @@
 """The ``fnad`` command line: differentiate an expression and look at its graph.
 
->>> from fnad.cli import main
+>>> from fnad.cli.commands import main
 >>> main(["grad", "x*y + x**2 + relu(y)", "x=2", "y=3"])
 f = 13.0
 df/dx = 7.0
@@ -10,7 +10,7 @@ df/dy = 3.0
 {"value": 13.0, "grad": {"x": 7.0, "y": 3.0}}
 0
 
-Expressions are read by :mod:`fnad.parser`, which never evaluates Python. Exit codes:
+Expressions are read by :mod:`fnad.cli.parser`, which never evaluates Python. Exit codes:
 0 success, 2 bad input or usage (one line on stderr, never a traceback), 1 a check failed,
 130 interrupted (Ctrl-C). A bare ``fnad`` prints the help.
 Every :class:`~fnad.FnadError` and every unreadable or unwritable file is reported as
@@ -41,12 +41,12 @@ from typing import Any, NoReturn
 
 import attrs
 
-from fnad import parser as expression_parser
-from fnad.core import Node, Tape
+from fnad._internal import positive_int
+from fnad.cli import parser as expression_parser
+from fnad.engine.core import Node, Tape
+from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import FnadError
-from fnad.parser import positive_int
-from fnad.render import printable
-from fnad.rules import RuleTable, current_rules
+from fnad.viz.render import printable
 
 __all__ = ["main"]
 
@@ -136,7 +136,7 @@ def _json(document: object) -> str:
 
 def _json_float(value: float) -> float | str:
     # The same encoding as the graph documents (fnad.schema): nan/±inf as strings.
-    from fnad.schema import encode_float
+    from fnad.graph.schema import encode_float
 
     return encode_float(value)
 
@@ -266,8 +266,8 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
     target), so a bad target or a missing graphviz leaves no file behind; a file this call
     created is removed again if writing a later one fails.
     """
-    from fnad.export import to_json
-    from fnad.render import output_format, to_dot
+    from fnad.graph.writer import to_json
+    from fnad.viz.render import output_format, to_dot
 
     if args.svg is not None:
         output_format(args.svg)  # refuse a .jpg before anything is drawn or written
@@ -302,7 +302,7 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
 
 def _drawn(output: Node, path: str) -> bytes:
     """The drawing of ``output`` in the format of ``path``'s extension (svg, png, pdf)."""
-    from fnad.render import Drawing, dot_to, output_format, render
+    from fnad.viz.render import Drawing, dot_to, output_format, render
 
     drawing = render(output)
     assert isinstance(drawing, Drawing)
@@ -354,7 +354,7 @@ def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, flo
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from fnad.replay import from_graphml, from_json
+    from fnad.compiled.load import from_graphml, from_json
 
     for plugin in args.plugin:
         _load_plugin(plugin)
@@ -373,7 +373,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from fnad.explain import explain
+    from fnad.viz.explain import explain
 
     for plugin in args.plugin:
         _load_plugin(plugin)
@@ -412,7 +412,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from fnad.check import check_rules
+    from fnad.transforms.check import check_rules
 
     for plugin in args.plugin:
         _load_plugin(plugin)
@@ -430,7 +430,7 @@ def _prepare_demo(sub: argparse.ArgumentParser) -> None:
     The demo's optional dependencies (tqdm, matplotlib) are imported by the demo itself
     when a run needs them, so importing it cannot fail for want of them.
     """
-    from fnad import demo
+    from fnad.nn import demo
 
     demo.add_arguments(sub)
     sub.set_defaults(handler=demo.run)

@@ -1,0 +1,31 @@
+"""Compiled replay: a Program, compiled from a trace or loaded from a file, and its interpreters."""
+
+from fnad.compiled.load import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_VERTICES,
+    from_graphml,
+    from_json,
+)
+from fnad.compiled.program import (
+    SPECIALISED,
+    Evaluation,
+    Program,
+    ProgramMismatchError,
+    ValueAndGrad,
+    compile,
+)
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_VERTICES",
+    "SPECIALISED",
+    "Evaluation",
+    "Program",
+    "ProgramMismatchError",
+    "ValueAndGrad",
+    "compile",
+    "from_graphml",
+    "from_json",
+]
