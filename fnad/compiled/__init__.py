@@ -1,5 +1,6 @@
 """Compiled replay: a Program, compiled from a trace or loaded from a file, and its interpreters."""
 
+from fnad.compiled.instructions import SPECIALISED
 from fnad.compiled.load import (
     MAX_BYTES,
     MAX_DEPTH,
@@ -8,7 +9,6 @@ from fnad.compiled.load import (
     from_json,
 )
 from fnad.compiled.program import (
-    SPECIALISED,
     Evaluation,
     Program,
     ProgramMismatchError,

@@ -25,7 +25,7 @@ Invariants this module keeps:
   loops inline a few common ops (:data:`SPECIALISED`), only while the program's rule for
   that op *is* the built-in one; the test suite checks each inlined path against its rule.
   Chains of adds over products (a neuron's weighted sum and its relu or tanh) are folded
-  into one instruction where that keeps every adjoint's order (:func:`_fuse`).
+  into one instruction where that keeps every adjoint's order (:func:`fuse`).
 - **The structure is frozen at trace time.** Python control flow that depended on values
   (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
   graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
@@ -39,28 +39,33 @@ Invariants this module keeps:
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, SupportsFloat, overload
 
 from fnad._internal import (
-    as_result,
     describe,
-    float_partials,
     name_of,
-    non_finite_value,
     printable,
-    run_forward,
 )
-from fnad.engine import ops
+from fnad.compiled.folding import (
+    fuse,
+)
+from fnad.compiled.instructions import (
+    Instructions,
+)
+from fnad.compiled.scalar import (
+    all_finite,
+    backward,
+    forward,
+    push_tangents,
+)
 from fnad.engine.core import CONST, Node, Operand, Tape, is_strict, to_float
-from fnad.engine.rules import Rule, RuleTable, builtin_rules
+from fnad.engine.rules import RuleTable
 from fnad.engine.tracing import check_output
 from fnad.errors import FnadError, ReplayInputError, TransformError
 from fnad.graph.schema import input_names
 
 __all__ = [
-    "SPECIALISED",
     "Evaluation",
     "Program",
     "ProgramMismatchError",
@@ -70,62 +75,6 @@ __all__ = [
 
 INPUT = ""
 """``op`` of an input vertex."""
-
-# Forward instruction codes, tested in this order by the loop: most frequent first.
-# _SUM is a chain of adds over products folded into one instruction after the trace (see
-# _fuse); _SUM_RELU and _SUM_TANH apply the op that is the sum's one use, as a neuron does.
-# The sums' codes come last, forward and backward: the loops test ``code >= _SUM``.
-_MUL, _ADD, _RELU, _SUB, _NEG, _TANH, _UNARY, _BINARY, _NARY, _SUM, _SUM_RELU, _SUM_TANH = range(12)
-_ONE_ARGUMENT = frozenset({_RELU, _NEG, _TANH, _UNARY})
-# Backward codes: _A / _B accumulate into the first / second argument only (the other one
-# does not depend on an input, so no one reads its adjoint); _RULE calls the partials.
-(
-    _B_MUL,
-    _B_ADD,
-    _B_MUL_A,
-    _B_ADD_A,
-    _B_RELU,
-    _B_MUL_B,
-    _B_ADD_B,
-    _B_SUB,
-    _B_SUB_A,
-    _B_SUB_B,
-    _B_NEG,
-    _B_TANH,
-    _B_RULE,
-    _B_SUM,
-    _B_SUM_RELU,
-    _B_SUM_TANH,
-) = range(16)
-_BACKWARD = {  # (forward code, first argument active, second argument active) -> code
-    (_MUL, True, True): _B_MUL,
-    (_MUL, True, False): _B_MUL_A,
-    (_MUL, False, True): _B_MUL_B,
-    (_ADD, True, True): _B_ADD,
-    (_ADD, True, False): _B_ADD_A,
-    (_ADD, False, True): _B_ADD_B,
-    (_SUB, True, True): _B_SUB,
-    (_SUB, True, False): _B_SUB_A,
-    (_SUB, False, True): _B_SUB_B,
-    (_RELU, True, True): _B_RELU,
-    (_NEG, True, True): _B_NEG,
-    (_TANH, True, True): _B_TANH,
-}
-
-SPECIALISED: Mapping[str, int] = {
-    "mul": _MUL,
-    "add": _ADD,
-    "relu": _RELU,
-    "sub": _SUB,
-    "neg": _NEG,
-    "tanh": _TANH,
-}
-"""Ops whose forward and partials the replay loops inline (while the rule is the built-in)."""
-
-_BUILTIN = {name: builtin_rules()[name] for name in SPECIALISED}
-_SPECIALISED_NAME = {code: name for name, code in SPECIALISED.items()}
-_tanh = math.tanh  # the built-in tanh rule's forward (fnad._floats.tanh) is math.tanh
-assert ops.relu.name == "relu"  # the built-in rules above are registered by fnad.ops
 
 
 class ProgramMismatchError(FnadError, ValueError):
@@ -158,75 +107,6 @@ class Evaluation(NamedTuple):
 
 
 # --------------------------------------------------------------------------- Program
-
-
-class _Instructions:
-    """The op vertices that depend on an input, in topological order, one tuple each:
-    ``(forward code, backward code, output slot, first argument, second argument)`` (the
-    first argument again for one-argument ops). One list of tuples is what the replay
-    loops iterate fastest; rules, and the arguments of ops of three or more, are kept
-    aside for the instructions that call their rule.
-
-    ``steps`` is the recorded graph, one instruction per vertex; ``fused`` is what the
-    replay loops run: ``steps`` with chains of adds over products folded into ``_SUM``
-    instructions (:func:`_fuse`), or ``steps`` itself when nothing folds."""
-
-    __slots__ = ("fused", "nary", "rules", "steps", "sums", "wanted")
-
-    def __init__(self) -> None:
-        self.steps: list[tuple[int, int, int, int, int]] = []
-        self.rules: dict[int, Rule] = {}  # the rule of every instruction not inlined
-        self.nary: dict[int, tuple[int, ...]] = {}  # the arguments of ops of arity >= 3
-        self.wanted: dict[int, tuple[bool, ...]] = {}  # _B_RULE: which adjoints to add to
-        self.fused = self.steps
-        self.sums: dict[int, _Sum] = {}  # the terms of each _SUM instruction, by its slot
-
-    def add(self, k: int, rule: Rule, op: str, args: list[int], active: list[bool]) -> None:
-        code = SPECIALISED.get(op)
-        if code is None or _BUILTIN.get(op) is not rule:
-            code = _UNARY if len(args) == 1 else _BINARY if len(args) == 2 else _NARY
-            self.rules[k] = rule
-        if code is _NARY:
-            self.nary[k] = tuple(args)
-        bcode = _BACKWARD.get((code, active[0], active[-1]), _B_RULE)
-        if bcode is _B_RULE and not all(active):
-            self.wanted[k] = tuple(active)
-        self.steps.append((code, bcode, k, args[0], args[1] if len(args) > 1 else args[0]))
-
-    def arguments(self, step: tuple[int, int, int, int, int]) -> tuple[int, ...]:
-        """The argument slots of one instruction."""
-        code, _, k, a, b = step
-        if code is _NARY:
-            return self.nary[k]
-        if code in _ONE_ARGUMENT:
-            return (a,)
-        return (a, b)
-
-    def targets(self, step: tuple[int, int, int, int, int]) -> tuple[int, ...]:
-        """The slots one instruction's backward adds to, in the order it adds to them."""
-        bcode, k, a, b = step[1:]
-        if bcode is _B_RULE:
-            wanted = self.wanted.get(k)
-            args = self.arguments(step)
-            return (
-                args if wanted is None else tuple(j for j, w in zip(args, wanted, strict=True) if w)
-            )
-        if bcode in (_B_MUL, _B_ADD, _B_SUB):
-            return (a, b)
-        if bcode in (_B_MUL_B, _B_ADD_B, _B_SUB_B):
-            return (b,)
-        return (a,)
-
-
-class _Sum(NamedTuple):
-    """One ``_SUM`` instruction: ``value = ((x₀·y₀ + x₁·y₁) + x₂·y₂) + …`` over ``terms``
-    (a plain term is ``x·1.0``); backward, ``adjoint[x] += g·value[y]`` then
-    ``adjoint[y] += g·value[x]`` for each of ``pairs`` (products of two variables), then
-    ``adjoint[t] += g·value[f]`` for each of ``singles``."""
-
-    terms: tuple[tuple[int, int], ...]
-    pairs: tuple[tuple[int, int], ...]
-    singles: tuple[tuple[int, int], ...]
 
 
 class Program:
@@ -296,8 +176,8 @@ class Program:
         # The output's ancestors run forward and backward; vertices only aux values need
         # run forward only, after them, so they cannot touch the output's adjoints.
         active = set(inputs)
-        self._main = _Instructions()
-        self._extra = _Instructions()
+        self._main = Instructions()
+        self._extra = Instructions()
         self._fixed: dict[int, tuple[int, ...]] = {}  # the arguments of the other op vertices
         uses = [0] * len(vertices)  # how many arguments each vertex is, and of which vertex
         users = [0] * len(vertices)
@@ -315,7 +195,7 @@ class Program:
                     block.add(slot[node], tape.rule_for(node), node.op, args, wanted)
                 else:
                     self._fixed[slot[node]] = tuple(args)
-        _fuse(self._main, uses, users, {self._output, *self._aux, *self._inputs})
+        fuse(self._main, uses, users, {self._output, *self._aux, *self._inputs})
         # Eager strict() judges the gradient of every ancestor that is not a constant; a
         # replay adds adjoints only into vertices that depend on an input. If the output
         # has other ancestors (op vertices of constants alone, leaves that are not
@@ -459,32 +339,32 @@ class Program:
                 f"{', '.join(self._names)}), got {len(point)}"
             )
         values = self._start(point)
-        _forward(self._main, values)
+        forward(self._main, values)
         if self._extra.steps:
-            _forward(self._extra, values)
+            forward(self._extra, values)
         strict_mode = is_strict()
-        if strict_mode and not _finite(values):
+        if strict_mode and not all_finite(values):
             self._eagerly(point, gradient=False)  # raises the eager error
         aux = tuple(values[k] for k in self._aux)
         if not gradient:
             return Evaluation(values[self._output], (), aux)
         adjoints = [-0.0] * len(values)  # -0.0: the IEEE additive identity, as in eager
         adjoints[self._output] = 1.0
-        _backward(self._main, values, adjoints)
+        backward(self._main, values, adjoints)
         grads = tuple(
             adjoints[k] if reached else 0.0
             for k, reached in zip(self._inputs, self._reached, strict=True)
         )
         if strict_mode and (
             self._unjudged
-            or not _finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
+            or not all_finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
         ):
             self._eagerly(point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
 
     def _start(self, point: Sequence[float]) -> list[float]:
         """The values a replay starts from: the stored ones, the point's at the inputs, and
-        the 1.0 that _SUM instructions multiply plain terms by, one past the vertices."""
+        the 1.0 that SUM instructions multiply plain terms by, one past the vertices."""
         values = self._values.copy()
         values.append(1.0)
         for k, x in zip(self._inputs, point, strict=True):
@@ -559,13 +439,13 @@ class Program:
         seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
         values = self._start(point)
         # Every vertex, unfolded: the tangents below read the values of a sum's terms.
-        _forward(self._main, values, self._main.steps)
-        if is_strict() and not _finite(values):
+        forward(self._main, values, self._main.steps)
+        if is_strict() and not all_finite(values):
             self._eagerly(point, gradient=False)
         tangent: dict[int, float] = {}
         for k, seed in zip(self._inputs, seeds, strict=True):
             tangent[k] = tangent[k] + seed if k in tangent else seed
-        _push_tangents(self._main, self._ops, values, tangent)
+        push_tangents(self._main, self._ops, values, tangent)
         return values[self._output], tangent.get(self._output, 0.0)
 
     # -- back to a graph ---------------------------------------------------------------
@@ -655,334 +535,6 @@ class Program:
                 "when the program was traced; compile again at this point, or use fnad.grad / "
                 "fnad.value_and_grad, which trace every call"
             )
-
-
-# --------------------------------------------------------------------------- the loops
-
-
-class _Chain(NamedTuple):
-    """A chain :func:`_fuse` folds: the steps it replaces, the instruction that replaces
-    them (at the place of the sum's step), its terms, and its adjoint additions in the
-    order it makes them, as ``(rank in the unfused reverse pass, target slot)``."""
-
-    members: list[int]
-    head: tuple[int, int, int, int, int]
-    sum: _Sum
-    additions: list[tuple[int, int]]
-
-
-def _fuse(block: _Instructions, uses: Sequence[int], users: Sequence[int], kept: set[int]) -> None:
-    """Fold each chain of adds over products (a neuron's ``b + w₁·x₁ + w₂·x₂ + …``, a loss
-    summed over points), with the relu or tanh that is its one use, into one instruction:
-    the loops then run a tight loop over its terms instead of a dispatch per vertex.
-
-    It is exact, not a reassociation: the sum is still added left to right over the same
-    products. A folded vertex has one use (``uses``; ``users`` names the vertex that
-    uses it) and is not an output, aux or input (``kept``); so its adjoint in eager is
-    ``-0.0 + g`` = ``g``, the sum's own adjoint, and its argument gets ``g · factor``
-    (``factor`` is the other factor, or 1.0 for a plain term: ``g · 1.0`` is ``g``).
-    What could change is the order in which adjoints reach a slot, as they now arrive at
-    the sum's place in the reverse order; a fold is kept only if every slot still
-    receives its adjoints in eager's order (:func:`_out_of_order`), so the gradients
-    agree bit for bit."""
-    folding = _Folding(block, uses, users, kept)
-    chains = folding.chains()
-    folded = {m for chain in chains.values() for m in chain.members}
-    for _ in range(8):
-        late = _out_of_order(block, chains, folded, folding.rank)
-        if not late:
-            break
-        for f in late:
-            folded.difference_update(chains.pop(f).members)
-    else:
-        return  # keep the unfused program rather than search further
-    if chains:
-        block.fused = [
-            chains[f].head if f in chains else step
-            for f, step in enumerate(block.steps)
-            if f in chains or f not in folded
-        ]
-        block.sums = {chain.head[2]: chain.sum for chain in chains.values()}
-
-
-class _Folding:
-    """The chains of one block, as :func:`_fuse` finds them."""
-
-    def __init__(
-        self, block: _Instructions, uses: Sequence[int], users: Sequence[int], kept: set[int]
-    ) -> None:
-        self.block, self.steps, self.uses, self.users = block, block.steps, uses, users
-        # The steps whose vertex can fold into its one use (as an add or a product term),
-        # and the relu and tanh steps (which can take a sum as their one argument).
-        self.inner = {
-            step[2]: f
-            for f, step in enumerate(self.steps)
-            if (step[0] is _ADD or step[0] is _MUL) and uses[step[2]] == 1 and step[2] not in kept
-        }
-        self.activations = {
-            step[2]: f for f, step in enumerate(self.steps) if step[0] is _RELU or step[0] is _TANH
-        }
-        self.kept = kept
-        self.one = len(uses)  # the slot of the 1.0 plain terms are multiplied by (_start)
-        self.width = 1 + max(map(len, block.nary.values()), default=2)
-        self.top = len(self.steps) - 1
-
-    def rank(self, f: int, n: int) -> int:
-        """When the unfused reverse pass makes step ``f``'s ``n``-th adjoint addition."""
-        return (self.top - f) * self.width + n
-
-    def chains(self) -> dict[int, _Chain]:
-        """Every chain, by the step of its sum, found from the output backwards."""
-        chains: dict[int, _Chain] = {}
-        taken: set[int] = set()
-        for f in range(self.top, -1, -1):
-            if f not in taken and self.steps[f][0] is _ADD:
-                chain = self.chain(f)
-                if chain is not None:
-                    chains[f] = chain
-                    taken.update(chain.members)
-        return chains
-
-    def chain(self, f: int) -> _Chain | None:
-        """The chain whose sum step ``f`` computes, or None if nothing folds into it."""
-        steps, inner, one, top, width = self.steps, self.inner, self.one, self.top, self.width
-        adds = [f]  # from the sum down
-        while True:
-            _, _, _, a, b = steps[adds[-1]]
-            deeper = inner.get(a)
-            if deeper is None or steps[deeper][0] is not _ADD:
-                deeper = inner.get(b)
-                if deeper is None or steps[deeper][0] is not _ADD:
-                    break
-            adds.append(deeper)
-        sums = {steps[m][2] for m in adds}
-        terms: list[tuple[int, int]] = []
-        products: list[int] = []
-        singles: list[tuple[int, int, int]] = []  # (rank, target, factor)
-        for m in reversed(adds):  # the deepest add first: the forward order of the terms
-            _, bcode, _, a, b = steps[m]
-            for n, term in enumerate((a, b)):
-                if term in sums:
-                    continue
-                p = inner.get(term)
-                if p is not None and steps[p][0] is _MUL:
-                    products.append(p)
-                    terms.append((steps[p][3], steps[p][4]))
-                    continue
-                terms.append((term, one))
-                # A plain term gets the add step's addition, if it has one: both arguments
-                # for _B_ADD, else only the first (_B_ADD_A) or the second (_B_ADD_B).
-                if bcode is _B_ADD:
-                    singles.append(((top - m) * width + n, term, one))
-                elif n == (0 if bcode is _B_ADD_A else 1):
-                    singles.append(((top - m) * width, term, one))
-        if len(adds) == 1 and not products:
-            return None  # a lone add of two plain terms
-        pairs: list[tuple[int, int, int]] = []  # (rank, x, y): x gets g·y, then y gets g·x
-        for p in products:
-            _, bcode, _, x, y = steps[p]
-            r = (top - p) * width
-            if bcode is _B_MUL:
-                pairs.append((r, x, y))
-            else:
-                singles.append((r, x, y) if bcode is _B_MUL_A else (r, y, x))
-        if {t for _, t, _ in singles} & {s for _, x, y in pairs for s in (x, y)}:
-            # A slot both ways: one list keeps its additions in order.
-            singles.extend(a for r, x, y in pairs for a in ((r, x, y), (r + 1, y, x)))
-            pairs = []
-        pairs.sort()
-        singles.sort()
-        members = adds + products
-        head = self.activation(f, members)
-        additions = [a for r, x, y in pairs for a in ((r, x), (r + 1, y))]
-        additions.extend((r, t) for r, t, _ in singles)
-        return _Chain(
-            members,
-            head,
-            _Sum(
-                tuple(terms),
-                tuple((x, y) for _, x, y in pairs),
-                tuple((t, c) for _, t, c in singles),
-            ),
-            additions,
-        )
-
-    def activation(self, f: int, members: list[int]) -> tuple[int, int, int, int, int]:
-        """The chain's instruction: with the relu or tanh that is the sum's one use, if
-        any (added to ``members``); its adjoint addition goes to the sum alone."""
-        total = self.steps[f][2]
-        after = self.activations.get(self.users[total])
-        if after is None or self.uses[total] != 1 or total in self.kept:
-            return (_SUM, _B_SUM, total, total, total)
-        members.append(after)
-        fcode, _, out = self.steps[after][:3]
-        if fcode is _RELU:
-            return (_SUM_RELU, _B_SUM_RELU, out, total, total)
-        return (_SUM_TANH, _B_SUM_TANH, out, total, total)
-
-
-def _out_of_order(
-    block: _Instructions,
-    chains: Mapping[int, _Chain],
-    folded: set[int],
-    rank: Callable[[int, int], int],
-) -> set[int]:
-    """The chains that would add to some slot out of the unfused reverse pass's order."""
-    last: dict[int, tuple[int, int]] = {}  # slot -> (rank of its latest addition, chain)
-    late: set[int] = set()
-    for f in range(len(block.steps) - 1, -1, -1):
-        chain = chains.get(f)
-        owner = f
-        if chain is not None:
-            additions = chain.additions
-        elif f in folded:
-            continue
-        else:
-            additions = [(rank(f, n), t) for n, t in enumerate(block.targets(block.steps[f]))]
-            owner = -1  # an unfused step: already in eager's order
-        for r, target in additions:
-            before = last.get(target)
-            if before is not None and before[0] > r:
-                # A chain makes its additions at its sum's place, never later than the
-                # unfused steps would: the one that came too early is a chain (the
-                # earlier one, or this one if it reordered its own): unfold it.
-                late.add(before[1])
-            last[target] = (r, owner)
-    return late
-
-
-def _finite(values: Iterable[float]) -> bool:
-    return not any(x - x for x in values)  # x - x is 0.0 for finite x, nan otherwise
-
-
-def _forward(
-    block: _Instructions, v: list[float], steps: list[tuple[int, int, int, int, int]] | None = None
-) -> None:
-    """The forward pass: each op's rule, in topological order, over flat values; by default
-    the fused instructions (which leave a folded chain's inner sums and products unset)."""
-    mul, add, relu, sub, neg, tanh = _MUL, _ADD, _RELU, _SUB, _NEG, _TANH  # fast locals
-    sum_, sum_relu, sum_tanh = _SUM, _SUM_RELU, _SUM_TANH
-    sums = block.sums
-    for code, _, i, a, b in block.fused if steps is None else steps:
-        if code >= sum_:  # _SUM, _SUM_RELU, _SUM_TANH: one test for all three
-            total = -0.0  # -0.0 + p is p: the first product starts the sum unchanged
-            for p, q in sums[i].terms:
-                total = total + v[p] * v[q]
-            v[a] = total
-            if code is sum_relu:
-                v[i] = 0.0 if total < 0.0 else total
-            elif code is sum_tanh:
-                v[i] = _tanh(total)
-        elif code is mul:
-            v[i] = v[a] * v[b]
-        elif code is add:
-            v[i] = v[a] + v[b]
-        elif code is relu:
-            x = v[a]
-            v[i] = 0.0 if x < 0.0 else x
-        elif code is tanh:
-            v[i] = _tanh(v[a])
-        elif code is sub:
-            v[i] = v[a] - v[b]
-        elif code is neg:
-            v[i] = -v[a]
-        else:
-            rule = block.rules[i]
-            if code is _UNARY:
-                args: tuple[float, ...] = (v[a],)
-            elif code is _BINARY:
-                args = (v[a], v[b])
-            else:
-                args = tuple(v[j] for j in block.nary[i])
-            try:
-                result = rule.forward(*args)
-            except (ArithmeticError, ValueError):
-                result = run_forward(rule, args)
-            v[i] = result if type(result) is float else as_result(result, rule)
-
-
-def _backward(block: _Instructions, v: list[float], adj: list[float]) -> None:
-    """The reverse pass: the chain rule in the reverse of the forward order, accumulated
-    exactly as :func:`fnad.engine.core.backpropagate` does (so the bits agree)."""
-    mul, add, mul_a, add_a, relu, tanh = _B_MUL, _B_ADD, _B_MUL_A, _B_ADD_A, _B_RELU, _B_TANH
-    sum_, sum_relu, sum_tanh, sums = _B_SUM, _B_SUM_RELU, _B_SUM_TANH, block.sums
-    for step in reversed(block.fused):
-        _, code, i, a, b = step
-        g = adj[i]
-        if code >= sum_:  # _B_SUM, _B_SUM_RELU, _B_SUM_TANH: one test for all three
-            if code is sum_relu:  # the activation's step, as eager adds it to the sum
-                g = -0.0 + g * (0.0 if v[a] <= 0.0 else 1.0)
-            elif code is sum_tanh:
-                out = v[i]
-                g = -0.0 + g * (1 - out * out)
-            _, pairs, singles = sums[i]
-            for x, y in pairs:
-                adj[x] += g * v[y]
-                adj[y] += g * v[x]
-            for t, f in singles:
-                adj[t] += g * v[f]
-        elif code is mul:
-            adj[a] += g * v[b]
-            adj[b] += g * v[a]
-        elif code is add:
-            adj[a] += g
-            adj[b] += g
-        elif code is mul_a:
-            adj[a] += g * v[b]
-        elif code is add_a:
-            adj[a] += g
-        elif code is relu:
-            adj[a] += g * (0.0 if v[a] <= 0.0 else 1.0)
-        elif code is tanh:
-            out = v[i]
-            adj[a] += g * (1 - out * out)
-        elif code is _B_MUL_B:
-            adj[b] += g * v[a]
-        elif code is _B_ADD_B:
-            adj[b] += g
-        elif code is _B_SUB:
-            adj[a] += g
-            adj[b] -= g
-        elif code is _B_SUB_A:
-            adj[a] += g
-        elif code is _B_SUB_B:
-            adj[b] -= g
-        elif code is _B_NEG:
-            adj[a] -= g
-        else:
-            args = block.arguments(step)
-            parts = float_partials(block.rules[i], [v[j] for j in args], v[i])
-            wanted = block.wanted.get(i)
-            for n, (j, partial) in enumerate(zip(args, parts, strict=True)):
-                if wanted is None or wanted[n]:
-                    adj[j] += g * partial
-
-
-def _push_tangents(
-    block: _Instructions, ops_of: Sequence[str], v: list[float], tangent: dict[int, float]
-) -> None:
-    """Forward mode over the block: Σ partialᵢ·tangentᵢ over the arguments that have a
-    tangent, in argument order, as :func:`fnad.jvp` computes it."""
-    strict_mode = is_strict()
-    for step in block.steps:
-        i = step[2]
-        if i in tangent:
-            continue
-        args = block.arguments(step)
-        rule = block.rules.get(i) or _BUILTIN[_SPECIALISED_NAME[step[0]]]
-        parts = float_partials(rule, [v[j] for j in args], v[i])
-        total: float | None = None
-        for j, partial in zip(args, parts, strict=True):
-            incoming = tangent.get(j)
-            if incoming is not None:
-                term = partial * incoming
-                total = term if total is None else total + term
-        if total is not None:
-            if strict_mode and total - total:
-                raise non_finite_value(
-                    f"forward mode through {ops_of[i]}", [v[j] for j in args], total
-                )
-            tangent[i] = total
 
 
 # --------------------------------------------------------------------------- check

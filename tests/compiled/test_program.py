@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnad
+import fnad.compiled.folding
 import fnad.compiled.program
 from fnad import Node, Program
-from fnad.compiled.program import SPECIALISED
+from fnad.compiled.instructions import SPECIALISED
 from fnad.nn.datasets import moons
 from fnad.nn.model import MLP, hinge_loss, l2, step_program
 from tests.export_strategies import Expr, expressions, same
@@ -474,14 +475,14 @@ def test_a_fold_that_would_reorder_a_gradient_sum_is_undone(
     the reverse of eager's order: float addition is not associative, so it stays unfolded
     (and the relu'd sum, which keeps the order, stays folded)."""
     undone: list[set[int]] = []
-    check = fnad.compiled.program._out_of_order
+    check = fnad.compiled.folding.out_of_order
 
     def spy(*args: object) -> set[int]:
         late = check(*args)  # type: ignore[arg-type]
         undone.append(late)
         return late
 
-    monkeypatch.setattr(fnad.compiled.program, "_out_of_order", spy)
+    monkeypatch.setattr(fnad.compiled.folding, "out_of_order", spy)
 
     def f(x: Node, y: Node) -> Node:
         penalty = x * x + y * y + 1.0 + 2.0
@@ -556,6 +557,6 @@ def test_check_compares_with_an_eager_backward(monkeypatch: pytest.MonkeyPatch) 
     program = fnad.compile(lambda x, y: (x * y + x).tanh(), 0.5, 0.25)
     program.check(0.5, -2.0)
     # A replay whose backward went wrong is caught: the oracle is eager, not another replay.
-    monkeypatch.setattr(fnad.compiled.program, "_backward", lambda block, values, adjoints: None)
+    monkeypatch.setattr(fnad.compiled.program, "backward", lambda block, values, adjoints: None)
     with pytest.raises(fnad.ProgramMismatchError, match=r"the gradient ∂/∂x replays as -0\.0"):
         program.check(0.5, -2.0)

@@ -127,7 +127,9 @@ def _table(op: str) -> list[Row]:
 
 
 BUILTIN = sorted(
-    name for name, rule in fnad.builtin_rules().items() if rule.partials.__module__ == "fnad.engine.ops"
+    name
+    for name, rule in fnad.builtin_rules().items()
+    if rule.partials.__module__ == "fnad.engine.ops"
 )
 
 
