@@ -73,9 +73,6 @@ __all__ = [
     "compile",
 ]
 
-INPUT = ""
-"""``op`` of an input vertex."""
-
 
 class ProgramMismatchError(FnadError, ValueError):
     """:meth:`Program.check`: an eager trace at a point differs from the compiled program."""
