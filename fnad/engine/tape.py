@@ -390,34 +390,34 @@ class Tape(Recorder):
         return self._position_cache[node]
 
     def __reduce__(self) -> tuple[Callable[..., Tape], tuple[Any, ...]]:
-        # Columns of atoms, not a tuple per node: pickling stays flat and cheap for the GC.
-        order = self._nodes_in_order()
-        index = {node: i for i, node in enumerate(order)}
-        arities = [len(n.inputs) for n in order]
-        flat_inputs = [index[a] for n in order for a in n.inputs]
-        columns = (
-            [n.data for n in order],
-            [n.op for n in order],
-            [n.label for n in order],
-            arities,
-            flat_inputs,
-        )
+        # The graph as a table of flat columns (cheap for pickle and the GC), recorded again
+        # on load by the one routine that records tables; then the last backward's grads.
+        from fnad.engine.table import GraphTable, restore_tape  # table.py builds on Tape
+
+        table = GraphTable.of_tape(self)
+        index = {node: i for i, node in enumerate(self._nodes_in_order())}
         grads = ([index[n] for n in self._grads], list(self._grads.values()))
-        return _restore_tape, (columns, grads)
+        return restore_tape, (table, grads)
 
 
 def _restore_tape(
     columns: tuple[list[float], list[str], list[str], list[int], list[int]],
     grads: tuple[list[int], list[float]],
 ) -> Tape:
+    """A Tape pickled before tapes pickled as tables (flat columns with arities)."""
+    from fnad.engine.table import GraphTable, restore_tape
+
     data, ops, labels, arities, flat_inputs = columns
-    tape = Tape()
-    nodes: list[Node] = []
-    cursor = 0
-    for value, op, label, arity in zip(data, ops, labels, arities, strict=True):
-        inputs = tuple(nodes[i] for i in flat_inputs[cursor : cursor + arity])
-        cursor += arity
-        nodes.append(tape._recorded(value, op, inputs, label))
-    positions, values = grads
-    tape._grads = {nodes[i]: g for i, g in zip(positions, values, strict=True)}
-    return tape
+    starts = list(itertools.accumulate(arities, initial=0))
+    table = GraphTable(
+        ops=ops,
+        labels=labels,
+        values=data,
+        starts=starts,
+        sources=flat_inputs,
+        rules={},
+        inputs=(),
+        names=(),
+        outputs=(),
+    )
+    return restore_tape(table, grads)
