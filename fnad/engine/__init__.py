@@ -6,6 +6,7 @@ importing only from the ones listed before it::
 
     rules      Rule, RuleTable: one entry per op (forward, partials); no Node
     scope      which tape is current (per thread and task), the default tape, strict()
+    methods    Node's operators, op methods and NumPy protocol (a mixin, one line per op)
     node       Node: the immutable value, its identity, its read-only attributes
     recording  the hot path: how an op becomes a new Node in the graph (Tape's base class)
     backward   backpropagate, the one chain rule, and the Gradients it returns
@@ -18,54 +19,10 @@ One call goes the other way, on purpose: ``scope.current_tape`` imports ``Tape``
 context needs its first default tape (a Node needs the current tape; a Tape makes Nodes).
 """
 
+from fnad.engine import ops
 from fnad.engine.backward import Gradients, backpropagate, chain_term
 from fnad.engine.node import CONST, DisplayHook, Node, Operand, set_display_hook, to_float
-from fnad.engine.ops import (
-    LEAKY_RELU_SLOPE,
-    BinaryOp,
-    Scalar,
-    UnaryOp,
-    abs,
-    acos,
-    acosh,
-    asin,
-    asinh,
-    atan,
-    atan2,
-    atanh,
-    ceil,
-    cos,
-    cosh,
-    erf,
-    evaluate,
-    exp,
-    exp2,
-    expm1,
-    floor,
-    fmod,
-    gelu,
-    hypot,
-    leaky_relu,
-    log,
-    log1p,
-    log2,
-    log10,
-    maximum,
-    minimum,
-    mod,
-    power,
-    relu,
-    sigmoid,
-    sign,
-    silu,
-    sin,
-    sinh,
-    softplus,
-    sqrt,
-    tan,
-    tanh,
-    value,
-)
+from fnad.engine.ops import *  # noqa: F403  (the built-in ops: ops.__all__)
 from fnad.engine.rules import (
     RESERVED,
     Forward,
@@ -78,16 +35,14 @@ from fnad.engine.rules import (
     use_rules,
 )
 from fnad.engine.scope import DEFAULT_TAPE_WARNING, current_tape, is_strict, strict
-from fnad.engine.table import INPUT, GraphTable, input_names, record, vertices_of
+from fnad.engine.table import INPUT, GraphTable, input_names, record, restore_tape, vertices_of
 from fnad.engine.tape import Tape
 
 __all__ = [
     "CONST",
     "DEFAULT_TAPE_WARNING",
     "INPUT",
-    "LEAKY_RELU_SLOPE",
     "RESERVED",
-    "BinaryOp",
     "DisplayHook",
     "Forward",
     "Gradients",
@@ -97,61 +52,21 @@ __all__ = [
     "Partials",
     "Rule",
     "RuleTable",
-    "Scalar",
     "Tape",
-    "UnaryOp",
-    "abs",
-    "acos",
-    "acosh",
-    "asin",
-    "asinh",
-    "atan",
-    "atan2",
-    "atanh",
     "backpropagate",
     "builtin_rules",
-    "ceil",
     "chain_term",
-    "cos",
-    "cosh",
     "current_rules",
     "current_tape",
-    "erf",
-    "evaluate",
-    "exp",
-    "exp2",
-    "expm1",
-    "floor",
-    "fmod",
-    "gelu",
-    "hypot",
     "input_names",
     "is_strict",
     "isolated_rules",
-    "leaky_relu",
-    "log",
-    "log1p",
-    "log2",
-    "log10",
-    "maximum",
-    "minimum",
-    "mod",
-    "power",
     "record",
-    "relu",
+    "restore_tape",
     "set_display_hook",
-    "sigmoid",
-    "sign",
-    "silu",
-    "sin",
-    "sinh",
-    "softplus",
-    "sqrt",
     "strict",
-    "tan",
-    "tanh",
     "to_float",
     "use_rules",
-    "value",
     "vertices_of",
 ]
+__all__ += ops.__all__

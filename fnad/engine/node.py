@@ -13,8 +13,9 @@ Invariants:
 - **Nothing recursive.** ``repr`` never walks the graph; pickling a node pickles its whole
   tape once, as flat columns.
 
-Dependencies inside the engine: :mod:`fnad.engine.scope` (the current tape) only; every
-call from a Node to its tape goes through the ``tape`` it holds.
+Dependencies inside the engine: :mod:`fnad.engine.scope` (the current tape) and
+:mod:`fnad.engine.methods` (the operators and op methods Node inherits). Every call from a
+Node to its tape goes through the ``tape`` it holds.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import attrs
 
 from fnad._internal import describe
 from fnad.engine import scope
+from fnad.engine.methods import NodeMethods
 from fnad.errors import (
     ImmutableError,
     MissingAttributeError,
@@ -156,7 +158,7 @@ def rich_display(obj: object, include: Any, exclude: Any) -> dict[str, Any] | No
 
 
 @attrs.frozen(eq=False, init=False, repr=False)
-class Node:
+class Node(NodeMethods):
     """A scalar value recorded on a :class:`Tape`, with the op that produced it.
 
     >>> x = Node(2.0, label="x")
@@ -302,264 +304,6 @@ class Node:
         if len(self.tape) >= scope.DEFAULT_TAPE_WARNING:
             scope.default_tape_grows(self.tape)
         return self.tape.backward(self, create_graph=create_graph)
-
-    # -- operators ---------------------------------------------------------------------
-
-    def __add__(self, other: Operand) -> Node:
-        return self.tape._apply2("add", self, other)
-
-    def __radd__(self, other: SupportsFloat) -> Node:
-        return self.tape._apply2("add", other, self)
-
-    def __sub__(self, other: Operand) -> Node:
-        return self.tape._apply2("sub", self, other)
-
-    def __rsub__(self, other: SupportsFloat) -> Node:
-        return self.tape._apply2("sub", other, self)
-
-    def __mul__(self, other: Operand) -> Node:
-        return self.tape._apply2("mul", self, other)
-
-    def __rmul__(self, other: SupportsFloat) -> Node:
-        return self.tape._apply2("mul", other, self)
-
-    def __truediv__(self, other: Operand) -> Node:
-        return self.tape._apply2("truediv", self, other)
-
-    def __rtruediv__(self, other: SupportsFloat) -> Node:
-        return self.tape._apply2("truediv", other, self)
-
-    def __pow__(self, other: Operand) -> Node:
-        return self.tape._apply2("pow", self, other)
-
-    def __rpow__(self, other: SupportsFloat) -> Node:
-        return self.tape._apply2("pow", other, self)
-
-    def __mod__(self, other: Operand) -> Node:
-        return self.tape._apply2("mod", self, other)
-
-    def __rmod__(self, other: SupportsFloat) -> Node:
-        return self.tape._apply2("mod", other, self)
-
-    def __neg__(self) -> Node:
-        return self.tape._apply1("neg", self)
-
-    def __pos__(self) -> Node:
-        return self
-
-    def __abs__(self) -> Node:
-        return self.tape._apply1("abs", self)
-
-    def __floor__(self) -> Node:  # math.floor(x), and np.floor of an object array
-        return self.tape._apply1("floor", self)
-
-    def __ceil__(self) -> Node:  # math.ceil(x), and np.ceil of an object array
-        return self.tape._apply1("ceil", self)
-
-    # -- elementary functions (rules in fnad.ops) ---------------------------------------
-
-    def relu(self) -> Node:
-        """``max(self, 0)``; the derivative at 0 is 0, as in PyTorch."""
-        return self.tape._apply1("relu", self)
-
-    def tanh(self) -> Node:
-        """Hyperbolic tangent."""
-        return self.tape._apply1("tanh", self)
-
-    def exp(self) -> Node:
-        """``e ** self``."""
-        return self.tape._apply1("exp", self)
-
-    def log(self) -> Node:
-        """Natural logarithm (``-inf`` at 0, nan below)."""
-        return self.tape._apply1("log", self)
-
-    def sigmoid(self) -> Node:
-        """Logistic function ``1 / (1 + exp(-self))``."""
-        return self.tape._apply1("sigmoid", self)
-
-    def sin(self) -> Node:
-        """Sine."""
-        return self.tape._apply1("sin", self)
-
-    def cos(self) -> Node:
-        """Cosine."""
-        return self.tape._apply1("cos", self)
-
-    def sqrt(self) -> Node:
-        """Square root (nan below 0)."""
-        return self.tape._apply1("sqrt", self)
-
-    def abs(self) -> Node:
-        """Absolute value; the derivative at 0 is 0, as in PyTorch."""
-        return self.tape._apply1("abs", self)
-
-    def tan(self) -> Node:
-        """Tangent."""
-        return self.tape._apply1("tan", self)
-
-    def sinh(self) -> Node:
-        """Hyperbolic sine."""
-        return self.tape._apply1("sinh", self)
-
-    def cosh(self) -> Node:
-        """Hyperbolic cosine."""
-        return self.tape._apply1("cosh", self)
-
-    def asin(self) -> Node:
-        """Arc sine (nan outside [-1, 1])."""
-        return self.tape._apply1("asin", self)
-
-    def acos(self) -> Node:
-        """Arc cosine (nan outside [-1, 1])."""
-        return self.tape._apply1("acos", self)
-
-    def atan(self) -> Node:
-        """Arc tangent."""
-        return self.tape._apply1("atan", self)
-
-    def asinh(self) -> Node:
-        """Inverse hyperbolic sine."""
-        return self.tape._apply1("asinh", self)
-
-    def acosh(self) -> Node:
-        """Inverse hyperbolic cosine (nan below 1)."""
-        return self.tape._apply1("acosh", self)
-
-    def atanh(self) -> Node:
-        """Inverse hyperbolic tangent (``±inf`` at ±1, nan beyond)."""
-        return self.tape._apply1("atanh", self)
-
-    def atan2(self, x: Operand) -> Node:
-        """``atan2(self, x)``: the angle of the point ``(x, self)``, as ``math.atan2(y, x)``."""
-        return self.tape._apply2("atan2", self, x)
-
-    def hypot(self, other: Operand) -> Node:
-        """``√(self² + other²)``, as ``math.hypot``."""
-        return self.tape._apply2("hypot", self, other)
-
-    def log1p(self) -> Node:
-        """``log(1 + self)``, accurate near 0."""
-        return self.tape._apply1("log1p", self)
-
-    def expm1(self) -> Node:
-        """``exp(self) - 1``, accurate near 0."""
-        return self.tape._apply1("expm1", self)
-
-    def log2(self) -> Node:
-        """Base-2 logarithm."""
-        return self.tape._apply1("log2", self)
-
-    def log10(self) -> Node:
-        """Base-10 logarithm."""
-        return self.tape._apply1("log10", self)
-
-    def exp2(self) -> Node:
-        """``2 ** self``."""
-        return self.tape._apply1("exp2", self)
-
-    def erf(self) -> Node:
-        """The error function."""
-        return self.tape._apply1("erf", self)
-
-    def sign(self) -> Node:
-        """-1, 0 or 1 (nan for nan); the derivative is 0, as in PyTorch."""
-        return self.tape._apply1("sign", self)
-
-    def floor(self) -> Node:
-        """The largest integer <= self; the derivative is 0, as in PyTorch."""
-        return self.tape._apply1("floor", self)
-
-    def ceil(self) -> Node:
-        """The smallest integer >= self; the derivative is 0, as in PyTorch."""
-        return self.tape._apply1("ceil", self)
-
-    def fmod(self, other: Operand) -> Node:
-        """C's remainder ``self - trunc(self/other)·other``, as ``math.fmod``."""
-        return self.tape._apply2("fmod", self, other)
-
-    def mod(self, other: Operand) -> Node:
-        """Python's ``self % other``: ``self - floor(self/other)·other``."""
-        return self.tape._apply2("mod", self, other)
-
-    def minimum(self, other: Operand) -> Node:
-        """The smaller of the two; a tie splits the gradient half and half, as in PyTorch."""
-        return self.tape._apply2("minimum", self, other)
-
-    def maximum(self, other: Operand) -> Node:
-        """The larger of the two; a tie splits the gradient half and half, as in PyTorch."""
-        return self.tape._apply2("maximum", self, other)
-
-    def softplus(self) -> Node:
-        """``log(1 + exp(self))``."""
-        return self.tape._apply1("softplus", self)
-
-    def leaky_relu(self, negative_slope: Operand = 0.01) -> Node:
-        """``self`` above 0, ``negative_slope·self`` elsewhere (a Node slope gets a gradient)."""
-        return self.tape._apply2("leaky_relu", self, negative_slope)
-
-    def gelu(self) -> Node:
-        """``self·Φ(self)``, Φ the standard normal CDF (the exact, erf form)."""
-        return self.tape._apply1("gelu", self)
-
-    def silu(self) -> Node:
-        """``self·sigmoid(self)``."""
-        return self.tape._apply1("silu", self)
-
-    # NumPy's names: np.arcsin(array_of_nodes) calls each element's arcsin().
-    arcsin = asin
-    arccos = acos
-    arctan = atan
-    arcsinh = asinh
-    arccosh = acosh
-    arctanh = atanh
-    arctan2 = atan2
-    fabs = abs  # noqa: A003 - NumPy's name for it
-
-    # -- NumPy ---------------------------------------------------------------------------
-
-    _NUMPY_OPS = {  # noqa: RUF012 - read, never written
-        **{name: name for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "tan", "sinh")},
-        **{name: name for name in ("cosh", "hypot", "log1p", "expm1", "log2", "log10", "exp2")},
-        **{name: name for name in ("sign", "floor", "ceil", "fmod", "minimum", "maximum")},
-        **{f"arc{name}": f"a{name}" for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh")},
-        "arctan2": "atan2",
-        **{"add": "add", "subtract": "sub", "multiply": "mul", "divide": "truediv"},
-        **{"power": "pow", "float_power": "pow", "negative": "neg", "remainder": "mod"},
-        **{"absolute": "abs", "fabs": "abs"},
-    }
-    """NumPy ufunc name -> fnad op: ``np.exp(x)`` records ``exp``."""
-
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        """``np.exp(x)`` records fnad's op; a NumPy array next to a Node is refused.
-
-        A Node is a scalar: ``np.array([1.0]) + x`` is an OperandTypeError, as ``x +
-        np.array([1.0])`` is (neither records anything). Arrays *of* Nodes work element by
-        element: ``np.tan(np.array([x, y], dtype=object))``. Ordering comparisons compare
-        values; ``==`` is identity.
-        """
-        name = getattr(ufunc, "__name__", repr(ufunc))
-        if method == "__call__" and not kwargs:  # comparisons record nothing
-            if name in ("less", "less_equal", "greater", "greater_equal"):
-                return ufunc(*[a.data if isinstance(a, Node) else a for a in inputs])
-            if name in ("equal", "not_equal"):  # Nodes compare by identity
-                return (inputs[0] is inputs[1]) == (name == "equal")
-        for position, operand in enumerate(inputs, 1):
-            if not isinstance(operand, (Node, numbers.Real, Decimal)):
-                raise OperandTypeError(
-                    f"numpy.{name}: argument {position} is {describe(operand)}; a fnad Node "
-                    "is a scalar and does not combine with arrays. Apply the op per element, "
-                    "e.g. on an object array of Nodes: np.array([x, y], dtype=object)"
-                )
-        op = self._NUMPY_OPS.get(name)
-        if method == "__call__" and not kwargs and op is not None:
-            return self.tape.apply(op, *inputs)
-        raise OperandTypeError(
-            f"numpy.{name}{'' if method == '__call__' else '.' + method}"
-            f"{'(..., ' + ', '.join(f'{k}=' for k in kwargs) + ')' if kwargs else ''}: not "
-            "supported on a fnad Node; call it without keyword arguments, or use one of the "
-            f"ufuncs fnad records: {', '.join(sorted(self._NUMPY_OPS))}"
-        )
 
 
 def _compared(other: object, op: str) -> float:

@@ -11,8 +11,9 @@ operands are checked and the value computed first); these functions are the only
 of a Node's slots, which attrs' frozen class otherwise refuses.
 
 :class:`Recorder` is the part of :class:`~fnad.Tape` that does this; it is a base class,
-not a separate object, so that ``x * y`` reaches it in one method call. Dependencies
-inside the engine: :mod:`fnad.engine.rules`, :mod:`fnad.engine.scope` and
+not a separate object, so that ``x * y`` reaches it in one method call.
+
+Dependencies inside the engine: :mod:`fnad.engine.rules`, :mod:`fnad.engine.scope` and
 :mod:`fnad.engine.node`.
 """
 
@@ -226,7 +227,7 @@ class Recorder:
         )
         return self._recorded(data, op, inputs)
 
-    def _apply1(self, op: str, x: Operand) -> Node:
+    def _apply1(self, op: str, x: object) -> Node:
         rule = self._lookup.get(op) or self.rule(op)
         if type(x) is Node:
             if x.tape is not self:
@@ -256,7 +257,7 @@ class Recorder:
         self._adjacency_succ[x][node] = _EDGE_0
         return node
 
-    def _apply2(self, op: str, x: Operand, y: Operand) -> Node:
+    def _apply2(self, op: str, x: object, y: object) -> Node:
         rule = self._lookup.get(op) or self.rule(op)
         if type(x) is Node:
             if x.tape is not self:

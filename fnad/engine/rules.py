@@ -23,7 +23,8 @@ Invariants:
 - the engine looks rules up by ``Node.op`` in the table of the node's tape, so a graph
   always differentiates with the rules it was built with.
 
-This module depends only on :mod:`fnad.errors`.
+Dependencies inside the engine: none (a rule knows no Node: its partials compute with
+whatever they are given). Outside it: :mod:`fnad._internal` and :mod:`fnad.errors`.
 """
 
 from __future__ import annotations

@@ -4,10 +4,9 @@
 leaves go on the current context's default tape. Both are per thread and per asyncio task
 (:mod:`contextvars`), as is :func:`strict`.
 
-Dependencies inside the engine: this module is below :mod:`fnad.engine.node` and
-:mod:`fnad.engine.tape`, which both read its context variables. The one call upward is
-deliberate: :func:`current_tape` imports :class:`~fnad.engine.tape.Tape` when a context
-needs its first default tape (a Node needs the current tape; a Tape makes Nodes).
+Dependencies inside the engine: none at import. Node and Tape read its context variables;
+the one call upward is deliberate: :func:`current_tape` imports the Tape class when a
+context needs its first default tape (a Node needs the current tape; a Tape makes Nodes).
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ Invariants:
   even if the op is re-registered later.
 - **Immutable and flat.** Columns are tuples or arrays of atoms (integers as ``array('i')``); no Node, no networkx graph,
   so a table pickles and crosses processes as plain data.
+
+Dependencies inside the engine: :mod:`fnad.engine.node`, :mod:`fnad.engine.rules` and
+:mod:`fnad.engine.tape`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """What a traced function returned: the one check every tracer (the transforms, ``fnad.compile``)
-applies to a user function's result, so they all answer a wrong return value the same way."""
+applies to a user function's result, so they all answer a wrong return value the same way.
+
+Dependencies inside the engine: :mod:`fnad.engine.node` and :mod:`fnad.engine.tape`.
+"""
 
 from __future__ import annotations
 
