@@ -580,7 +580,7 @@ def _check_array_forms(rule: Rule) -> list[str]:
     points = _array_points(rule)
     if not points:
         return []
-    columns = [np.array(column, dtype=np.float64) for column in zip(*points)]
+    columns = [np.array(column, dtype=np.float64) for column in zip(*points, strict=False)]
     problems: list[str] = []
     try:
         outs = [run_forward(rule, point) for point in points]
@@ -598,9 +598,7 @@ def _check_array_forms(rule: Rule) -> list[str]:
             if rule.array_partials is not None:
                 parts = rule.array_partials(*columns, np.array(outs))
                 if len(parts) != rule.arity:
-                    return [
-                        f"array partials return {len(parts)} values for {rule.arity} arguments"
-                    ]
+                    return [f"array partials return {len(parts)} values for {rule.arity} arguments"]
                 arrays = [np.broadcast_to(p, (len(points),)).tolist() for p in parts]
                 for k, point in enumerate(points):
                     mine_all = tuple(a[k] for a in arrays)
