@@ -258,7 +258,7 @@ def report_memory(sizes: Sequence[int]) -> None:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         outputs = result.values.nbytes + result.gradient.nbytes + result.aux.nbytes
-        chunk = chunk_size(len(program) + 1, n)
+        chunk = chunk_size(program._batch_plan.rows, n)  # type: ignore[attr-defined]
         print(
             f"    N = {n:>9,}: chunk {chunk}, peak beyond inputs and results "
             f"{(peak - outputs) / 2**20:6.1f} MiB (results {outputs / 2**20:6.1f} MiB)"

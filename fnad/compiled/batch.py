@@ -88,6 +88,7 @@ __all__ = [
 Array = NDArray[np.float64]
 
 _NARROW = 64  # up to this many points, np.cumsum adds a sum's terms faster than a loop
+_IN_CACHE = 1 << 17  # products (floats) a group gathers at once; beyond, term by term
 
 DEFAULT_ELEMENTS = 1 << 21
 """The default chunk holds at most this many floats per matrix (values, adjoints): 16 MiB
@@ -268,6 +269,90 @@ Step = tuple[int, int, int, int, int, Any]
 the detail a :class:`_Folded` for sums, ``(rule, argument rows, wanted)`` for rule calls."""
 
 
+GROUP = -1
+"""The code of a :class:`_Group` step (forward and backward)."""
+_GROUP_TERMS = 4096  # at most this many products per group (its temporaries: 8·this·chunk B)
+
+
+class _Group:
+    """Consecutive folded sums that read none of each other's results (a layer's neurons),
+    of one kind and one size, run as one: their products are one ``(sums, terms, chunk)``
+    array, added left to right along the terms; backward, each sum's additions are made in
+    the scalar loop's order (the last sum's first)."""
+
+    __slots__ = (
+        "code",
+        "coefficients",
+        "columns",
+        "factor_coefficients",
+        "factor_rows",
+        "factors_fixed",
+        "outputs",
+        "rows",
+        "sums",
+        "targets",
+        "unique",
+    )
+
+    def __init__(self, members: list[Step]) -> None:
+        folded: list[_Folded] = [m[5] for m in members]
+        self.code = members[0][0]
+        self.outputs = np.array([m[2] for m in members], dtype=np.intp)
+        self.sums = np.array([m[3] for m in members], dtype=np.intp)
+        self.rows = np.stack([f.rows for f in folded])
+        self.columns = [self.rows[:, t].copy() for t in range(self.rows.shape[1])]
+        self.coefficients = np.stack([f.coefficients for f in folded])
+        self.targets = [f.targets for f in reversed(folded)]
+        self.unique = [f.unique for f in reversed(folded)]
+        self.factor_rows = np.stack([f.factor_rows for f in reversed(folded)])
+        self.factor_coefficients = np.stack([f.factor_coefficients for f in reversed(folded)])[
+            :, :, None
+        ]
+        self.factors_fixed = all(f.factors_fixed for f in folded)
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.size)
+
+
+def _grouped(steps: list[Step]) -> list[Step]:
+    """``steps`` with each run of independent folded sums of one kind and size as one step."""
+    result: list[Step] = []
+    run: list[Step] = []
+    written: set[int] = set()
+
+    def close() -> None:
+        if len(run) > 1:
+            result.append((GROUP, GROUP, -1, -1, -1, _Group(run)))
+        else:
+            result.extend(run)
+        run.clear()
+        written.clear()
+
+    for step in steps:
+        code, _, i, a, _, detail = step
+        fits = (
+            code >= SUM
+            and not len(detail.both)
+            and bool(run)
+            and code == run[0][0]
+            and len(detail.rows) == len(run[0][5].rows)
+            and len(detail.targets) == len(run[0][5].targets)
+            and (len(run) + 1) * len(detail.rows) <= _GROUP_TERMS
+            and written.isdisjoint(detail.rows.tolist())
+            and written.isdisjoint(detail.factor_rows.tolist())
+        )
+        if not fits:
+            close()
+        if code >= SUM and not len(detail.both):
+            run.append(step)
+            written.update((i, a))
+        else:
+            result.append(step)
+    close()
+    return result
+
+
 def _active(program: Program) -> set[int]:
     """The slots whose values differ from point to point: inputs and what ops compute."""
     active = set(program._inputs)
@@ -339,7 +424,7 @@ class _Plan:
                 args = tuple(row[j] for j in block.arguments(step))
                 detail = (block.rules[i], args, block.wanted.get(i))
             steps.append((code, bcode, row[i], row[a], row[b], detail))
-        return steps
+        return _grouped(steps)
 
 
 def _plan(program: Program) -> _Plan:
@@ -361,7 +446,9 @@ def _per_point_forward(rule: Rule, columns: list[Array]) -> list[float]:
 def forward(steps: list[Step], V: Array) -> None:
     """The forward pass over a chunk: ``V`` is ``(rows, chunk)``."""
     for code, _, i, a, b, detail in steps:
-        if code >= SUM:
+        if code == GROUP:
+            _group_forward(detail, V)
+        elif code >= SUM:
             plan = detail
             products = V[plan.rows]
             if plan.scaled:
@@ -405,6 +492,52 @@ def forward(steps: list[Step], V: Array) -> None:
                 V[i] = _per_point_forward(rule, args)
 
 
+def _group_forward(group: _Group, V: Array) -> None:
+    terms = group.rows.shape[1]
+    if V.shape[1] * group.size <= _IN_CACHE:  # one (sums, terms, chunk) array of products
+        products = V[group.rows]
+        products *= group.coefficients
+        if products.shape[2] <= _NARROW:
+            np.cumsum(products, axis=1, out=products)
+            total = products[:, -1, :]
+        else:
+            total = products[:, 0, :].copy()
+            for t in range(1, terms):  # left to right, as the scalar loop adds
+                total += products[:, t, :]
+    else:  # term by term: a (sums, chunk) array at a time stays in cache
+        total = V[group.columns[0]]
+        total *= group.coefficients[:, 0]
+        for t in range(1, terms):
+            product = V[group.columns[t]]
+            product *= group.coefficients[:, t]
+            total += product
+    V[group.sums] = total
+    if group.code == SUM_RELU:
+        V[group.outputs] = np.where(total < 0.0, 0.0, total)
+    elif group.code == SUM_TANH:
+        V[group.outputs] = np.tanh(total)
+
+
+def _group_backward(group: _Group, V: Array, adj: Array) -> None:
+    g = adj[group.outputs[::-1]]  # the last sum first, as the reverse pass meets them
+    if group.code == SUM_RELU:
+        g = -0.0 + g * np.where(V[group.sums[::-1]] <= 0.0, 0.0, 1.0)
+    elif group.code == SUM_TANH:
+        out = V[group.outputs[::-1]]
+        g = -0.0 + g * (1 - out * out)
+    for j, (targets, unique) in enumerate(zip(group.targets, group.unique, strict=True)):
+        if group.factors_fixed:
+            added = group.factor_coefficients[j] * g[j]
+        else:
+            added = V[group.factor_rows[j]]
+            added *= group.factor_coefficients[j]
+            added *= g[j]
+        if unique:
+            adj[targets] += added
+        else:
+            np.add.at(adj, targets, added)
+
+
 def _partials(rule: Rule, args: list[Array], out: Array) -> Sequence[Any]:
     if rule.array_partials is not None:
         return check_arity(rule.name, rule.array_partials(*args, out), len(args))
@@ -420,6 +553,9 @@ def _partials(rule: Rule, args: list[Array], out: Array) -> Sequence[Any]:
 def backward(steps: list[Step], V: Array, adj: Array) -> None:
     """The reverse pass over a chunk, adding to each row in the scalar loop's order."""
     for _, code, i, a, b, detail in reversed(steps):
+        if code == GROUP:
+            _group_backward(detail, V, adj)
+            continue
         g = adj[i]
         if code >= B_SUM:
             if code == B_SUM_RELU:

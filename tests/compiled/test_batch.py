@@ -26,7 +26,7 @@ from tests.export_strategies import Expr, expressions, same
 
 np: Any = pytest.importorskip("numpy")
 
-from fnad.compiled.batch import BatchResult, chunk_size  # noqa: E402
+from fnad.compiled.batch import GROUP, BatchResult, chunk_size  # noqa: E402
 
 # The ops of the random graphs whose NumPy forms may differ from the C library's by an ulp
 # (their bound is tested op by op in tests/engine/test_array_forms.py). With their array
@@ -177,6 +177,12 @@ def test_moons_network_equals_the_scalar_replay_bit_for_bit() -> None:
     X = np.array([*points, *specials])
     for chunk in (None, 1, 50, 200):
         assert_same_as_scalar(program, X, chunk=chunk)
+    # A layer's neurons run as one group: products gathered at once, or term by term once
+    # the chunk is wide (here for the second layer, not the first).
+    steps = program._batch_plan.main  # type: ignore[attr-defined]
+    assert [len(step[5].outputs) for step in steps if step[0] == GROUP] == [16, 16]
+    wide = np.random.default_rng(1).uniform(-3.0, 3.0, (1200, 2))
+    assert_same_as_scalar(program, wide, chunk=600)
 
 
 def per_example_program(model: MLP[float]) -> Program:
