@@ -2,9 +2,11 @@
 
 One more small interpreter over the same instructions as the scalar loops
 (:mod:`fnad.compiled.scalar`): each instruction runs as NumPy operations over a whole chunk
-of points. Values live in a ``(slots + 1, chunk)`` float64 matrix (one row per vertex of
-the program, plus the 1.0 that folded sums multiply plain terms by), adjoints in another of
-the same shape; a row is one vertex at every point of the chunk.
+of points. Values live in a ``(rows, chunk)`` float64 matrix, adjoints in another of the
+same shape; a row is one vertex at every point of the chunk. Only the vertices the loops
+read or write get a row: those no input reaches (a network's weights) are numbers, the
+coefficients of the folded sums. Consecutive folded sums that read none of each other's
+results (a layer's neurons) run as one group step.
 
 Invariants this module keeps:
 
@@ -13,13 +15,15 @@ Invariants this module keeps:
   through the scalar rule where an op has none; the inlined ops (mul, add, sub, neg, relu,
   tanh) are written out as the scalar loops write them. Adjoints are accumulated in the
   scalar replay's order, per slot: a folded sum's products are gathered into one
-  ``(terms, chunk)`` array and added left to right (not with ``np.sum``, which adds
-  pairwise), and repeated targets go through ``np.add.at`` (which adds in index order).
+  ``(terms, chunk)`` array (``(sums, terms, chunk)`` for a group) and added left to right
+  (not with ``np.sum``, which adds pairwise), and repeated targets go through
+  ``np.add.at`` (which adds in index order).
   So the results equal :meth:`fnad.Program.evaluate` bit for bit wherever the array forms
   do (docs/batch.md has the per-op table).
 - **Bounded memory.** Points are processed ``chunk`` at a time: the two matrices take
-  ``16·(slots + 1)·chunk`` bytes, the temporaries of one instruction a few
-  ``8·terms·chunk``; only the inputs and the results grow with N.
+  ``16·rows·chunk`` bytes, the temporaries of one instruction a few ``8·terms·chunk`` (of a
+  group, at most ``8·_IN_CACHE`` bytes of products or a few ``8·sums·chunk``); only the
+  inputs and the results grow with N.
 - **Strict mode as the scalar replay.** Under :func:`fnad.strict`, the points of a chunk
   where a value or an adjoint is not finite are re-run through the scalar replay, in order:
   the first that raises raises its exact error.
@@ -92,7 +96,7 @@ _IN_CACHE = 1 << 17  # products (floats) a group gathers at once; beyond, term b
 
 DEFAULT_ELEMENTS = 1 << 21
 """The default chunk holds at most this many floats per matrix (values, adjoints): 16 MiB
-each, so ``chunk = DEFAULT_ELEMENTS // (slots + 1)`` points, between 16 and 4096."""
+each, so ``chunk = DEFAULT_ELEMENTS // rows`` points, between 16 and 4096."""
 
 
 @attrs.frozen(eq=False)
@@ -121,14 +125,14 @@ class BatchResult:
         return len(self.values)
 
 
-def chunk_size(slots: int, points: int) -> int:
-    """The default chunk: :data:`DEFAULT_ELEMENTS` floats per matrix, 16 to 4096 points,
-    and never more than there are points.
+def chunk_size(rows: int, points: int) -> int:
+    """The default chunk for a program of ``rows`` rows: :data:`DEFAULT_ELEMENTS` floats
+    per matrix, 16 to 4096 points, and never more than there are points.
 
     >>> chunk_size(980, 10_000), chunk_size(65_000, 10_000), chunk_size(10, 3)
-    (2137, 32, 3)
+    (2139, 32, 3)
     """
-    return max(1, min(points, max(16, min(4096, DEFAULT_ELEMENTS // (slots + 1)))))
+    return max(1, min(points, max(16, min(4096, DEFAULT_ELEMENTS // rows))))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -284,6 +288,7 @@ class _Group:
         "code",
         "coefficients",
         "columns",
+        "shared",
         "factor_coefficients",
         "factor_rows",
         "factors_fixed",
@@ -300,7 +305,12 @@ class _Group:
         self.outputs = np.array([m[2] for m in members], dtype=np.intp)
         self.sums = np.array([m[3] for m in members], dtype=np.intp)
         self.rows = np.stack([f.rows for f in folded])
-        self.columns = [self.rows[:, t].copy() for t in range(self.rows.shape[1])]
+        # A dense layer's sums read the same row at each term position (one input), and
+        # all add to the same rows backward: then a row is read once, not gathered per sum.
+        self.columns = [
+            int(column[0]) if (column == column[0]).all() else column.copy()
+            for column in self.rows.T
+        ]
         self.coefficients = np.stack([f.coefficients for f in folded])
         self.targets = [f.targets for f in reversed(folded)]
         self.unique = [f.unique for f in reversed(folded)]
@@ -309,6 +319,8 @@ class _Group:
             :, :, None
         ]
         self.factors_fixed = all(f.factors_fixed for f in folded)
+        first = self.targets[0]
+        self.shared = all(self.unique) and all(np.array_equal(t, first) for t in self.targets)
 
     @property
     def size(self) -> int:
@@ -505,12 +517,10 @@ def _group_forward(group: _Group, V: Array) -> None:
             for t in range(1, terms):  # left to right, as the scalar loop adds
                 total += products[:, t, :]
     else:  # term by term: a (sums, chunk) array at a time stays in cache
-        total = V[group.columns[0]]
-        total *= group.coefficients[:, 0]
+        columns, coefficients = group.columns, group.coefficients
+        total = coefficients[:, 0] * V[columns[0]]  # x·w is w·x in IEEE 754
         for t in range(1, terms):
-            product = V[group.columns[t]]
-            product *= group.coefficients[:, t]
-            total += product
+            total += coefficients[:, t] * V[columns[t]]
     V[group.sums] = total
     if group.code == SUM_RELU:
         V[group.outputs] = np.where(total < 0.0, 0.0, total)
@@ -525,6 +535,8 @@ def _group_backward(group: _Group, V: Array, adj: Array) -> None:
     elif group.code == SUM_TANH:
         out = V[group.outputs[::-1]]
         g = -0.0 + g * (1 - out * out)
+    shared = group.shared
+    block = adj[group.targets[0]] if shared else adj  # a dense layer's inputs, gathered once
     for j, (targets, unique) in enumerate(zip(group.targets, group.unique, strict=True)):
         if group.factors_fixed:
             added = group.factor_coefficients[j] * g[j]
@@ -532,10 +544,14 @@ def _group_backward(group: _Group, V: Array, adj: Array) -> None:
             added = V[group.factor_rows[j]]
             added *= group.factor_coefficients[j]
             added *= g[j]
-        if unique:
+        if shared:
+            block += added
+        elif unique:
             adj[targets] += added
         else:
             np.add.at(adj, targets, added)
+    if shared:
+        adj[group.targets[0]] = block
 
 
 def _partials(rule: Rule, args: list[Array], out: Array) -> Sequence[Any]:

@@ -285,7 +285,7 @@ def test_shapes_that_disagree_are_typed_errors_naming_them() -> None:
 
 
 def test_chunk_size_is_bounded_by_memory_not_by_points() -> None:
-    assert chunk_size(980, 10**6) == (1 << 21) // 981
+    assert chunk_size(980, 10**6) == (1 << 21) // 980
     assert chunk_size(10, 10**6) == 4096 and chunk_size(10**6, 10**6) == 16
     assert chunk_size(980, 5) == 5
 
