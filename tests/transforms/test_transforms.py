@@ -579,7 +579,8 @@ def test_a_method_on_an_undifferentiated_float_argument_says_what_happened_and_t
     transform: Any,
 ) -> None:
     def f(x: Node, y: Any) -> Node:
-        return x * y.relu()
+        result: Node = x * y.relu()
+        return result
 
     name = transform.__name__
     with pytest.raises(fnad.MissingAttributeError) as caught:
