@@ -247,7 +247,7 @@ def svg_texts(svg: str) -> list[str]:
 
 @pytest.mark.usefixtures("viz")
 def test_a_leaf_shown_after_backward_shows_the_gradient_node_grad_reads() -> None:
-    x, y, z = seed()
+    x, _, z = seed()
     z.backward()
     assert x.grad == 7.0
     bundle = x._repr_mimebundle_()
@@ -333,16 +333,14 @@ def test_invisible_and_direction_changing_characters_are_escaped_in_every_box(
 ) -> None:
     with fnad.Tape():
         x = Node(2.0, label=f"in{character}put")
-        c = fnad.Node.__new__(Node)  # placeholder to keep mypy quiet below
-        del c
         k = x.tape.constant(3.0)
         const = fnad.Node(0.0)  # an unlabelled input, to see every kind
         z = (x * k + const).with_label(f"op{character}box")
-    const_labelled = fnad.from_json(
+    labelled = fnad.from_json(
         fnad.to_json(z).replace('"label": ""', f'"label": "c{character}c"', 1)
     ).as_node()
     escaped = f"\\u{ord(character):04x}"
-    for output in (z, const_labelled):
+    for output in (z, labelled):
         svg = fnad.render(output).svg
         assert character not in svg
         assert escaped in svg
@@ -351,7 +349,7 @@ def test_invisible_and_direction_changing_characters_are_escaped_in_every_box(
 
 @pytest.mark.usefixtures("viz")
 def test_a_dot_that_dies_mid_pipe_is_a_render_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import graphviz
+    import graphviz  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     def broken_pipe(self: Any, format: str) -> bytes:  # noqa: A002 - graphviz's name
         raise BrokenPipeError(32, "Broken pipe")
