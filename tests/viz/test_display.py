@@ -336,9 +336,12 @@ def test_invisible_and_direction_changing_characters_are_escaped_in_every_box(
         k = x.tape.constant(3.0)
         const = fnad.Node(0.0)  # an unlabelled input, to see every kind
         z = (x * k + const).with_label(f"op{character}box")
+    document = fnad.to_json(z)
+    assert '"op":"const","label":""' in document
     labelled = fnad.from_json(
-        fnad.to_json(z).replace('"label": ""', f'"label": "c{character}c"', 1)
+        document.replace('"op":"const","label":""', f'"op":"const","label":"c{character}c"')
     ).as_node()
+    assert f"c{character}c" in [n.label for n in labelled.inputs[0].inputs]
     escaped = f"\\u{ord(character):04x}"
     for output in (z, labelled):
         svg = fnad.render(output).svg
