@@ -630,14 +630,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "derivative with respect to each variable, by reverse-mode autodiff."
         ),
         epilog=(
-            "EXPR may use decimal numbers, variables, + - * / ** (Python precedence:\n"
-            "-2**2 is -4), parentheses and calls of registered ops: "
+            "EXPR may use decimal numbers, the numbers pi and e, variables, + - * / **\n"
+            "(Python precedence: -2**2 is -4), parentheses and calls of registered ops: "
             + ", ".join(expression_parser.available_functions())
             + ".\nIt is parsed, never evaluated as Python.\n\n"
             "examples:\n"
             '  fnad grad "x*y + x**2 + relu(y)" x=2 y=3\n'
             '  fnad grad "tanh(w*x + b)" w=0.5 x=2 b=0 --json\n'
-            '  fnad grad "x*y" x=2 y=3 --svg graph.svg --save graph.json'
+            '  fnad grad "x*y" x=2 y=3 --svg graph.svg --save graph.json\n'
+            '  fnad grad "log(x)" x=0 --strict'
         ),
         formatter_class=formatter,
     )

@@ -8,14 +8,17 @@ every op on the current :class:`~fnad.Tape`.
 
 Accepted, with Python's precedence and meaning:
 
-- decimal numbers: ``2``, ``0.5``, ``.5``, ``1e-3`` (no hex, no ``_`` separators);
+- decimal numbers: ``2``, ``0.5``, ``.5``, ``1e-3`` (no hex, no ``_`` separators), and
+  the names ``pi`` and ``e`` (``inf`` and ``nan`` when non-finite values are allowed): see
+  :data:`CONSTANTS`;
 - variable names: ASCII identifiers that are not Python keywords or op names;
 - ``+ - * / **``, unary ``-`` and ``+``, parentheses;
 - calls of registered ops by name with positional arguments: ``relu(y)``, ``tanh(x)``,
   and plugin ops by their dotted name, ``mylib.softplus(x)``.
 
 ``-2**2`` is ``-4`` and ``x**-1`` works, as in Python. Anything else raises
-:class:`~fnad.ExpressionError` naming the 1-based column and the offending text.
+:class:`~fnad.ExpressionError` naming the 1-based column and the offending text (and, for an
+unknown function, the one probably meant: ``max`` is ``maximum``, ``Relu`` is ``relu``).
 
 Limits, checked while reading the text so that no input can exhaust the stack or memory:
 
