@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fnad
@@ -296,6 +296,8 @@ def test_any_text_exits_0_or_2_without_a_traceback(text: str, assignments: list[
         {name: st.sampled_from([-1.5, -0.5, 0.0, 0.25, 2.0]) for name in VARIABLES}
     ),
 )
+@example(("--x", "--x"), {"x": 2.0, "y": 0.0, "z": 0.0})  # argparse read it as an option
+@example(("--x*y", "--x*y"), {"x": 2.0, "y": -0.5, "z": 0.0})
 def test_cli_output_equals_the_python_api(pair: tuple[str, str], values: dict[str, float]) -> None:
     text, oracle_text = pair
     used = {name: value for name, value in values.items() if name in fnad.parse(text).variables}
