@@ -28,7 +28,7 @@ from typing import Any, overload
 
 import attrs
 
-from fnad._internal import format_of, printable
+from fnad._internal import INVISIBLE, format_of, printable
 from fnad.engine.core import CONST, Node
 from fnad.errors import GraphSizeError, RenderError
 from fnad.graph.schema import SCHEMA, SCHEMA_VERSION
@@ -128,10 +128,6 @@ _HTML_ENTITIES = {
 }
 
 
-# Characters Python calls printable that nobody can see (fillers, blank patterns).
-_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u180e")
-
-
 def visible(ch: str) -> bool:
     """Whether a character shows as itself: not a control, format (bidi controls such as
     U+202E, U+2066; zero-width characters), separator other than the space, surrogate or
@@ -140,7 +136,7 @@ def visible(ch: str) -> bool:
     >>> visible("θ"), visible("\u202e"), visible("\u200b"), visible("\u3164"), visible(" ")
     (True, False, False, False, False)
     """
-    return ch.isprintable() and ch != " " and ch not in _INVISIBLE
+    return ch.isprintable() and ch != " " and ch not in INVISIBLE
 
 
 MAX_LABEL_CHARS = 60

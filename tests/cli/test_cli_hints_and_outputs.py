@@ -294,3 +294,18 @@ def test_demo_flow_writes_the_format_of_its_extension(
     code, _, _ = run("demo", "--json", "--steps", "1", "--samples", "10", "--flow", str(target))
     assert code == 0
     assert target.read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize("character", ["\u202e", "\u2066", "\u200b", "\u3164", "\u2800"])
+def test_invisible_characters_of_labels_are_escaped_on_the_terminal(
+    tmp_path: Path, character: str
+) -> None:
+    with fnad.Tape():
+        x = fnad.Node(2.0, label=f"a{character}b")
+        saved = tmp_path / "g.json"
+        saved.write_text(fnad.to_json(x * 3.0))
+    code, out, err = run("replay", str(saved))
+    assert (code, err) == (0, "")
+    assert character not in out
+    assert f"df/da\\u{ord(character):04x}b = 3.0" in out
+    assert json.loads(run("replay", str(saved), "--json")[1])["grad"] == {f"a{character}b": 3.0}
