@@ -102,14 +102,32 @@ _moved.install()
 
 
 if not TYPE_CHECKING:  # type checkers see fnad's real attributes only
+    _RENAMED = {
+        "Value": "micrograd's Value is fnad.Node: from fnad import Node "
+        "(same API: Node(2.0, label='x'), .data, .grad, .backward())",
+        "draw_dot": "micrograd's draw_dot(z) is fnad.render(z): a drawing that shows itself "
+        "in Jupyter and saves with fnad.render(z, 'graph.svg') (or .png, .pdf)",
+    }
 
     def __getattr__(name: str) -> object:
-        """``fnad.flow``, ``fnad.datasets``, ``fnad.demo``: the first layout's submodules (deprecated)."""
+        """``fnad.flow``, ``fnad.datasets``, ``fnad.demo``: the first layout's submodules
+        (deprecated); micrograd's names (``Value``, ``draw_dot``): an ImportError naming
+        fnad's."""
         moved = _moved.MOVED.get(f"fnad.{name}")
         if moved is not None and name in ("flow", "datasets", "demo"):
             import sys
 
             return sys.modules[f"fnad.{name}"]
+        if name in _RENAMED:
+            # An ImportError, not an AttributeError: `from fnad import Value` would turn an
+            # AttributeError into a bare "cannot import name" and lose the hint.
+            from fnad.errors import RenamedError
+
+            raise RenamedError(
+                f"cannot import name {name!r} from 'fnad': {_RENAMED[name]}",
+                name=name,
+                path=__file__,
+            )
         raise AttributeError(f"module 'fnad' has no attribute {name!r}")
 
 

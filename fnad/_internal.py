@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from fnad.engine.rules import Rule
 
 __all__ = [
+    "INVISIBLE",
     "LazyModule",
     "accepts_positional",
     "as_result",
@@ -63,6 +64,11 @@ def describe(value: object, width: int = 60) -> str:
     return f"{text} ({type(value).__name__})"
 
 
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+"""Characters Python calls printable that nobody can see (Hangul fillers, the blank braille
+pattern, the combining grapheme joiner): escaped like the non-printable ones."""
+
+
 def printable(text: str) -> str:
     r"""``text`` safe to print on a terminal: every character that is not printable is escaped.
 
@@ -70,16 +76,25 @@ def printable(text: str) -> str:
     right-to-left override) and separators other than the space are written as in a
     Python ``repr`` (``\n``, ``\x1b``, ``\u202e``), so a label read from a file can
     neither forge an output line nor clear the screen, move the cursor or retitle the
-    window. Printable text, any script included, is left alone.
+    window; so are the few printable characters nobody can see (:data:`INVISIBLE`, such as
+    the Hangul filler U+3164). Printable text, any script included, is left alone.
 
     >>> print(printable("x = 0.0\nf = 42.0\ndf/dx"))
     x = 0.0\nf = 42.0\ndf/dx
     >>> print(printable("\x1b[2J\x1b]0;owned\x07y θ"))
     \x1b[2J\x1b]0;owned\x07y θ
+    >>> print(printable("w\u3164x\u202ey"))
+    w\u3164x\u202ey
     """
-    if text.isprintable():
+    if text.isprintable() and INVISIBLE.isdisjoint(text):
         return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return "".join(_escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    if ch in INVISIBLE:  # printable to Python, so repr() would leave it as it is
+        return f"\\u{ord(ch):04x}"
+    return ch if ch.isprintable() else repr(ch)[1:-1]
 
 
 def format_of(

@@ -26,6 +26,7 @@ __all__ = [
     "OperandValueError",
     "OutputFormatError",
     "OutputTypeError",
+    "RenamedError",
     "RenderError",
     "ReplayInputError",
     "RuleError",
@@ -131,6 +132,11 @@ class ImmutableError(FnadError, FrozenInstanceError):
 class MissingAttributeError(FnadError, AttributeError):
     """A habit from micrograd or PyTorch asked for something fnad does not have
     (``zero_grad``, ``_prev``, ``item``); the message says what to write instead."""
+
+
+class RenamedError(FnadError, ImportError):
+    """A name from micrograd that fnad spells differently was imported from fnad
+    (``from fnad import Value``); the message names fnad's (``Node``)."""
 
 
 class NoGradientError(FnadError, KeyError):

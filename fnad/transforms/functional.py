@@ -42,6 +42,7 @@ Invariants this module keeps:
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -60,10 +61,17 @@ from fnad.engine import (
     is_strict,
     to_float,
 )
+from fnad.engine import ops as fnad_functions
 from fnad.engine.ops import Scalar
 from fnad.engine.rules import Rule, builtin_rules
 from fnad.engine.tracing import check_output
-from fnad.errors import OutputTypeError, RuleError, TapeError, TransformError
+from fnad.errors import (
+    MissingAttributeError,
+    OutputTypeError,
+    RuleError,
+    TapeError,
+    TransformError,
+)
 
 __all__ = [
     "ScalarFunction",
@@ -348,6 +356,11 @@ def _trace(
                 result = f(*call_args, **kwargs)
         except TapeError as error:
             raise TapeError(f"{error}\n({_where(name, f, tape, nested, joined)})") from error
+        except AttributeError as error:
+            undifferentiated = _plain_argument(error, call_args, argnums, kwargs)
+            if undifferentiated is None:
+                raise
+            raise _plain_argument_error(name, f, error, undifferentiated, argnums) from None
         aux: object = None
         if has_aux:
             if not (isinstance(result, (tuple, list)) and len(result) == 2):
@@ -363,6 +376,69 @@ def _trace(
             tape.close()
         raise
     return _Trace(tape, nested, joined, variables, out, aux)
+
+
+def _plain_argument(
+    error: AttributeError,
+    call_args: Sequence[object],
+    argnums: tuple[int, ...],
+    kwargs: Mapping[str, Any],
+) -> str | None:
+    """How to name the argument ``f`` asked a Node attribute of (``y.relu()``) although the
+    transform passed it as the plain number it was given (not in argnums); else None."""
+    obj = getattr(error, "obj", None)
+    attribute = getattr(error, "name", None)
+    if not isinstance(obj, numbers.Real) or not isinstance(attribute, str):
+        return None
+    if not hasattr(Node, attribute):
+        return None
+    for i, value in enumerate(call_args):
+        if value is obj and i not in argnums:
+            return f"argument {i} ({obj!r})"
+    for key, value in kwargs.items():
+        if value is obj:
+            return f"keyword argument {key}={obj!r}"
+    return None
+
+
+def _parameter_name(f: object, index: int) -> str:
+    """The name of ``f``'s positional parameter ``index``, or ``"..."`` if it has none."""
+    try:
+        parameters = list(inspect.signature(f).parameters.values())  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "..."
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return positional[index].name if index < len(positional) else "..."
+
+
+def _plain_argument_error(
+    name: str, f: object, error: AttributeError, which: str, argnums: tuple[int, ...]
+) -> MissingAttributeError:
+    attribute = str(getattr(error, "name", ""))
+    function = (
+        getattr(fnad_functions, attribute, None) if attribute in fnad_functions.__all__ else None
+    )
+    fixes = []
+    argument = "..."
+    if which.startswith("argument "):
+        index = int(which.split()[1])
+        argument = _parameter_name(f, index)
+        fixes.append(f"differentiate it too (argnums={tuple(sorted({*argnums, index}))})")
+    else:
+        argument = which.split()[2].split("=")[0]
+    if callable(function):
+        fixes.append(
+            f"use the function form fnad.{attribute}({argument}), which takes numbers and "
+            "Nodes alike"
+        )
+    else:
+        fixes.append("pass a fnad.Node")
+    return MissingAttributeError(
+        f"fnad.{name}: {name_of(f)} asked its {which} for .{attribute}, but that argument "
+        f"is a plain {type(getattr(error, 'obj', None)).__name__}, not a Node: fnad.{name} "
+        f"differentiates only argnums={argnums[0] if len(argnums) == 1 else argnums} and "
+        f"passes the other arguments as they are; {' or '.join(fixes)}"
+    )
 
 
 def _where(name: str, f: object, tape: Tape, nested: bool, joined: bool) -> str:
@@ -605,19 +681,21 @@ def value_and_grad(
 @overload
 def value_and_grad(
     f: Callable[..., Any], argnums: int = 0, *, has_aux: Literal[True]
-) -> Transformed[tuple[tuple[float, float], Any], tuple[tuple[Node, Node], Any]]: ...
+) -> Transformed[tuple[tuple[float, Any], float], tuple[tuple[Node, Any], Node]]: ...
 @overload
 def value_and_grad(
     f: Callable[..., Any], argnums: Sequence[int], *, has_aux: Literal[True]
 ) -> Transformed[
-    tuple[tuple[float, tuple[float, ...]], Any], tuple[tuple[Node, tuple[Node, ...]], Any]
+    tuple[tuple[float, Any], tuple[float, ...]], tuple[tuple[Node, Any], tuple[Node, ...]]
 ]: ...
 def value_and_grad(
     f: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False
 ) -> Transformed[Any, Any]:
     """``f``'s value and its :func:`grad`, from one trace.
 
-    With ``has_aux=True`` the result is ``((value, grad), aux)``, as in JAX.
+    With ``has_aux=True`` the result is ``((value, aux), grad)``, as in JAX
+    (``(value, aux), grad = fnad.value_and_grad(loss, has_aux=True)(w)``). Before fnad 0.2 it
+    was ``((value, grad), aux)``, which JAX code unpacked without error, swapping the two.
 
     >>> import fnad
     >>> fnad.value_and_grad(lambda x: x.exp())(0.0)
@@ -625,7 +703,7 @@ def value_and_grad(
     >>> fnad.value_and_grad(lambda x, y: x / y, argnums=(0, 1))(1.0, 2.0)
     (0.5, (0.5, -0.25))
     >>> fnad.value_and_grad(lambda x: (x * x, x + 1), has_aux=True)(3.0)
-    ((9.0, 6.0), 4.0)
+    ((9.0, 4.0), 6.0)
     """
     nums, single = _normalize_argnums("value_and_grad", argnums)
 
@@ -634,8 +712,10 @@ def value_and_grad(
         trace = _trace("value_and_grad", f, args, resolved, kwargs, has_aux=has_aux)
         try:
             grads = _gradient(trace)
-            result = _value(trace), grads[0] if single else tuple(grads)
-            return (result, trace.export_aux()) if has_aux else result
+            gradient = grads[0] if single else tuple(grads)
+            if has_aux:  # JAX's shape: ((value, aux), grad)
+                return (_value(trace), trace.export_aux()), gradient
+            return _value(trace), gradient
         finally:
             trace.release()
 

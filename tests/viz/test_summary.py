@@ -408,6 +408,7 @@ def test_render_summary_of_the_moons_loss(tmp_path: Path) -> None:
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     assert text.count('class="node"') == 5 and text.count('class="edge"') == 7
+    assert text.count('class="node legend"') == 1 and "How to read it" in text
     png = subprocess.run(
         [dot, "-Tpng"],
         input=summary_to_dot(summarize(loss, by="neuron")).encode(),
