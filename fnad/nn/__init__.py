@@ -16,20 +16,10 @@ from fnad.nn.flow import (
     history_as_dict,
     plot_flow,
 )
-from fnad.nn.model import (
-    MLP,
-    MOONS,
-    Adam,
-    Layer,
-    MoonsSettings,
-    Neuron,
-    StepResult,
-    accuracy,
-    hinge_loss,
-    l2,
-    step_program,
-    train_step,
-)
+from fnad.nn.losses import accuracy, hinge_loss, l2
+from fnad.nn.model import MLP, Layer, Neuron
+from fnad.nn.optim import Adam
+from fnad.nn.training import MOONS, MoonsSettings, StepResult, step_program, train_step
 
 __all__ = [
     "FLOW_PLOT_SIZE",

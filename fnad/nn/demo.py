@@ -38,7 +38,9 @@ from fnad._internal import format_of, positive_int
 from fnad.errors import OutputFormatError
 from fnad.nn.datasets import Point, moons
 from fnad.nn.flow import FlowStats, flow_step, history_as_dict, plot_flow
-from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
+from fnad.nn.losses import accuracy, hinge_loss, l2
+from fnad.nn.model import MLP
+from fnad.nn.training import MOONS, train_step
 
 __all__ = [
     "ALPHA",

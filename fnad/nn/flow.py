@@ -6,7 +6,7 @@ pass none at all (dead), and whether the gradient shrinks or grows from layer to
 after ``loss.backward()``:
 
 >>> import fnad
->>> from fnad.nn.model import MLP, hinge_loss
+>>> from fnad.nn import MLP, hinge_loss
 >>> from fnad.nn.flow import flow_stats
 >>> with fnad.Tape():
 ...     net = MLP(2, [4, 4, 1], seed=1).trace()
@@ -50,7 +50,9 @@ import attrs
 from fnad.engine.core import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.graph.schema import encode_float
-from fnad.nn.model import MLP, StepResult, accuracy, hinge_loss, l2
+from fnad.nn.losses import accuracy, hinge_loss, l2
+from fnad.nn.model import MLP
+from fnad.nn.training import StepResult
 from fnad.viz.render import number
 from fnad.viz.summary import GradStats, euclidean_norm, place
 
@@ -339,7 +341,7 @@ def flow_step(
     :func:`flow_stats`.
 
     >>> from fnad.nn.datasets import moons
-    >>> from fnad.nn.model import train_step
+    >>> from fnad.nn.training import train_step
     >>> points, labels = moons(20, noise=0.1, seed=0)
     >>> result, stats = flow_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
     >>> result == train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)

@@ -14,7 +14,8 @@ the whole graph is freed, so a thousand steps use the memory of one. (A Node kee
 alive and the tape its Nodes, so it is the cyclic garbage collector that frees them.)
 
 >>> import fnad
->>> from fnad.nn.model import MLP, hinge_loss
+>>> from fnad.nn.model import MLP
+>>> from fnad.nn.losses import hinge_loss
 >>> model = MLP(2, [4, 1], seed=0)
 >>> len(model.parameters())
 17
@@ -31,49 +32,34 @@ A model whose parameters are floats also runs on floats, fast, with no graph at 
 >>> model((1.0, -1.0)) == net((1.0, -1.0)).data
 True
 
-The loss :func:`hinge_loss` plus :func:`l2` is the one of micrograd's demo,
-``mean(relu(1 - yᵢ·scoreᵢ)) + α·Σ p²``; :func:`train_step` is one step of that demo.
+The losses live in :mod:`fnad.nn.losses`, training steps in :mod:`fnad.nn.training` and
+optimizers in :mod:`fnad.nn.optim`; their names still import from here, as before the split.
 
 This module uses only fnad's public API (``Node``, ``Tape``, the ops); it depends on
-:mod:`fnad.engine.core`, :mod:`fnad.engine.ops` and :mod:`fnad.errors`, and nothing depends on it.
+:mod:`fnad.engine.core` and :mod:`fnad.errors`.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import random
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
-from fnad.compiled.program import Program
 from fnad.engine.core import Node, Operand, Tape, current_tape, to_float
-from fnad.engine.ops import relu, value
-from fnad.engine.rules import current_rules
 from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError
 
 __all__ = [
     "MLP",
-    "MOONS",
-    "Adam",
     "Layer",
-    "MoonsSettings",
     "Neuron",
-    "StepResult",
-    "accuracy",
-    "hinge_loss",
-    "l2",
-    "step_program",
-    "train_step",
 ]
 
 P = TypeVar("P", float, Node)
 """What a model's parameters are: floats (a model at rest) or Nodes (a traced model)."""
 Q = TypeVar("Q", float, Node)
-S = TypeVar("S", float, Node)
 
 Seed = int | random.Random | None
 """An int seed, a ``random.Random`` to draw from, or None for an unseeded generator."""
@@ -525,249 +511,39 @@ for _model_class in (Neuron, Layer, MLP):
 del _model_class
 
 
-# --------------------------------------------------------------------------- losses
+# --------------------------------------------------------------------------- old paths
 
+# The losses, training steps and optimizers lived here before fnad.nn was split by role;
+# ``from fnad.nn.model import train_step`` keeps working (read lazily: those modules import
+# this one).
+_MOVED = {
+    "hinge_loss": "fnad.nn.losses",
+    "l2": "fnad.nn.losses",
+    "accuracy": "fnad.nn.losses",
+    "MOONS": "fnad.nn.training",
+    "MoonsSettings": "fnad.nn.training",
+    "StepResult": "fnad.nn.training",
+    "train_step": "fnad.nn.training",
+    "step_program": "fnad.nn.training",
+    "Adam": "fnad.nn.optim",
+}
 
-def hinge_loss(scores: Sequence[S], labels: Sequence[float]) -> S:
-    """The mean hinge loss ``mean(relu(1 - yᵢ·scoreᵢ))`` for labels ``yᵢ`` of ±1.
+if TYPE_CHECKING:
+    from fnad.nn.losses import accuracy as accuracy
+    from fnad.nn.losses import hinge_loss as hinge_loss
+    from fnad.nn.losses import l2 as l2
+    from fnad.nn.optim import Adam as Adam
+    from fnad.nn.training import MOONS as MOONS
+    from fnad.nn.training import MoonsSettings as MoonsSettings
+    from fnad.nn.training import StepResult as StepResult
+    from fnad.nn.training import step_program as step_program
+    from fnad.nn.training import train_step as train_step
+else:
 
-    A Node if the scores are Nodes, a float if they are floats.
+    def __getattr__(name: str) -> Any:
+        home = _MOVED.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
 
-    >>> hinge_loss([2.0, 0.5, -1.0], [1, 1, 1])
-    0.8333333333333333
-    """
-    if len(scores) != len(labels) or not scores:
-        raise OperandValueError(
-            f"hinge_loss: got {len(scores)} scores and {len(labels)} labels; "
-            "pass one label per score, at least one of each"
-        )
-    for position, label in enumerate(labels):
-        if isinstance(label, bool) or label not in (-1, 1):
-            raise OperandValueError(
-                f"hinge_loss: label {position} is {label!r}; labels must be -1 or +1 (the hinge "
-                "loss is for ±1 labels). For 0/1 labels, as sklearn's make_moons gives, pass "
-                "[2 * y - 1 for y in labels]"
-            )
-    total: S | None = None
-    for score, label in zip(scores, labels, strict=True):
-        margin = relu(1 - label * score)
-        total = margin if total is None else total + margin
-    assert total is not None
-    return total * (1.0 / len(scores))
-
-
-def l2(parameters: Iterable[S], alpha: float) -> S | float:
-    """The L2 regularisation ``alpha · Σ p²`` (0.0 for no parameters).
-
-    >>> l2([1.0, 2.0], 0.5)
-    2.5
-    """
-    total: S | None = None
-    for p in parameters:
-        square = p * p
-        total = square if total is None else total + square
-    if total is None:
-        return 0.0
-    return alpha * total
-
-
-def accuracy(scores: Iterable[float | Node], labels: Iterable[float]) -> float:
-    """The fraction of scores whose sign matches the ±1 label (a score of 0 counts as -1).
-
-    >>> accuracy([0.3, -2.0, 0.0], [1, 1, -1])
-    0.6666666666666666
-    """
-    scores, labels = list(scores), list(labels)
-    if len(scores) != len(labels):
-        raise OperandValueError(
-            f"accuracy: got {len(scores)} scores and {len(labels)} labels; pass one label per score"
-        )
-    pairs = [(value(s) > 0.0) == (y > 0) for s, y in zip(scores, labels, strict=True)]
-    if not pairs:
-        raise OperandValueError("accuracy: no scores given")
-    return sum(pairs) / len(pairs)
-
-
-@attrs.frozen
-class MoonsSettings:
-    """The settings of micrograd's moons demo, in one place.
-
-    ``fnad demo``, :func:`train_step`'s default, ``examples/train_moons.py`` and the
-    benchmarks all read :data:`MOONS`, so they train the same network the same way.
-
-    >>> MOONS.layers, MOONS.alpha, MOONS.seed
-    ((16, 16, 1), 0.0001, 1337)
-    >>> MOONS.learning_rate(0, 100), MOONS.learning_rate(50, 100)
-    (1.0, 0.55)
-    """
-
-    layers: tuple[int, ...] = (16, 16, 1)
-    """The layer sizes after the 2 inputs: ``MLP(2, [16, 16, 1])``."""
-    alpha: float = 1e-4
-    """The weight α of the L2 regularisation ``α·Σ p²``."""
-    lr_start: float = 1.0
-    """The learning rate of the first step."""
-    lr_drop: float = 0.9
-    """How far the learning rate falls, linearly, over the run (to 0.1)."""
-    steps: int = 100
-    samples: int = 100
-    """How many moons points."""
-    noise: float = 0.1
-    """The noise of the moons points."""
-    seed: int = 1337
-    """The seed of the data and of the initial weights."""
-
-    def learning_rate(self, k: int, steps: int) -> float:
-        """The rate of step ``k`` of ``steps``: micrograd's ``1.0 - 0.9·k/100``, stretched."""
-        return self.lr_start - self.lr_drop * k / steps
-
-
-MOONS = MoonsSettings()
-"""micrograd's moons demo: ``MLP(2, [16, 16, 1])``, α = 1e-4, learning rate 1.0 → 0.1."""
-
-
-class StepResult(NamedTuple):
-    """What :func:`train_step` returns."""
-
-    model: MLP[float]
-    """The network after the step."""
-    loss: float
-    """The loss of the network *before* the step (what micrograd's demo prints)."""
-    accuracy: float
-    """Its training accuracy before the step."""
-
-
-def train_step(
-    model: MLP[float],
-    points: Sequence[Sequence[float]],
-    labels: Sequence[float],
-    lr: float,
-    alpha: float = MOONS.alpha,
-    *,
-    compiled: bool = True,
-) -> StepResult:
-    """One step of micrograd's moons demo: hinge loss + ``alpha``·L2, backward, SGD.
-
-    The step's graph has the same structure at every step (only the parameters change),
-    so by default it is traced once per network shape and data set, compiled to a
-    :class:`fnad.Program` and replayed at the model's parameters: the loss, accuracy and
-    gradients are bit for bit those of an eager trace, many times faster. The last few
-    compiled steps are kept. ``compiled=False`` traces and differentiates the step
-    eagerly, on a fresh tape that is closed before returning.
-
-    >>> from fnad.nn.datasets import moons
-    >>> points, labels = moons(20, noise=0.1, seed=0)
-    >>> result = train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
-    >>> result.model.shape, round(result.loss, 4), result.accuracy
-    ((2, 8, 1), 1.0241, 0.5)
-    >>> train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5, compiled=False) == result
-    True
-    """
-    if compiled:
-        replay = step_program(model, points, labels, alpha).evaluate(model.parameters())
-        return StepResult(
-            model.step(replay.gradient, lr), replay.value, accuracy(replay.aux, labels)
-        )
-    with Tape() as tape:
-        net = model.trace()
-        scores = [net(x) for x in points]
-        loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha)
-        grads = net.gradient(loss.backward())
-        result = StepResult(model.step(grads, lr), loss.data, accuracy(scores, labels))
-    tape.close()
-    return result
-
-
-_STEP_PROGRAMS: dict[tuple[Any, ...], Program] = {}
-_KEPT_STEP_PROGRAMS = 4
-_STEP_PROGRAMS_LOCK = threading.Lock()
-
-
-def step_program(
-    model: MLP[float],
-    points: Sequence[Sequence[float]],
-    labels: Sequence[float],
-    alpha: float = 1e-4,
-) -> Program:
-    """The compiled loss of :func:`train_step` for this network's structure and this data:
-    inputs are the parameters (named by their labels), the output is the loss, and the
-    auxiliary values are the scores.
-
-    >>> from fnad.nn.datasets import moons
-    >>> points, labels = moons(4, seed=0)
-    >>> prog = step_program(MLP(2, [2, 1], seed=0), points, labels)
-    >>> prog.input_names[:3], len(prog.evaluate(MLP(2, [2, 1], seed=1).parameters()).aux)
-    (('L0.N0.w0', 'L0.N0.w1', 'L0.N0.b'), 4)
-    """
-    structure = tuple((len(n.w), n.nonlin) for layer in model.layers for n in layer.neurons)
-    data = (tuple(tuple(map(float, x)) for x in points), tuple(map(float, labels)))
-    table = current_rules()
-    # The rules themselves, not only the table: defop(..., replace=True) changes a rule in
-    # place, and a program keeps the rules it was traced with.
-    key = (structure, data, float(alpha), id(table), tuple(table[name] for name in table))
-    with _STEP_PROGRAMS_LOCK:
-        program = _STEP_PROGRAMS.pop(key, None)
-    if program is None or program.rules is not current_rules():
-        with Tape() as tape:
-            net = model.trace()
-            scores = [net(x) for x in points]
-            loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha)
-            program = Program.from_nodes(loss, net.parameters(), aux=scores)
-        tape.close()
-    with _STEP_PROGRAMS_LOCK:
-        _STEP_PROGRAMS[key] = program  # most recently used last
-        while len(_STEP_PROGRAMS) > _KEPT_STEP_PROGRAMS:
-            del _STEP_PROGRAMS[next(iter(_STEP_PROGRAMS))]
-    return program
-
-
-# --------------------------------------------------------------------------- Adam
-
-
-@attrs.frozen
-class Adam:
-    """The Adam optimizer as an immutable value: ``step`` returns the new model *and* optimizer.
-
-    >>> model = MLP(2, [4, 1], seed=0)
-    >>> opt = Adam(lr=0.01)
-    >>> grads = [1.0] * len(model.parameters())
-    >>> model2, opt2 = opt.step(model, grads)
-    >>> opt2.t, round(model.parameters()[0] - model2.parameters()[0], 6)
-    (1, 0.01)
-    """
-
-    lr: float = 0.001
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    t: int = 0
-    """Steps taken so far."""
-    m: tuple[float, ...] = ()
-    """First-moment estimates, one per parameter (empty before the first step)."""
-    v: tuple[float, ...] = ()
-    """Second-moment estimates."""
-
-    def step(self, model: MLP[float], grads: Sequence[float]) -> tuple[MLP[float], Adam]:
-        """One Adam update of ``model`` for ``grads`` (in ``parameters()`` order)."""
-        params = model.parameters()
-        if len(grads) != len(params):
-            raise OperandValueError(
-                f"Adam.step: got {len(grads)} gradients for {len(params)} parameters"
-            )
-        m = self.m or (0.0,) * len(params)
-        v = self.v or (0.0,) * len(params)
-        if len(m) != len(params):
-            raise OperandValueError(
-                f"Adam.step: this optimizer state is for {len(m)} parameters, the model has "
-                f"{len(params)}; start a fresh Adam() for a different model"
-            )
-        t = self.t + 1
-        b1, b2 = self.beta1, self.beta2
-        new_m = tuple(b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True))
-        new_v = tuple(b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True))
-        c1, c2 = 1 - b1**t, 1 - b2**t
-        new_params = tuple(
-            p - self.lr * (mi / c1) / (math.sqrt(vi / c2) + self.eps)
-            for p, mi, vi in zip(params, new_m, new_v, strict=True)
-        )
-        return model.with_parameters(new_params), attrs.evolve(self, t=t, m=new_m, v=new_v)
+        return getattr(importlib.import_module(home), name)

@@ -15,10 +15,10 @@ import attrs
 import pytest
 
 import fnad
-import fnad.nn.model
+import fnad.nn.training
 from fnad import Node
+from fnad.nn import MLP, Adam, Layer, Neuron, accuracy, hinge_loss, l2, train_step
 from fnad.nn.datasets import moons
-from fnad.nn.model import MLP, Adam, Layer, Neuron, accuracy, hinge_loss, l2, train_step
 
 # --------------------------------------------------------------------------- helpers
 
@@ -330,7 +330,7 @@ def test_train_step_leaves_no_graph_behind(monkeypatch: pytest.MonkeyPatch) -> N
             tapes.append(weakref.ref(self))
             return super().__enter__()
 
-    monkeypatch.setattr(fnad.nn.model, "Tape", Spy)
+    monkeypatch.setattr(fnad.nn.training, "Tape", Spy)
     result = train_step(MLP(2, [4, 1], seed=0), points, labels, lr=0.1)
     del result
     gc.collect()
