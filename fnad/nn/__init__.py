@@ -4,6 +4,7 @@ from fnad.nn.datasets import (
     Dataset,
     Point,
     moons,
+    spirals,
 )
 from fnad.nn.flow import (
     FLOW_PLOT_SIZE,
@@ -16,15 +17,17 @@ from fnad.nn.flow import (
     history_as_dict,
     plot_flow,
 )
-from fnad.nn.losses import accuracy, hinge_loss, l2
-from fnad.nn.model import MLP, Layer, Neuron
-from fnad.nn.optim import Adam
+from fnad.nn.losses import accuracy, bce_with_logits, hinge_loss, l2, mse, softmax_cross_entropy
+from fnad.nn.model import ACTIVATIONS, MLP, Layer, Neuron
+from fnad.nn.optim import SGD, Adam, Schedule, linear_decay
 from fnad.nn.training import MOONS, MoonsSettings, StepResult, step_program, train_step
 
 __all__ = [
+    "ACTIVATIONS",
     "FLOW_PLOT_SIZE",
     "MLP",
     "MOONS",
+    "SGD",
     "Adam",
     "Dataset",
     "FlowStats",
@@ -35,15 +38,21 @@ __all__ = [
     "Neuron",
     "NeuronFlow",
     "Point",
+    "Schedule",
     "StepResult",
     "accuracy",
+    "bce_with_logits",
     "flow_stats",
     "flow_step",
     "hinge_loss",
     "history_as_dict",
     "l2",
+    "linear_decay",
     "moons",
+    "mse",
     "plot_flow",
+    "softmax_cross_entropy",
+    "spirals",
     "step_program",
     "train_step",
 ]

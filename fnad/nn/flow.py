@@ -285,7 +285,7 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
     layers: list[LayerFlow] = []
     norms: list[float] = []
     for i, layer in enumerate(net.layers):
-        relu = layer.neurons[0].nonlin
+        relu = layer.neurons[0].activation == "relu"
         weight_grads = [grads.get(w, 0.0) for n in layer.neurons for w in n.w]
         bias_grads = [grads.get(n.b, 0.0) for n in layer.neurons]
         per_neuron = []
@@ -296,9 +296,9 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
                     name=name,
                     weights=GradStats.of([grads.get(w, 0.0) for w in neuron.w]),
                     bias=grads.get(neuron.b, 0.0),
-                    relu=neuron.nonlin,
-                    active=active.get(name, 0) if neuron.nonlin else 0,
-                    evaluations=evaluations.get(name, 0) if neuron.nonlin else 0,
+                    relu=neuron.activation == "relu",
+                    active=active.get(name, 0) if neuron.activation == "relu" else 0,
+                    evaluations=evaluations.get(name, 0) if neuron.activation == "relu" else 0,
                 )
             )
         norm = euclidean_norm(weight_grads + bias_grads)

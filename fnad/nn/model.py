@@ -42,16 +42,20 @@ This module uses only fnad's public API (``Node``, ``Tape``, the ops); it depend
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
+from fnad import _floats
 from fnad.engine.core import Node, Operand, Tape, current_tape, to_float
 from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError
+from fnad.nn import _arrays
 
 __all__ = [
+    "ACTIVATIONS",
     "MLP",
     "Layer",
     "Neuron",
@@ -90,6 +94,27 @@ def _float_relu(x: float) -> float:
     return 0.0 if x < 0.0 else x
 
 
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+"""The activations a neuron can apply to its weighted sum (``linear``: none)."""
+
+_ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+
+
+def _activation(who: str, activation: object) -> str:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise OperandValueError(
+            f"{who}: activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got "
+            f"{activation!r}"
+        )
+    return activation
+
+
+def _hidden(activation: str) -> str:
+    # Neuron.of's activation for a neuron that is not linear ("relu" for a linear one, which
+    # nonlin=False overrides).
+    return "relu" if activation == "linear" else activation
+
+
 def _leaf(tape: Tape, data: float, label: str) -> Node:
     with tape:
         return Node(data, label=label)
@@ -100,10 +125,12 @@ def _leaf(tape: Tape, data: float, label: str) -> Node:
 
 @attrs.frozen(init=False)
 class Neuron(Generic[P]):
-    """``act = b + Σ wᵢ·xᵢ``, then ``relu(act)`` if ``nonlin``: micrograd's neuron, immutable.
+    """``act = b + Σ wᵢ·xᵢ``, then its activation: micrograd's neuron, immutable.
 
     ``Neuron(nin)`` draws the weights uniformly from [-1, 1] and sets the bias to 0, as
-    micrograd does; ``seed`` makes that reproducible.
+    micrograd does; ``seed`` makes that reproducible. The activation is relu (micrograd's
+    hidden neurons) unless ``activation`` says ``"tanh"``, ``"sigmoid"`` or ``"linear"``;
+    ``nonlin=False`` is micrograd's spelling of ``"linear"``.
 
     >>> n = Neuron(3, seed=0)
     >>> n.nin, n.b, len(n.parameters())
@@ -112,30 +139,49 @@ class Neuron(Generic[P]):
     0.0
     >>> Neuron(2, nonlin=False, seed=0) == Neuron(2, nonlin=False, seed=0)
     True
+    >>> import math
+    >>> Neuron.of([1.0], 0.0, activation="tanh")((0.5,)) == math.tanh(0.5)
+    True
     """
 
     w: tuple[P, ...]
     """The weights, one per input."""
     b: P
     """The bias."""
-    nonlin: bool
-    """Whether a relu follows (micrograd's hidden neurons) or not (its output neuron)."""
+    activation: str
+    """What follows the weighted sum: one of :data:`ACTIVATIONS`."""
 
-    def __init__(self: Neuron[float], nin: int, *, nonlin: bool = True, seed: Seed = None) -> None:
+    def __init__(
+        self: Neuron[float],
+        nin: int,
+        *,
+        nonlin: bool = True,
+        activation: str = "relu",
+        seed: Seed = None,
+    ) -> None:
         rng = _rng(seed)
         nin = _count("Neuron", "nin", nin)
-        self.__attrs_init__(tuple(rng.uniform(-1.0, 1.0) for _ in range(nin)), 0.0, bool(nonlin))
+        act = _activation("Neuron", activation) if nonlin else "linear"
+        self.__attrs_init__(tuple(rng.uniform(-1.0, 1.0) for _ in range(nin)), 0.0, act)
 
     @classmethod
-    def of(cls, w: Sequence[Q], b: Q, nonlin: bool = True) -> Neuron[Q]:
+    def of(
+        cls, w: Sequence[Q], b: Q, nonlin: bool = True, *, activation: str = "relu"
+    ) -> Neuron[Q]:
         """A neuron with exactly these parameters (floats or Nodes).
 
         >>> Neuron.of([0.5, -2.0], 1.0, nonlin=False)((2.0, 1.0))
         0.0
         """
+        act = _activation("Neuron.of", activation) if nonlin else "linear"
         neuron: Neuron[Q] = object.__new__(Neuron)
-        neuron.__attrs_init__(tuple(w), b, nonlin)
+        neuron.__attrs_init__(tuple(w), b, act)
         return neuron
+
+    @property
+    def nonlin(self) -> bool:
+        """Whether an activation follows the weighted sum (micrograd's name), i.e. not linear."""
+        return self.activation != "linear"
 
     @property
     def nin(self) -> int:
@@ -161,12 +207,17 @@ class Neuron(Generic[P]):
         act: Any = self.b
         for wi, xi in zip(self.w, x, strict=True):
             act = act + wi * xi
-        if not self.nonlin:
+        activation = self.activation
+        if activation == "relu":
+            return _float_relu(act) if type(act) is float else act.relu()
+        if activation == "linear":
             return act
-        return _float_relu(act) if type(act) is float else act.relu()
+        if type(act) is float:
+            return _floats.tanh(act) if activation == "tanh" else _floats.sigmoid(act)
+        return act.tanh() if activation == "tanh" else act.sigmoid()
 
     def __repr__(self) -> str:
-        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+        return f"{_ACTIVATION_NAMES[self.activation]}Neuron({len(self.w)})"
 
 
 def _preview_value(x: object) -> str:
@@ -198,11 +249,20 @@ class Layer(Generic[P]):
     neurons: tuple[Neuron[P], ...]
 
     def __init__(
-        self: Layer[float], nin: int, nout: int, *, nonlin: bool = True, seed: Seed = None
+        self: Layer[float],
+        nin: int,
+        nout: int,
+        *,
+        nonlin: bool = True,
+        activation: str = "relu",
+        seed: Seed = None,
     ) -> None:
         rng = _rng(seed)
         nout = _count("Layer", "nout", nout)
-        self.__attrs_init__(tuple(Neuron(nin, nonlin=nonlin, seed=rng) for _ in range(nout)))
+        act = _activation("Layer", activation)
+        self.__attrs_init__(
+            tuple(Neuron(nin, nonlin=nonlin, activation=act, seed=rng) for _ in range(nout))
+        )
 
     @classmethod
     def of(cls, neurons: Sequence[Neuron[Q]]) -> Layer[Q]:
@@ -249,10 +309,12 @@ class Layer(Generic[P]):
 
 @attrs.frozen(init=False)
 class MLP(Generic[P]):
-    """A multi-layer perceptron: relu hidden layers and a linear output layer.
+    """A multi-layer perceptron: hidden layers with an activation, and a linear output layer.
 
     ``MLP(2, [16, 16, 1])`` is the network of micrograd's moons demo: 2 inputs, two hidden
     layers of 16 relu neurons, one linear output neuron (337 parameters).
+    ``activation="tanh"`` (or ``"sigmoid"``, ``"linear"``) changes the hidden layers'; the
+    output layer stays linear, so its outputs are scores (logits) for any loss.
 
     >>> model = MLP(2, [16, 16, 1], seed=1337)
     >>> model.shape, len(model.parameters())
@@ -264,12 +326,23 @@ class MLP(Generic[P]):
 
     ``model(x)`` returns the single output of a one-output network; ``model.outputs(x)``
     returns all the outputs of any network.
+
+    >>> MLP(2, [8, 3], activation="tanh", seed=0)
+    MLP(2, [8, 3], activation='tanh')
     """
 
     layers: tuple[Layer[P], ...]
 
-    def __init__(self: MLP[float], nin: int, nouts: Sequence[int], *, seed: Seed = None) -> None:
+    def __init__(
+        self: MLP[float],
+        nin: int,
+        nouts: Sequence[int],
+        *,
+        activation: str = "relu",
+        seed: Seed = None,
+    ) -> None:
         rng = _rng(seed)
+        activation = _activation("MLP", activation)
         nin = _count("MLP", "nin", nin)
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise OperandTypeError(
@@ -279,7 +352,8 @@ class MLP(Generic[P]):
         last = len(nouts) - 1
         self.__attrs_init__(
             tuple(
-                Layer(sizes[i], sizes[i + 1], nonlin=i != last, seed=rng) for i in range(len(nouts))
+                Layer(sizes[i], sizes[i + 1], nonlin=i != last, activation=activation, seed=rng)
+                for i in range(len(nouts))
             )
         )
 
@@ -310,7 +384,27 @@ class MLP(Generic[P]):
 
         The same order as micrograd's ``MLP.parameters()``, and the order of the
         gradients that :meth:`gradient` returns and :meth:`step` takes.
+
+        A float model's parameters are floats (a float subclass that prints and computes
+        as one), values rather than variables: micrograd's ``p.data -= lr * p.grad`` has
+        nothing to update, and says how fnad does it instead.
+
+        >>> model = MLP(2, [2, 1], seed=0)
+        >>> p = model.parameters()[0]
+        >>> p == model.layers[0].neurons[0].w[0], isinstance(p, float)
+        (True, True)
+        >>> p.data -= 0.1 * p.grad
+        Traceback (most recent call last):
+        ...
+        fnad.errors.MissingAttributeError: MLP(...).parameters() are plain floats, ...
         """
+        params = self._parameter_values()
+        if params and type(params[0]) is float:
+            return tuple(map(_FloatParameter, params))
+        return params
+
+    def _parameter_values(self) -> tuple[P, ...]:
+        """:meth:`parameters` as stored: builtin floats (or Nodes), for the fast paths."""
         return tuple(p for layer in self.layers for p in layer.parameters())
 
     def labels(self) -> tuple[str, ...]:
@@ -347,7 +441,9 @@ class MLP(Generic[P]):
             neurons = []
             for neuron in layer.neurons:
                 w = tuple(next(it) for _ in neuron.w)
-                neurons.append(Neuron.of(w, next(it), neuron.nonlin))
+                neurons.append(
+                    Neuron.of(w, next(it), neuron.nonlin, activation=_hidden(neuron.activation))
+                )
             layers.append(Layer.of(neurons))
         return MLP.of(layers)
 
@@ -409,12 +505,19 @@ class MLP(Generic[P]):
         """Every output of the last layer for the input ``x``.
 
         On a traced network, numbers in ``x`` are recorded once as constants (not once per
-        neuron that reads them); on a float network ``x`` must be numbers.
+        neuron that reads them); on a float network ``x`` must be numbers. ``x`` may be a
+        1-D NumPy array (a row of sklearn's ``make_moons`` output, say).
         """
+        x = _arrays.point(x, f"{self!r}")
         if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
             raise OperandTypeError(
                 f"{self!r}: the input is {_preview_value(x)}, not a sequence of "
                 f"{self.layers[0].nin} numbers; pass e.g. model([0.5, -1.0])"
+            )
+        if len(x) != self.layers[0].nin:
+            raise OperandValueError(
+                f"{self!r}: the input has {len(x)} numbers, the network reads "
+                f"{self.layers[0].nin}: {_preview(x)}; pass one number per input"
             )
         values: Sequence[Any]
         first = self.layers[0].neurons[0].b
@@ -470,12 +573,85 @@ class MLP(Generic[P]):
             p - rate * to_float(g, "MLP.step") for p, g in zip(params, grads, strict=True)
         )
 
+    # -- files ---------------------------------------------------------------------------
+
+    def save(self: MLP[float], path: str | os.PathLike[str]) -> None:
+        """Write the model to ``path`` as JSON (:mod:`fnad.nn.files`): no pickle, exact floats.
+
+        >>> import os, tempfile
+        >>> model = MLP(2, [4, 1], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+        >>> model.save(path)
+        >>> MLP.load(path) == model
+        True
+        """
+        from fnad.nn import files  # files builds models, so it imports this module
+
+        files.save(self, path)
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> MLP[float]:
+        """The model saved at ``path`` by :meth:`save`, bit for bit.
+
+        The file is untrusted input: it is size-bounded (``max_bytes``, default
+        :data:`fnad.nn.files.MAX_MODEL_BYTES`) and checked field by field, and anything
+        wrong is a :class:`~fnad.errors.ModelFileError` naming the place. Nothing is run.
+        """
+        from fnad.nn import files
+
+        if max_bytes is None:
+            return files.load(path)
+        return files.load(path, max_bytes=max_bytes)
+
+    @property
+    def activation(self) -> str:
+        """The hidden layers' activation (``"relu"`` for micrograd's network; the output layer
+        is linear). A network built with :meth:`of` from layers of different activations
+        says ``"mixed"``."""
+        hidden = {n.activation for layer in self.layers[:-1] for n in layer.neurons}
+        if not hidden:
+            return "relu"  # a single layer: no hidden activation to name
+        return hidden.pop() if len(hidden) == 1 else "mixed"
+
     def __repr__(self) -> str:
         nin, *nouts = self.shape
-        return f"MLP({nin}, {nouts})"
+        activation = self.activation
+        if activation == "relu":
+            return f"MLP({nin}, {nouts})"
+        return f"MLP({nin}, {nouts}, activation={activation!r})"
 
 
 # --------------------------------------------------------------------------- habits
+
+
+class _FloatParameter(float):
+    """A float model's parameter: a float that explains, when asked for ``.data`` or
+    ``.grad``, that fnad's models are values updated by returning new ones."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+    def _refuse(self, name: str) -> MissingAttributeError:
+        return MissingAttributeError(
+            f"MLP(...).parameters() are plain floats, not micrograd Values: a parameter has "
+            f"no .{name}, and a model is never updated in place. The fnad way: with "
+            "fnad.Tape(): net = model.trace(); loss = ...; grads = net.gradient("
+            "loss.backward()); then model = model.step(grads, lr) (a new model). "
+            "fnad.nn.train_step(model, points, labels, lr) does a whole step, compiled"
+        )
+
+    @property
+    def data(self) -> float:
+        raise self._refuse("data")
+
+    @property
+    def grad(self) -> float:
+        raise self._refuse("grad")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise self._refuse(name)
 
 
 def _refuse_model_assignment(model: object, name: str, value: object = None) -> None:

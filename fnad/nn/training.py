@@ -16,6 +16,8 @@ import attrs
 from fnad.compiled.program import Program
 from fnad.engine.core import Tape
 from fnad.engine.rules import current_rules
+from fnad.errors import OperandTypeError
+from fnad.nn import _arrays
 from fnad.nn.losses import accuracy, hinge_loss, l2
 from fnad.nn.model import MLP
 
@@ -96,9 +98,12 @@ def train_step(
     ((2, 8, 1), 1.0241, 0.5)
     >>> train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5, compiled=False) == result
     True
+
+    ``points`` and ``labels`` may be NumPy arrays of shapes (n, inputs) and (n,).
     """
+    points, labels = _data("train_step", model, points, labels)
     if compiled:
-        replay = step_program(model, points, labels, alpha).evaluate(model.parameters())
+        replay = step_program(model, points, labels, alpha).evaluate(model._parameter_values())
         return StepResult(
             model.step(replay.gradient, lr), replay.value, accuracy(replay.aux, labels)
         )
@@ -110,6 +115,18 @@ def train_step(
         result = StepResult(model.step(grads, lr), loss.data, accuracy(scores, labels))
     tape.close()
     return result
+
+
+def _data(
+    who: str, model: MLP[float], points: Any, labels: Any
+) -> tuple[Sequence[Sequence[float]], Sequence[float]]:
+    """Points and labels as sequences (from NumPy arrays too), one label per point."""
+    if not isinstance(model, MLP):
+        raise OperandTypeError(f"{who}: expected an fnad.nn.MLP, got {type(model).__name__}")
+    points = _arrays.rows(points, who, "points", model.shape[0])
+    labels = _arrays.values(labels, who, "labels")
+    _arrays.check_lengths(who, "points", points, "labels", labels)
+    return points, labels
 
 
 _STEP_PROGRAMS: dict[tuple[Any, ...], Program] = {}
@@ -133,7 +150,8 @@ def step_program(
     >>> prog.input_names[:3], len(prog.evaluate(MLP(2, [2, 1], seed=1).parameters()).aux)
     (('L0.N0.w0', 'L0.N0.w1', 'L0.N0.b'), 4)
     """
-    structure = tuple((len(n.w), n.nonlin) for layer in model.layers for n in layer.neurons)
+    points, labels = _data("step_program", model, points, labels)
+    structure = tuple((len(n.w), n.activation) for layer in model.layers for n in layer.neurons)
     data = (tuple(tuple(map(float, x)) for x in points), tuple(map(float, labels)))
     table = current_rules()
     # The rules themselves, not only the table: defop(..., replace=True) changes a rule in
