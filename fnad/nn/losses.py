@@ -200,7 +200,9 @@ def softmax_cross_entropy(logits: Sequence[Sequence[S]], labels: Sequence[int]) 
         for z in row:
             e = exp(z - top)
             total = e if total is None else total + e
-        return (log(total) + top) - row[int(label)]
+        # m - z[y] first: exact when z[y] is the largest logit, so no digits of the log
+        # are lost to a large m.
+        return log(total) + (top - row[int(label)])
 
     result: S = _mean(
         "softmax_cross_entropy", (term(row, label) for row, label in zip(rows, labels, strict=True))
