@@ -385,11 +385,16 @@ def run(
     started = time.perf_counter()
     try:
         model = train(model, points, labels, steps, on_step, flows, compiled=not args.eager)
+        seconds = time.perf_counter() - started
+        # Each step reports the loss its model had *before* its update (as micrograd prints
+        # it); the summary is the trained model's, after the last update. The bar ends on the
+        # trained model's numbers too, so the two never disagree.
+        loss, acc = evaluate(model, points, labels)
+        if bar is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=True)
     finally:
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - started
-    loss, acc = evaluate(model, points, labels)
     summary = Summary(steps, loss, acc, seconds, args.seed, args.samples, args.noise)
 
     if args.plot is not None:
@@ -420,7 +425,11 @@ def run(
             f"{steps} steps in {seconds:.1f} s",
             file=out,
         )
-        print(f"final loss {loss:.4f}, training accuracy {acc:.1%}", file=out)
+        print(
+            f"final loss {loss:.4f}, training accuracy {acc:.1%} (the trained model, after "
+            f"step {steps})",
+            file=out,
+        )
         if args.plot is not None:
             print(f"wrote {args.plot}", file=out)
         if args.flow is not None:
