@@ -18,6 +18,7 @@ Usage::
     .venv/bin/python benchmarks/train_step.py    # timing, 100 steps
     .venv/bin/python benchmarks/train_step.py --no-gc     # the same with the cyclic GC off
     .venv/bin/python benchmarks/train_step.py --memory 1000   # fnad's peak RSS over 1000 steps
+    .venv/bin/python benchmarks/train_step.py --demo-flow 5   # `fnad demo --flow` vs `fnad demo`
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import fnad
+from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 from fnad.nn.datasets import moons
-from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
 Step = Callable[[float], tuple[float, float]]
 """One training step at a learning rate; returns (loss, accuracy) before the update."""
@@ -261,6 +262,59 @@ def memory(seed: int, steps: int) -> dict[str, Any]:
     }
 
 
+def demo_flow(rounds: int) -> dict[str, Any]:
+    """``fnad demo --json`` against ``fnad demo --json --flow FILE.png`` at the defaults.
+
+    Two measures, rounds interleaved (plain, then with --flow), medians: the demo's own
+    ``run`` in this process (training, statistics, picture; imports already done), and the
+    CPU time (user + sys) of a fresh ``python -m fnad.nn.demo`` process, imports included,
+    which a busy machine does not inflate as it does wall-clock time.
+    """
+    import subprocess
+    import tempfile
+
+    from fnad.nn import demo
+
+    folder = tempfile.mkdtemp()
+    picture = os.path.join(folder, "flow.png")
+    plain_args = ["--json"]
+    flow_args = ["--json", "--flow", picture]
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    sink = open(os.devnull, "w")  # noqa: SIM115 - kept for every round
+    in_process: dict[str, list[float]] = {"plain": [], "flow": []}
+    processes: dict[str, list[float]] = {"plain": [], "flow": []}
+    for _ in range(rounds):
+        for name, options in (("plain", plain_args), ("flow", flow_args)):
+            started = time.perf_counter()
+            demo.run(parser.parse_args(options), stdout=sink, stderr=sink)
+            in_process[name].append(time.perf_counter() - started)
+        for name, options in (("plain", plain_args), ("flow", flow_args)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(
+                [sys.executable, "-m", "fnad.nn.demo", *options], check=True, capture_output=True
+            )
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            processes[name].append(
+                after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            )
+    sink.close()
+    medians = {
+        "in_process_seconds": {k: statistics.median(v) for k, v in in_process.items()},
+        "process_cpu_seconds": {k: statistics.median(v) for k, v in processes.items()},
+    }
+    return {
+        "machine": machine(),
+        "rounds": rounds,
+        **medians,
+        "ratio_in_process": medians["in_process_seconds"]["flow"]
+        / medians["in_process_seconds"]["plain"],
+        "ratio_process_cpu": medians["process_cpu_seconds"]["flow"]
+        / medians["process_cpu_seconds"]["plain"],
+        "target": "flow <= 2x plain",
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=MOONS.seed)
@@ -280,7 +334,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time this engine alone (run once per engine, each in its own process, to keep "
         "one engine's garbage from being collected on another's time)",
     )
+    parser.add_argument(
+        "--demo-flow",
+        type=int,
+        metavar="ROUNDS",
+        help="time `fnad demo --flow` against `fnad demo` instead",
+    )
     args = parser.parse_args(argv)
+    if args.demo_flow:
+        print(json.dumps(demo_flow(args.demo_flow), indent=2))
+        return 0
     if args.memory:
         print(json.dumps(memory(args.seed, args.memory), indent=2))
         return 0

@@ -113,7 +113,8 @@ def train(
     model had when the step began, as micrograd's demo prints them. The step is compiled
     once and replayed (:func:`fnad.nn.train_step`); ``compiled=False`` traces every step.
     Given a list ``flows``, each step's gradient flow statistics are appended to it (the
-    training is the same; the statistics read each step's graph, so it is traced eagerly).
+    training is the same; the statistics are read from the compiled step's replay,
+    :func:`fnad.nn.flow.flow_step`, or from each step's graph with ``compiled=False``).
 
     >>> from fnad.nn.datasets import moons
     >>> points, labels = moons(10, noise=0.1, seed=0)
@@ -128,7 +129,7 @@ def train(
             )
         else:
             (model, loss, acc), stats = flow_step(
-                model, points, labels, learning_rate(k, steps), ALPHA
+                model, points, labels, learning_rate(k, steps), ALPHA, compiled=compiled
             )
             flows.append(stats)
         if on_step is not None:
@@ -379,8 +380,8 @@ def run(
             bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=False)
             bar.update(1)
 
-    # Flow statistics read each step's graph, so --flow trains eagerly; without it the
-    # demo replays the compiled step.
+    # With --flow, the statistics come from the same compiled replay (its gradient and
+    # the hidden units' outputs); --eager traces every step, with or without --flow.
     flows: list[FlowStats] | None = [] if args.flow is not None else None
     started = time.perf_counter()
     try:

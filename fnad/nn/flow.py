@@ -52,7 +52,7 @@ from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.graph.schema import encode_float
 from fnad.nn.losses import accuracy, hinge_loss, l2
 from fnad.nn.model import MLP
-from fnad.nn.training import StepResult
+from fnad.nn.training import StepResult, step_program
 from fnad.viz.render import number
 from fnad.viz.summary import GradStats, euclidean_norm, place
 
@@ -282,25 +282,48 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
             if tape.local_derivatives(node)[0] != 0.0:
                 active[group] = active.get(group, 0) + 1
 
+    return _assemble(net, net.gradient(grads), active, evaluations, loss.data, neurons)
+
+
+def _assemble(
+    model: MLP[Any],
+    gradient: Sequence[float],
+    active: dict[str, int],
+    evaluations: dict[str, int],
+    loss: float,
+    neurons: bool,
+) -> FlowStats:
+    """The statistics of a step from its gradient (in ``parameters()`` order) and, per relu
+    neuron named ``L1.N3``, how many of its evaluations passed gradient."""
     layers: list[LayerFlow] = []
     norms: list[float] = []
-    for i, layer in enumerate(net.layers):
+    position = 0
+    samples = 0
+    for i, layer in enumerate(model.layers):
         relu = layer.neurons[0].activation == "relu"
-        weight_grads = [grads.get(w, 0.0) for n in layer.neurons for w in n.w]
-        bias_grads = [grads.get(n.b, 0.0) for n in layer.neurons]
+        weight_grads: list[float] = []
+        bias_grads: list[float] = []
         per_neuron = []
         for j, neuron in enumerate(layer.neurons):
             name = f"L{i}.N{j}"
+            w = list(gradient[position : position + neuron.nin])
+            b = gradient[position + neuron.nin]
+            position += neuron.nin + 1
+            weight_grads.extend(w)
+            bias_grads.append(b)
+            is_relu = neuron.activation == "relu"
             per_neuron.append(
                 NeuronFlow(
                     name=name,
-                    weights=GradStats.of([grads.get(w, 0.0) for w in neuron.w]),
-                    bias=grads.get(neuron.b, 0.0),
-                    relu=neuron.activation == "relu",
-                    active=active.get(name, 0) if neuron.activation == "relu" else 0,
-                    evaluations=evaluations.get(name, 0) if neuron.activation == "relu" else 0,
+                    weights=GradStats.of(w),
+                    bias=b,
+                    relu=is_relu,
+                    active=active.get(name, 0) if is_relu else 0,
+                    evaluations=evaluations.get(name, 0) if is_relu else 0,
                 )
             )
+        # Only relu units count: the hinge loss's own relus sit in the output neuron's group.
+        samples = max(samples, *(n.evaluations for n in per_neuron))
         norm = euclidean_norm(weight_grads + bias_grads)
         norms.append(norm)
         layers.append(
@@ -318,8 +341,7 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
         )
     for i in range(len(layers) - 1):
         layers[i] = attrs.evolve(layers[i], ratio=_ratio(norms[i], norms[i + 1]))
-    samples = max(evaluations.values(), default=0)
-    return FlowStats(tuple(layers), loss.data, samples)
+    return FlowStats(tuple(layers), loss, samples)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -336,9 +358,16 @@ def flow_step(
     alpha: float = 1e-4,
     *,
     neurons: bool = False,
+    compiled: bool = True,
 ) -> tuple[StepResult, FlowStats]:
     """:func:`fnad.nn.train_step` (same arithmetic, same result) plus the step's
     :func:`flow_stats`.
+
+    By default the step is the compiled one (:func:`fnad.nn.step_program` with the hidden
+    units' outputs as auxiliary values) and the statistics are read from the replay's
+    numbers: its gradient and, for the dead units, each relu's output at each point (a relu
+    passes gradient exactly where its output is not ≤ 0). They equal the statistics of an
+    eager step, which ``compiled=False`` computes from the traced graph.
 
     >>> from fnad.nn.datasets import moons
     >>> from fnad.nn.training import train_step
@@ -348,7 +377,11 @@ def flow_step(
     True
     >>> [layer.name for layer in stats.layers], stats.samples
     (['L0', 'L1'], 20)
+    >>> flow_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5, compiled=False)[1] == stats
+    True
     """
+    if compiled:
+        return _compiled_flow_step(model, points, labels, lr, alpha, neurons)
     with Tape() as tape:
         net = model.trace()
         scores = [net(x) for x in points]
@@ -358,6 +391,39 @@ def flow_step(
         grads = net.gradient(backward)
         result = StepResult(model.step(grads, lr), loss.data, accuracy(scores, labels))
     tape.close()
+    return result, stats
+
+
+def _compiled_flow_step(
+    model: MLP[float],
+    points: Sequence[Sequence[float]],
+    labels: Sequence[float],
+    lr: float,
+    alpha: float,
+    neurons: bool,
+) -> tuple[StepResult, FlowStats]:
+    program = step_program(model, points, labels, alpha, hidden=True)
+    replay = program.evaluate(model._parameter_values())
+    hidden = model.layers[:-1]
+    width = sum(layer.nout for layer in hidden)
+    count = len(replay.aux) // (1 + width)  # aux: the scores, then width values per point
+    scores, units = replay.aux[:count], replay.aux[count:]
+    active: dict[str, int] = {}
+    evaluations: dict[str, int] = {}
+    offset = 0
+    for i, layer in enumerate(hidden):
+        for j, neuron in enumerate(layer.neurons):
+            if neuron.activation != "relu":
+                continue
+            name = f"L{i}.N{j}"
+            outputs = units[offset + j :: width]
+            evaluations[name] = len(outputs)
+            # relu'(x) is 0 where x <= 0 and 1 elsewhere (nan included); relu(x) <= 0
+            # exactly where x <= 0
+            active[name] = sum(1 for out in outputs if not out <= 0.0)
+        offset += layer.nout
+    stats = _assemble(model, replay.gradient, active, evaluations, replay.value, neurons)
+    result = StepResult(model.step(replay.gradient, lr), replay.value, accuracy(scores, labels))
     return result, stats
 
 

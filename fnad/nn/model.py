@@ -498,15 +498,25 @@ class MLP(Generic[P]):
     # -- forward -----------------------------------------------------------------------
 
     @overload
-    def outputs(self: MLP[float], x: Sequence[float]) -> tuple[float, ...]: ...
+    def outputs(
+        self: MLP[float], x: Sequence[float], *, hidden: list[Any] | None = None
+    ) -> tuple[float, ...]: ...
     @overload
-    def outputs(self: MLP[Node], x: Sequence[Operand]) -> tuple[Node, ...]: ...
-    def outputs(self, x: Sequence[Any]) -> tuple[Any, ...]:
+    def outputs(
+        self: MLP[Node], x: Sequence[Operand], *, hidden: list[Any] | None = None
+    ) -> tuple[Node, ...]: ...
+    def outputs(self, x: Sequence[Any], *, hidden: list[Any] | None = None) -> tuple[Any, ...]:
         """Every output of the last layer for the input ``x``.
 
         On a traced network, numbers in ``x`` are recorded once as constants (not once per
         neuron that reads them); on a float network ``x`` must be numbers. ``x`` may be a
-        1-D NumPy array (a row of sklearn's ``make_moons`` output, say).
+        1-D NumPy array (a row of sklearn's ``make_moons`` output, say). Given a list
+        ``hidden``, the outputs of every hidden layer (after their activation), layer by
+        layer, are appended to it (the gradient-flow statistics read them).
+
+        >>> hidden = []
+        >>> MLP(2, [3, 2, 1], seed=0).outputs((1.0, 2.0), hidden=hidden) and len(hidden)
+        5
         """
         x = _arrays.point(x, f"{self!r}")
         if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
@@ -536,6 +546,8 @@ class MLP(Generic[P]):
             ]
         for layer in self.layers:
             values = layer(values)
+            if hidden is not None and layer is not self.layers[-1]:
+                hidden.extend(values)
         return tuple(values)
 
     @overload

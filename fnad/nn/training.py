@@ -16,7 +16,7 @@ import attrs
 from fnad.compiled.program import Program
 from fnad.engine.core import Tape
 from fnad.engine.rules import current_rules
-from fnad.errors import OperandTypeError
+from fnad.errors import OperandTypeError, OperandValueError
 from fnad.nn import _arrays
 from fnad.nn.losses import accuracy, hinge_loss, l2
 from fnad.nn.model import MLP
@@ -123,6 +123,12 @@ def _data(
     """Points and labels as sequences (from NumPy arrays too), one label per point."""
     if not isinstance(model, MLP):
         raise OperandTypeError(f"{who}: expected an fnad.nn.MLP, got {type(model).__name__}")
+    if model.layers[-1].nout != 1:
+        raise OperandValueError(
+            f"{who}: the moons step trains a one-output network (one score per point), and "
+            f"{model!r} has {model.layers[-1].nout} outputs; for several classes, compile "
+            "softmax_cross_entropy yourself (docs/nn.md, 'Several classes')"
+        )
     points = _arrays.rows(points, who, "points", model.shape[0])
     labels = _arrays.values(labels, who, "labels")
     _arrays.check_lengths(who, "points", points, "labels", labels)
@@ -139,16 +145,25 @@ def step_program(
     points: Sequence[Sequence[float]],
     labels: Sequence[float],
     alpha: float = 1e-4,
+    *,
+    hidden: bool = False,
 ) -> Program:
     """The compiled loss of :func:`train_step` for this network's structure and this data:
     inputs are the parameters (named by their labels), the output is the loss, and the
     auxiliary values are the scores.
+
+    With ``hidden=True`` the auxiliary values also hold every hidden unit's output (after
+    its activation) at every point, after the scores: point by point, layer by layer,
+    neuron by neuron. The graph, and so the loss and gradients, are the same.
 
     >>> from fnad.nn.datasets import moons
     >>> points, labels = moons(4, seed=0)
     >>> prog = step_program(MLP(2, [2, 1], seed=0), points, labels)
     >>> prog.input_names[:3], len(prog.evaluate(MLP(2, [2, 1], seed=1).parameters()).aux)
     (('L0.N0.w0', 'L0.N0.w1', 'L0.N0.b'), 4)
+    >>> len(step_program(MLP(2, [2, 1], seed=0), points, labels, hidden=True).evaluate(
+    ...     MLP(2, [2, 1], seed=1).parameters()).aux)
+    12
     """
     points, labels = _data("step_program", model, points, labels)
     structure = tuple((len(n.w), n.activation) for layer in model.layers for n in layer.neurons)
@@ -156,15 +171,23 @@ def step_program(
     table = current_rules()
     # The rules themselves, not only the table: defop(..., replace=True) changes a rule in
     # place, and a program keeps the rules it was traced with.
-    key = (structure, data, float(alpha), id(table), tuple(table[name] for name in table))
+    key = (
+        structure,
+        data,
+        float(alpha),
+        bool(hidden),
+        id(table),
+        tuple(table[name] for name in table),
+    )
     with _STEP_PROGRAMS_LOCK:
         program = _STEP_PROGRAMS.pop(key, None)
     if program is None or program.rules is not current_rules():
         with Tape() as tape:
             net = model.trace()
-            scores = [net(x) for x in points]
+            units: list[Any] | None = [] if hidden else None
+            scores = [net.outputs(x, hidden=units)[0] for x in points]
             loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha)
-            program = Program.from_nodes(loss, net.parameters(), aux=scores)
+            program = Program.from_nodes(loss, net.parameters(), aux=scores + (units or []))
         tape.close()
     with _STEP_PROGRAMS_LOCK:
         _STEP_PROGRAMS[key] = program  # most recently used last
