@@ -47,6 +47,7 @@ from typing import Any
 
 import attrs
 
+from fnad._internal import format_of
 from fnad.engine.core import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.graph.schema import encode_float
@@ -431,7 +432,8 @@ def _compiled_flow_step(
 
 
 def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title: str = "") -> None:
-    """Write a PNG of a run's gradient flow: one statistics value per training step.
+    """Draw a run's gradient flow, one statistics value per training step, into ``path``
+    (PNG, SVG or PDF by its extension).
 
     Top: the mean |gradient| of each layer's weights against the step (log scale), so a
     layer whose gradient vanishes or explodes stands out. Bottom: the fraction of dead relu
@@ -449,6 +451,13 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
             "plot_flow() needs matplotlib, which is not installed; install the demo extra: "
             "pip install 'fnad[demo]'"
         ) from None
+    kind = format_of(
+        os.fspath(path),
+        ("png", "svg", "pdf"),
+        "cannot write the flow plot to",
+        "a picture format fnad writes",
+        "name the file .png, .svg or .pdf",
+    )
     names = [layer.name for layer in history[0].layers]
     steps = list(range(len(history)))
     width, height = FLOW_PLOT_SIZE
@@ -477,7 +486,7 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
         bottom.legend(loc="upper right", fontsize="small")
     if title:
         figure.suptitle(title, fontsize="medium")
-    figure.savefig(os.fspath(path), format="png", dpi=_DPI)
+    figure.savefig(os.fspath(path), format=kind, dpi=_DPI)
 
 
 def _positive(value: float) -> float:
