@@ -105,7 +105,7 @@ def test_the_contour_plot(tmp_path: Path) -> None:
     for name, magic in (("land.svg", b"<?xml"), ("land.pdf", b"%PDF")):
         plot_landscape(land, tmp_path / name)
         assert (tmp_path / name).read_bytes().startswith(magic)
-    with pytest.raises(fnad.OutputFormatError, match="name the file .png, .svg or .pdf"):
+    with pytest.raises(fnad.OutputFormatError, match=r"name the file \.png, \.svg or \.pdf"):
         plot_landscape(land, tmp_path / "land.jpg")
     with pytest.raises(fnad.OperandTypeError, match="expected a Landscape"):
         plot_landscape(land.losses)  # type: ignore[arg-type]
