@@ -19,6 +19,7 @@ Usage::
     .venv/bin/python benchmarks/train_step.py --no-gc     # the same with the cyclic GC off
     .venv/bin/python benchmarks/train_step.py --memory 1000   # fnad's peak RSS over 1000 steps
     .venv/bin/python benchmarks/train_step.py --demo-flow 5   # `fnad demo --flow` vs `fnad demo`
+    .venv/bin/python benchmarks/train_step.py --landscape 5   # 50x50 loss landscape: batch vs per point
 """
 
 from __future__ import annotations
@@ -315,6 +316,51 @@ def demo_flow(rounds: int) -> dict[str, Any]:
     }
 
 
+def landscape(rounds: int, sample: int = 250) -> dict[str, Any]:
+    """The demo's 50×50 loss landscape around the trained moons model: the batched
+    :func:`fnad.nn.loss_landscape` against the training loss replayed point by point
+    (``step_program(...).evaluate(θ, gradient=False)``, timed on ``sample`` grid points and
+    scaled to 2,500). Medians of ``rounds``, wall clock and CPU time, GC on."""
+    import numpy as np
+
+    from fnad.nn import loss_landscape, step_program
+    from fnad.nn.demo import train
+
+    points, labels = moons(MOONS.samples, MOONS.noise, MOONS.seed)
+    model = train(MLP(2, list(MOONS.layers), seed=MOONS.seed), points, labels, MOONS.steps)
+    program = step_program(model, points, labels, MOONS.alpha)
+    land = loss_landscape(model, points, labels, alpha=MOONS.alpha, seed=0)
+    theta = np.array(model.parameters())
+    d1, d2 = (np.array(d) for d in land.directions)
+    grid = [(a, b) for b in land.ys for a in land.xs]
+    rng = np.random.default_rng(0)
+    chosen = [grid[i] for i in rng.choice(len(grid), sample, replace=False)]
+    batch_wall, batch_cpu, point_wall = [], [], []
+    worst = 0.0
+    for _ in range(rounds):
+        wall, cpu = time.perf_counter(), time.process_time()
+        land = loss_landscape(model, points, labels, alpha=MOONS.alpha, seed=0)
+        batch_wall.append(time.perf_counter() - wall)
+        batch_cpu.append(time.process_time() - cpu)
+        wall = time.perf_counter()
+        for a, b in chosen:
+            value = program.evaluate((theta + a * d1 + b * d2).tolist(), gradient=False).value
+            i, j = land.xs.index(a), land.ys.index(b)
+            worst = max(worst, abs(value - land.losses[j][i]) / abs(value))
+        point_wall.append((time.perf_counter() - wall) * len(grid) / sample)
+    return {
+        "machine": machine(),
+        "program_vertices": len(program),
+        "grid": "50 x 50",
+        "batch_seconds_median": statistics.median(batch_wall),
+        "batch_cpu_seconds_median": statistics.median(batch_cpu),
+        "per_point_seconds_median_scaled_to_2500": statistics.median(point_wall),
+        "speedup": statistics.median(point_wall) / statistics.median(batch_wall),
+        "largest_relative_difference": worst,
+        "target": "batch <= 2 s",
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=MOONS.seed)
@@ -340,7 +386,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="ROUNDS",
         help="time `fnad demo --flow` against `fnad demo` instead",
     )
+    parser.add_argument(
+        "--landscape",
+        type=int,
+        metavar="ROUNDS",
+        help="time the demo's 50x50 loss landscape, batched against per point, instead",
+    )
     args = parser.parse_args(argv)
+    if args.landscape:
+        print(json.dumps(landscape(args.landscape), indent=2))
+        return 0
     if args.demo_flow:
         print(json.dumps(demo_flow(args.demo_flow), indent=2))
         return 0

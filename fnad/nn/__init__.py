@@ -17,6 +17,13 @@ from fnad.nn.flow import (
     history_as_dict,
     plot_flow,
 )
+from fnad.nn.landscape import (
+    Landscape,
+    filter_normalized_direction,
+    loss_landscape,
+    plot_landscape,
+    score_program,
+)
 from fnad.nn.losses import accuracy, bce_with_logits, hinge_loss, l2, mse, softmax_cross_entropy
 from fnad.nn.model import ACTIVATIONS, MLP, Layer, Neuron
 from fnad.nn.optim import SGD, Adam, Schedule, linear_decay
@@ -32,6 +39,7 @@ __all__ = [
     "Dataset",
     "FlowStats",
     "GradStats",
+    "Landscape",
     "Layer",
     "LayerFlow",
     "MoonsSettings",
@@ -42,15 +50,19 @@ __all__ = [
     "StepResult",
     "accuracy",
     "bce_with_logits",
+    "filter_normalized_direction",
     "flow_stats",
     "flow_step",
     "hinge_loss",
     "history_as_dict",
     "l2",
     "linear_decay",
+    "loss_landscape",
     "moons",
     "mse",
     "plot_flow",
+    "plot_landscape",
+    "score_program",
     "softmax_cross_entropy",
     "spirals",
     "step_program",
