@@ -424,9 +424,7 @@ class Program:
             results.append(ValueAndGrad(result.value, grads))
         return results
 
-    def batch(
-        self, X: object, *, gradient: bool = True, chunk: int | None = None
-    ) -> BatchResult:
+    def batch(self, X: object, *, gradient: bool = True, chunk: int | None = None) -> BatchResult:
         """The program at N points at once, over NumPy arrays (``pip install 'fnad[batch]'``).
 
         ``X`` is an ``(N, k)`` array (or list of rows) in :attr:`input_names` order, or

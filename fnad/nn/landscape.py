@@ -40,7 +40,7 @@ import attrs
 from fnad.compiled.program import Program
 from fnad.engine.core import Node, Tape
 from fnad.errors import OperandTypeError, OperandValueError, RenderError
-from fnad.nn import _arrays
+from fnad.nn import arrays
 from fnad.nn.losses import hinge_loss, l2
 from fnad.nn.model import MLP
 from fnad.nn.training import MOONS
@@ -167,9 +167,9 @@ def loss_landscape(
         raise OperandTypeError(
             f"loss_landscape: expected a one-output fnad.nn.MLP, got {model!r:.60}"
         )
-    points = _arrays.rows(points, "loss_landscape", "points", model.shape[0])
-    labels = _arrays.values(labels, "loss_landscape", "labels")
-    _arrays.check_lengths("loss_landscape", "points", points, "labels", labels)
+    points = arrays.rows(points, "loss_landscape", "points", model.shape[0])
+    labels = arrays.values(labels, "loss_landscape", "labels")
+    arrays.check_lengths("loss_landscape", "points", points, "labels", labels)
     center = float(hinge_loss([model(x) for x in points], labels)) + float(
         l2(model.parameters(), alpha)
     )

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from fnad.engine.core import Node
 from fnad.engine.ops import exp, log, relu, softplus, value
 from fnad.errors import OperandTypeError, OperandValueError
-from fnad.nn import _arrays
+from fnad.nn import arrays
 
 __all__ = [
     "accuracy",
@@ -50,8 +50,8 @@ def hinge_loss(scores: Sequence[S], labels: Sequence[float]) -> S:
     >>> hinge_loss([2.0, 0.5, -1.0], [1, 1, 1])
     0.8333333333333333
     """
-    scores = _arrays.values(scores, "hinge_loss", "scores")
-    labels = _arrays.values(labels, "hinge_loss", "labels")
+    scores = arrays.values(scores, "hinge_loss", "scores")
+    labels = arrays.values(labels, "hinge_loss", "labels")
     if len(scores) != len(labels) or not scores:
         raise OperandValueError(
             f"hinge_loss: got {len(scores)} scores and {len(labels)} labels; "
@@ -104,9 +104,9 @@ def mse(predictions: Sequence[S], targets: Sequence[float]) -> S:
     >>> mse([1.0, 2.0, 4.0], [1.0, 0.0, 1.0])
     4.333333333333333
     """
-    predictions = _arrays.values(predictions, "mse", "predictions")
-    targets = _arrays.values(targets, "mse", "targets")
-    _arrays.check_lengths("mse", "predictions", predictions, "targets", targets)
+    predictions = arrays.values(predictions, "mse", "predictions")
+    targets = arrays.values(targets, "mse", "targets")
+    arrays.check_lengths("mse", "predictions", predictions, "targets", targets)
     result: S = _mean("mse", ((p - t) * (p - t) for p, t in zip(predictions, targets, strict=True)))
     return result
 
@@ -135,9 +135,9 @@ def bce_with_logits(logits: Sequence[S], labels: Sequence[float]) -> S:
     >>> bce_with_logits([0.0, 2.0], [0, 1])
     0.4100375958014589
     """
-    logits = _arrays.values(logits, "bce_with_logits", "logits")
-    labels = _arrays.values(labels, "bce_with_logits", "labels")
-    _arrays.check_lengths("bce_with_logits", "logits", logits, "labels", labels)
+    logits = arrays.values(logits, "bce_with_logits", "logits")
+    labels = arrays.values(labels, "bce_with_logits", "labels")
+    arrays.check_lengths("bce_with_logits", "logits", logits, "labels", labels)
     signs = _signs("bce_with_logits", labels)
     result: S = _mean(
         "bce_with_logits", (softplus(-s * z) for z, s in zip(logits, signs, strict=True))
@@ -146,10 +146,10 @@ def bce_with_logits(logits: Sequence[S], labels: Sequence[float]) -> S:
 
 
 def _class_rows(who: str, logits: Any) -> list[Sequence[Any]]:
-    rows = _arrays.rows(logits, who, "logits", None)
+    rows = arrays.rows(logits, who, "logits", None)
     checked = []
     for position, row in enumerate(rows):
-        row = _arrays.values(row, who, "logits")
+        row = arrays.values(row, who, "logits")
         if isinstance(row, (str, bytes, Node)) or not isinstance(row, Sequence) or not row:
             raise OperandTypeError(
                 f"{who}: logits row {position} is {row!r:.60}, not a sequence of class scores; "
@@ -172,8 +172,8 @@ def softmax_cross_entropy(logits: Sequence[Sequence[S]], labels: Sequence[int]) 
     0.35...
     """
     rows = _class_rows("softmax_cross_entropy", logits)
-    labels = _arrays.values(labels, "softmax_cross_entropy", "labels")
-    _arrays.check_lengths("softmax_cross_entropy", "logits rows", rows, "labels", labels)
+    labels = arrays.values(labels, "softmax_cross_entropy", "labels")
+    arrays.check_lengths("softmax_cross_entropy", "logits rows", rows, "labels", labels)
     classes = len(rows[0]) if rows else 0
     for position, (row, label) in enumerate(zip(rows, labels, strict=True)):
         if len(row) != classes:
@@ -227,14 +227,14 @@ def accuracy(scores: Iterable[Any], labels: Iterable[float]) -> float:
     >>> accuracy([[0.1, 2.0, -1.0], [3.0, 0.0, 0.0]], [1, 2])
     0.5
     """
-    if _arrays.is_array(scores):
+    if arrays.is_array(scores):
         scores = (
-            _arrays.rows(scores, "accuracy", "scores", None)
+            arrays.rows(scores, "accuracy", "scores", None)
             if getattr(scores, "ndim", 1) == 2
-            else _arrays.values(scores, "accuracy", "scores")
+            else arrays.values(scores, "accuracy", "scores")
         )
     scores = list(scores)
-    labels = list(_arrays.values(labels, "accuracy", "labels"))
+    labels = list(arrays.values(labels, "accuracy", "labels"))
     if len(scores) != len(labels):
         raise OperandValueError(
             f"accuracy: got {len(scores)} scores and {len(labels)} labels; pass one label per score"

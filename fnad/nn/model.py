@@ -52,7 +52,7 @@ import attrs
 from fnad import _floats
 from fnad.engine.core import Node, Operand, Tape, current_tape, to_float
 from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError
-from fnad.nn import _arrays
+from fnad.nn import arrays
 
 __all__ = [
     "ACTIVATIONS",
@@ -518,7 +518,7 @@ class MLP(Generic[P]):
         >>> MLP(2, [3, 2, 1], seed=0).outputs((1.0, 2.0), hidden=hidden) and len(hidden)
         5
         """
-        x = _arrays.point(x, f"{self!r}")
+        x = arrays.point(x, f"{self!r}")
         if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
             raise OperandTypeError(
                 f"{self!r}: the input is {_preview_value(x)}, not a sequence of "

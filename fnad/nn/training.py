@@ -17,7 +17,7 @@ from fnad.compiled.program import Program
 from fnad.engine.core import Tape
 from fnad.engine.rules import current_rules
 from fnad.errors import OperandTypeError, OperandValueError
-from fnad.nn import _arrays
+from fnad.nn import arrays
 from fnad.nn.losses import accuracy, hinge_loss, l2
 from fnad.nn.model import MLP
 
@@ -129,9 +129,9 @@ def _data(
             f"{model!r} has {model.layers[-1].nout} outputs; for several classes, compile "
             "softmax_cross_entropy yourself (docs/nn.md, 'Several classes')"
         )
-    points = _arrays.rows(points, who, "points", model.shape[0])
-    labels = _arrays.values(labels, who, "labels")
-    _arrays.check_lengths(who, "points", points, "labels", labels)
+    points = arrays.rows(points, who, "points", model.shape[0])
+    labels = arrays.values(labels, who, "labels")
+    arrays.check_lengths(who, "points", points, "labels", labels)
     return points, labels
 
 

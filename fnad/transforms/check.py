@@ -598,9 +598,7 @@ def _check_array_forms(rule: Rule) -> list[str]:
             if rule.array_partials is not None:
                 parts = rule.array_partials(*columns, np.array(outs))
                 if len(parts) != rule.arity:
-                    return [
-                        f"array partials return {len(parts)} values for {rule.arity} arguments"
-                    ]
+                    return [f"array partials return {len(parts)} values for {rule.arity} arguments"]
                 arrays = [np.broadcast_to(p, (len(points),)).tolist() for p in parts]
                 for k, point in enumerate(points):
                     mine_all = tuple(a[k] for a in arrays)

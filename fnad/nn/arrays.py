@@ -1,4 +1,4 @@
-"""NumPy arrays where :mod:`fnad.nn` takes sequences of numbers, without importing NumPy.
+"""NumPy arrays where :mod:`fnad.nn` takes sequences of numbers, without importing NumPy (helpers of fnad.nn).
 
 An array is recognised by its ``shape``, ``ndim`` and ``tolist`` (NumPy's, and any array
 library's that follows it), so fnad never imports NumPy and works without it. ``tolist()``
