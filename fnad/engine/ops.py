@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, SupportsFloat, TypeVar, overload
+from typing import TYPE_CHECKING, SupportsFloat, TypeVar, overload
 
 import attrs
 
@@ -659,7 +659,7 @@ def _erf(x: Scalar, out: Scalar) -> tuple[Scalar]:
 
 def _erf_forward(x: Array) -> Array:
     # NumPy has no erf: math.erf element by element (exact, at Python speed).
-    result: Array = np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+    result: Array = np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=np.float64)
     return result
 
 

@@ -580,7 +580,7 @@ def _check_array_forms(rule: Rule) -> list[str]:
     points = _array_points(rule)
     if not points:
         return []
-    columns = [np.array(column, dtype=np.float64) for column in zip(*points)]
+    columns = [np.array(column, dtype=np.float64) for column in zip(*points, strict=False)]
     problems: list[str] = []
     try:
         outs = [run_forward(rule, point) for point in points]

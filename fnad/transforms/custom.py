@@ -434,7 +434,7 @@ def _probe_arrays(rule: Rule) -> None:
         return
     import numpy as np
 
-    columns = [np.array(column, dtype=np.float64) for column in zip(*rule.samples)]
+    columns = [np.array(column, dtype=np.float64) for column in zip(*rule.samples, strict=False)]
     out = np.array([run_forward(rule, point) for point in rule.samples])
     try:
         with array_errors():

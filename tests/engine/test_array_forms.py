@@ -124,7 +124,7 @@ def largest_differences(rule: Rule) -> tuple[float, float, tuple[float, ...], tu
     """The largest ulp difference of the forward form and of the partials over the grid,
     and where; the partials of both forms are evaluated at the scalar output."""
     points = points_of(rule)
-    columns = [np.array(c, dtype=np.float64) for c in zip(*points)]
+    columns = [np.array(c, dtype=np.float64) for c in zip(*points, strict=False)]
     outs = [run_forward(rule, p) for p in points]
     assert rule.array_forward is not None and rule.array_partials is not None
     with array_errors():
@@ -194,14 +194,16 @@ def test_array_forms_raise_no_warnings_under_array_errors() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for name, rule in fnad.builtin_rules().items():
-            columns = [np.array(c) for c in zip(*points_of(rule)[:400])]
+            columns = [np.array(c) for c in zip(*points_of(rule)[:400], strict=False)]
             with array_errors():
                 assert rule.array_forward is not None and rule.array_partials is not None
                 rule.array_partials(*columns, rule.array_forward(*columns)), name
 
 
 def test_importing_fnad_imports_no_numpy() -> None:
-    code = "import sys, fnad; fnad.compile(lambda x: x.exp(), 1.0)(2.0); print('numpy' in sys.modules)"
+    code = (
+        "import sys, fnad; fnad.compile(lambda x: x.exp(), 1.0)(2.0); print('numpy' in sys.modules)"
+    )
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

@@ -87,4 +87,5 @@ def test_a_custom_op_batches_through_its_array_forms() -> None:
         program = fnad.compile(lambda x: op(x) * 2.0, 0.0)
         result = program.batch([[0.0], [1.0]])
     assert np.allclose(result.values, [2 * math.log(2), 2 * math.log1p(math.e)], rtol=1e-15)
+    assert result.gradient is not None
     assert np.allclose(result.gradient[:, 0], [1.0, 2 / (1 + math.exp(-1))], rtol=1e-15)
