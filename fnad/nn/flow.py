@@ -431,13 +431,14 @@ def _compiled_flow_step(
 # --------------------------------------------------------------------------- picture
 
 
-def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title: str = "") -> None:
+def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title: str = "") -> Any:
     """Draw a run's gradient flow, one statistics value per training step, into ``path``
     (PNG, SVG or PDF by its extension).
 
-    Top: the mean |gradient| of each layer's weights against the step (log scale), so a
-    layer whose gradient vanishes or explodes stands out. Bottom: the fraction of dead relu
-    units of each hidden layer. The picture is :data:`FLOW_PLOT_SIZE` pixels, drawn with
+    Top: the loss at each step (log scale). Middle: the mean |gradient| of each layer's
+    weights against the step (log scale), so a layer whose gradient vanishes or explodes
+    stands out. Bottom: the fraction of dead relu units of each hidden layer, up to the most
+    seen (at least 25%). Returns the matplotlib ``Figure`` (which shows itself in Jupyter). The picture is :data:`FLOW_PLOT_SIZE` pixels, drawn with
     matplotlib's Agg renderer through a bare ``Figure`` (no pyplot state is touched).
     """
     if not history:
@@ -462,8 +463,15 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
     steps = list(range(len(history)))
     width, height = FLOW_PLOT_SIZE
     figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI, layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    losses_axes, top, bottom = figure.subplots(3, 1, sharex=True, height_ratios=[2, 3, 1.6])
+    losses_axes.plot(
+        steps, [_positive(stats.loss) for stats in history], color="#252525", linewidth=1.5
+    )
+    losses_axes.set_yscale("log")
+    losses_axes.set_ylabel("loss")
+    losses_axes.grid(True, which="major", alpha=0.3)
     colors = ["#2171b5", "#cb181d", "#238b45", "#6a51a3", "#d94801", "#525252"]
+    most_dead = 0.0
     for k, name in enumerate(names):
         color = colors[k % len(colors)]
         means = [_positive(stats.layers[k].weights.mean_abs) for stats in history]
@@ -472,13 +480,16 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
         top.plot(steps, maxima, color=color, linewidth=0.8, linestyle=":", alpha=0.8)
         if history[0].layers[k].relu:
             dead = [stats.layers[k].dead_fraction or 0.0 for stats in history]
-            bottom.plot(steps, dead, color=color, linewidth=1.5, label=f"{name}")
+            most_dead = max(most_dead, *dead)
+            bottom.step(steps, dead, where="mid", color=color, linewidth=1.5, label=f"{name}")
     top.set_yscale("log")
-    top.set_ylabel("|∂loss/∂weight|  (dotted: max)")
+    top.set_ylabel("|∂loss/∂weight|\n(dotted: max)")
     top.legend(loc="upper right", fontsize="small")
     top.grid(True, which="major", alpha=0.3)
-    bottom.set_ylim(-0.03, 1.03)
-    bottom.set_ylabel("dead relu units")
+    # Up to the most dead units seen (at least 25%), so a few dead units are not a flat
+    # line at the bottom of an empty panel.
+    bottom.set_ylim(-0.02, min(1.0, max(0.25, most_dead * 1.25)) + 0.02)
+    bottom.set_ylabel("dead relu\nunits")
     bottom.set_xlabel("training step")
     bottom.yaxis.set_major_formatter("{x:.0%}")
     bottom.grid(True, alpha=0.3)
@@ -487,6 +498,7 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
     if title:
         figure.suptitle(title, fontsize="medium")
     figure.savefig(os.fspath(path), format=kind, dpi=_DPI)
+    return figure
 
 
 def _positive(value: float) -> float:

@@ -463,7 +463,7 @@ class MLP(Generic[P]):
         with target:
             return self.with_parameters(
                 Node(p, label=name)
-                for p, name in zip(self.parameters(), self.labels(), strict=True)
+                for p, name in zip(self._parameter_values(), self.labels(), strict=True)
             )
 
     def gradient(self: MLP[Node], grads: Mapping[Node, float]) -> tuple[float, ...]:
@@ -574,7 +574,7 @@ class MLP(Generic[P]):
         >>> round(w - w2, 12), b2
         (0.5, 1.0)
         """
-        params = self.parameters()
+        params = self._parameter_values()
         if len(grads) != len(params):
             raise OperandValueError(
                 f"MLP.step: got {len(grads)} gradients for {len(params)} parameters; pass "

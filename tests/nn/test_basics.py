@@ -23,6 +23,7 @@ from fnad.nn import (
     SGD,
     Adam,
     accuracy,
+    bce_with_logits,
     linear_decay,
     moons,
     softmax_cross_entropy,
@@ -316,3 +317,25 @@ def test_numpy_is_not_imported_by_fnad() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- types
+
+
+def test_the_new_api_has_precise_types(tmp_path: Path) -> None:
+    from typing import assert_type
+
+    from fnad.nn import mse
+
+    assert_type(bce_with_logits([0.0], [1]), float)
+    assert_type(mse([1.0], [0.0]), float)
+    assert_type(softmax_cross_entropy([[0.0, 1.0]], [1]), float)
+    with fnad.Tape():
+        z = fnad.Node(0.5)
+        assert_type(bce_with_logits([z], [1]), fnad.Node)
+        assert_type(softmax_cross_entropy([[z, z]], [0]), fnad.Node)
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    assert_type(SGD(lr=0.1).step(model, [0.0] * 13), tuple[MLP[float], SGD])
+    assert_type(Adam().step(model, [0.0] * 13), tuple[MLP[float], Adam])
+    model.save(tmp_path / "m.json")
+    assert_type(MLP.load(tmp_path / "m.json"), MLP[float])

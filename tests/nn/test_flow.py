@@ -317,3 +317,21 @@ def test_compiled_flow_counts_dead_units_as_eager() -> None:
     _, eager = flow_step(model, points, labels, 0.1, neurons=True, compiled=False)
     assert compiled == eager
     assert compiled.layers[0].dead == 3 and compiled.layers[0].neurons[0].evaluations == 8
+
+
+def test_plot_flow_shows_the_loss_and_sizes_the_dead_units_panel(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    points, labels = moons(20, noise=0.1, seed=0)
+    model = MLP(2, [8, 8, 1], seed=0)
+    history = []
+    for _ in range(4):
+        (model, _, _), stats = flow_step(model, points, labels, 0.5)
+        history.append(stats)
+    figure = plot_flow(history, tmp_path / "flow.svg")
+    assert (tmp_path / "flow.svg").read_bytes().startswith(b"<?xml")
+    loss_axes, gradients, dead_axes = figure.axes[:3]
+    assert gradients.get_yscale() == "log"
+    assert loss_axes.get_ylabel() == "loss"
+    assert list(loss_axes.lines[0].get_ydata()) == [stats.loss for stats in history]
+    most = max(layer.dead_fraction or 0.0 for stats in history for layer in stats.layers)
+    assert most < 0.5 and dead_axes.get_ylim()[1] <= max(0.25, most * 1.25) + 0.02
