@@ -428,7 +428,8 @@ class MLP(Generic[P]):
         >>> zeros((3.0, 4.0))
         0.0
         """
-        given = tuple(values)
+        # builtin floats, not the float subclass parameters() hands out
+        given = tuple(float(v) if type(v) is _FloatParameter else v for v in values)
         expected = sum(len(n.w) + 1 for layer in self.layers for n in layer.neurons)
         if len(given) != expected:
             raise OperandValueError(

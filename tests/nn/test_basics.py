@@ -339,3 +339,10 @@ def test_the_new_api_has_precise_types(tmp_path: Path) -> None:
     assert_type(Adam().step(model, [0.0] * 13), tuple[MLP[float], Adam])
     model.save(tmp_path / "m.json")
     assert_type(MLP.load(tmp_path / "m.json"), MLP[float])
+
+
+def test_parameters_given_back_are_stored_as_builtin_floats() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    again = model.with_parameters(model.parameters())
+    assert again == model
+    assert all(type(p) is float for p in again._parameter_values())

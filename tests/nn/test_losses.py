@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fnad
 from fnad import Node
@@ -182,3 +184,37 @@ def test_numpy_shapes_that_disagree_are_named() -> None:
         hinge_loss(np.ones(3), np.ones((3, 1)))
     with pytest.raises(fnad.OperandValueError, match="3 logits rows but 2 labels"):
         softmax_cross_entropy(np.zeros((3, 2)), np.array([0, 1]))
+
+
+# --------------------------------------------------------------------------- any logits
+
+logits = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(logits, st.sampled_from([0, 1])), min_size=1, max_size=6))
+def test_bce_is_finite_with_gradients_sigmoid_minus_target(pairs: list[tuple[float, int]]) -> None:
+    zs = [z for z, _ in pairs]
+    ts = [t for _, t in pairs]
+    value, grads = value_and_grads(lambda z: bce_with_logits(z, ts), zs)
+    assert math.isfinite(value) and value >= 0.0
+    n = len(zs)
+    for z, t, g in zip(zs, ts, grads, strict=True):
+        expected = (1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0) - t
+        assert g == pytest.approx(expected / n, rel=1e-12, abs=1e-300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(logits, min_size=2, max_size=5), st.data())
+def test_softmax_cross_entropy_is_finite_with_gradients_softmax_minus_onehot(
+    row: list[float], data: st.DataObject
+) -> None:
+    label = data.draw(st.integers(0, len(row) - 1))
+    value, grads = value_and_grads(lambda z: softmax_cross_entropy([z], [label]), row)
+    assert math.isfinite(value) and value >= 0.0
+    top = max(row)
+    weights = [math.exp(z - top) for z in row]
+    total = math.fsum(weights)
+    for k, g in enumerate(grads):
+        expected = weights[k] / total - (1.0 if k == label else 0.0)
+        assert g == pytest.approx(expected, rel=1e-9, abs=1e-15)
