@@ -1,8 +1,8 @@
 """Train micrograd's MLP(2, [16, 16, 1]) on the two moons with fnad, one immutable step at a time.
 
-    python examples/train_moons.py            # 100 steps, as micrograd's demo (~1 s)
+    python examples/train_moons.py            # 100 steps, as micrograd's demo (a second or two)
     python examples/train_moons.py 20         # fewer steps
-    python examples/train_moons.py --eager    # trace every step instead (same numbers, ~60x slower)
+    python examples/train_moons.py --eager    # trace every step instead (same numbers, ~30x slower)
     python examples/train_moons.py --help
 
 The same training as ``fnad demo``, written out as a plain loop (``fnad demo --plot`` also

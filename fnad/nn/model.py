@@ -32,11 +32,14 @@ A model whose parameters are floats also runs on floats, fast, with no graph at 
 >>> model((1.0, -1.0)) == net((1.0, -1.0)).data
 True
 
+Hidden layers apply relu, tanh or sigmoid (``activation``); the output layer is linear.
+``model.save(path)`` / ``MLP.load(path)`` keep a model as JSON (:mod:`fnad.nn.files`).
 The losses live in :mod:`fnad.nn.losses`, training steps in :mod:`fnad.nn.training` and
 optimizers in :mod:`fnad.nn.optim`; their names still import from here, as before the split.
 
-This module uses only fnad's public API (``Node``, ``Tape``, the ops); it depends on
-:mod:`fnad.engine.core` and :mod:`fnad.errors`.
+This module records through ``Node`` and ``Tape`` only; it depends on
+:mod:`fnad.engine.core`, :mod:`fnad._floats` (the activations on floats), :mod:`fnad.errors`
+and :mod:`fnad.nn.arrays` (NumPy inputs, without importing NumPy).
 """
 
 from __future__ import annotations
