@@ -20,6 +20,7 @@ __all__ = [
     "GraphSizeError",
     "ImmutableError",
     "MissingAttributeError",
+    "ModelFileError",
     "NoGradientError",
     "NonFiniteError",
     "OperandTypeError",
@@ -148,6 +149,10 @@ class NoGradientError(FnadError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would wrap the message in quotes.
         return str(self.args[0]) if self.args else ""
+
+
+class ModelFileError(FnadError, ValueError):
+    """A saved :mod:`fnad.nn` model (``MLP.load``) is malformed, too large or of another format."""
 
 
 class OutputFormatError(FnadError, ValueError):

@@ -325,7 +325,7 @@ def _explanation_text(explanation: Explanation, printer: Any, cycle: bool) -> No
 def _mlp_html(model: Any) -> str:
     rows = []
     for index, layer in enumerate(model.layers):
-        activation = "ReLU" if layer.neurons[0].nonlin else "linear"
+        activation = str(layer.neurons[0].activation).replace("relu", "ReLU")
         count = len(layer.parameters())
         rows.append((f"L{index}", str(layer.nin), str(layer.nout), activation, f"{count:,}"))
     total = len(model.parameters())
@@ -360,8 +360,8 @@ def register_ipython(display_formatter: Any = None) -> bool:
     # fnad.nn is imported on demand: register MLP by name, so this does not import it.
     formatters[_HTML].for_type_by_name("fnad.nn.model", "MLP", _mlp_html)
     formatters[_HTML].for_type(ValueAndGrad, _value_and_grad_html)
-    formatters[_HTML].for_type_by_name("fnad.nn.model", "Adam", _adam_html)
-    formatters["text/plain"].for_type_by_name("fnad.nn.model", "Adam", _adam_text)
+    formatters[_HTML].for_type_by_name("fnad.nn.optim", "Adam", _adam_html)
+    formatters["text/plain"].for_type_by_name("fnad.nn.optim", "Adam", _adam_text)
     return True
 
 
