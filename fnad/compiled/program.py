@@ -77,6 +77,10 @@ __all__ = [
 ]
 
 
+_SHOWN_INPUTS = 5
+"""How many input names a Program's repr lists before "… N more"."""
+
+
 class ProgramMismatchError(FnadError, ValueError):
     """:meth:`Program.check`: an eager trace at a point differs from the compiled program."""
 
@@ -292,7 +296,10 @@ class Program:
 
     def __repr__(self) -> str:
         op = self._ops[self._output] or "input"
-        names = ", ".join(map(printable, self._names))  # labels from a file are escaped
+        shown = self._names[:_SHOWN_INPUTS]
+        names = ", ".join(map(printable, shown))  # labels from a file are escaped
+        if len(self._names) > len(shown):
+            names += f", … {len(self._names) - len(shown)} more"
         return f"Program({len(self._values)} vertices, inputs ({names}), output op {op!r})"
 
     # -- arguments ---------------------------------------------------------------------

@@ -280,11 +280,6 @@ def test_all_three_outputs_are_written(tmp_path: Path) -> None:
     assert names[0].read_text().lstrip().startswith("<?xml")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fnad.nn.flow.plot_flow writes PNG whatever the extension (format='png'); "
-    "the nn side owns the fix: savefig(format=fnad.viz.render.output_format(path))",
-)
 @pytest.mark.parametrize(("name", "magic"), [("flow.svg", b"<?xml"), ("flow.pdf", b"%PDF")])
 def test_demo_flow_writes_the_format_of_its_extension(
     tmp_path: Path, name: str, magic: bytes

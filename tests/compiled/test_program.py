@@ -560,3 +560,15 @@ def test_check_compares_with_an_eager_backward(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(fnad.compiled.program, "backward", lambda block, values, adjoints: None)
     with pytest.raises(fnad.ProgramMismatchError, match=r"the gradient ∂/∂x replays as -0\.0"):
         program.check(0.5, -2.0)
+
+
+def test_the_repr_of_a_program_with_many_inputs_stays_short() -> None:
+    """A network's program has hundreds of inputs: its repr names five and counts the rest."""
+    with fnad.Tape():
+        leaves = [Node(float(i), label=f"w{i}") for i in range(337)]
+        total = sum(leaves[1:], leaves[0])
+    program = Program.from_nodes(total, leaves)
+    assert repr(program) == (
+        "Program(673 vertices, inputs (w0, w1, w2, w3, w4, … 332 more), output op 'add')"
+    )
+    assert "w4," in repr(program) and "w5" not in repr(program)
