@@ -22,6 +22,7 @@ from fnad.nn.model import MLP
 from fnad.viz.display import graph_text, mime_bundle, register_ipython
 from fnad.viz.render import Drawing
 from tests.export_strategies import need_dot, need_graphviz_package
+from tests.graphs import seed
 
 SVG = "image/svg+xml"
 HTML = "text/html"
@@ -39,14 +40,6 @@ def no_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
 
 
-def seed() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        z = x * y + x**2 + y.relu()
-    return x, y, z
-
-
 def svg_vertices(svg: str) -> int:
     root = ET.fromstring(svg.encode("utf-8"))
     return [g.get("class") for g in root.iter("{http://www.w3.org/2000/svg}g")].count("node")
@@ -61,7 +54,7 @@ def is_svg(text: str) -> bool:
 
 @pytest.mark.usefixtures("viz")
 def test_render_without_a_path_returns_a_drawing_that_displays_inline() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     drawing = fnad.render(z)
     assert isinstance(drawing, Drawing)
     bundle = drawing._repr_mimebundle_()
@@ -83,7 +76,7 @@ def test_render_without_a_path_returns_a_drawing_that_displays_inline() -> None:
     ],
 )
 def test_the_file_format_follows_the_extension(tmp_path: Path, name: str, magic: bytes) -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     path = fnad.render(z, tmp_path / name)
     assert path == tmp_path / name and path.read_bytes().startswith(magic)
     saved = fnad.render(z).save(tmp_path / f"saved-{name}")
@@ -92,7 +85,7 @@ def test_the_file_format_follows_the_extension(tmp_path: Path, name: str, magic:
 
 @pytest.mark.parametrize("name", ["seed.jpg", "seed", "seed.svg.txt", "seed.dot"])
 def test_other_extensions_are_refused_before_drawing(tmp_path: Path, name: str) -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     with pytest.raises(fnad.OutputFormatError) as info:
         fnad.render(z, tmp_path / name)  # no graphviz needed to refuse
     assert isinstance(info.value, ValueError)
@@ -105,7 +98,7 @@ def test_other_extensions_are_refused_before_drawing(tmp_path: Path, name: str) 
 
 @pytest.mark.usefixtures("viz")
 def test_a_node_shows_its_graph_as_svg() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z._repr_mimebundle_()
     assert bundle is not None and set(bundle) == {SVG, "text/plain"}
     assert is_svg(bundle[SVG]) and svg_vertices(bundle[SVG]) == 8
@@ -125,7 +118,7 @@ def test_a_large_graph_is_collapsed_as_render_does() -> None:
 
 @pytest.mark.usefixtures("no_dot")
 def test_without_dot_a_node_shows_its_graph_as_text_and_says_why() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z._repr_mimebundle_()
     assert bundle is not None and set(bundle) == {HTML, "text/plain"}
     page = bundle[HTML]
@@ -134,7 +127,7 @@ def test_without_dot_a_node_shows_its_graph_as_text_and_says_why() -> None:
 
 
 def test_include_and_exclude_are_respected() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z._repr_mimebundle_(include={HTML})
     assert bundle is not None and set(bundle) == {HTML, "text/plain"}
     assert z._repr_mimebundle_(exclude={SVG, HTML}) is None
@@ -148,7 +141,7 @@ def test_a_node_of_a_closed_tape_falls_back_to_its_repr() -> None:
 
 
 def test_graph_text_lists_the_vertices_nearest_the_output() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     lines = graph_text(z).splitlines()
     assert len(lines) == 8
     assert lines[0].split() == ["v0", "x", "input", "data", "2", "grad", "7"]
@@ -167,7 +160,7 @@ def no_hook() -> Iterator[None]:
 
 @pytest.mark.usefixtures("no_hook")
 def test_core_shows_nothing_rich_without_the_display_hook() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     assert z._repr_mimebundle_() is None and z.backward()._repr_mimebundle_() is None
 
 
@@ -175,7 +168,7 @@ def test_core_shows_nothing_rich_without_the_display_hook() -> None:
 
 
 def test_gradients_show_a_table_of_the_inputs() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z.backward()._repr_mimebundle_()
     assert bundle is not None and set(bundle) == {HTML, "text/plain"}
     page = bundle[HTML]
@@ -203,14 +196,14 @@ def ipython_format(obj: object) -> dict[str, Any]:
 
 
 def test_through_ipythons_formatter_a_node_is_svg_or_text() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     data = ipython_format(z)
     assert data["text/plain"] == repr(z)
     assert SVG in data or HTML in data
 
 
 def test_tape_program_explanation_and_mlp_get_short_summaries() -> None:
-    x, _, z = seed()
+    z, x, _ = seed()
     tape_page = ipython_format(z.tape)[HTML]
     assert "Tape(#" in tape_page and "nodes=8" in tape_page and "networkx.DiGraph" in tape_page
 
@@ -247,7 +240,7 @@ def svg_texts(svg: str) -> list[str]:
 
 @pytest.mark.usefixtures("viz")
 def test_a_leaf_shown_after_backward_shows_the_gradient_node_grad_reads() -> None:
-    x, _, z = seed()
+    z, x, _ = seed()
     z.backward()
     assert x.grad == 7.0
     bundle = x._repr_mimebundle_()
@@ -271,7 +264,7 @@ def test_a_leaf_shown_after_backward_shows_the_gradient_node_grad_reads() -> Non
 
 @pytest.mark.usefixtures("no_dot")
 def test_without_dot_a_leaf_after_backward_lists_its_recorded_gradient() -> None:
-    x, _, z = seed()
+    z, x, _ = seed()
     z.backward()
     page = x._repr_mimebundle_()[HTML]  # type: ignore[index]
     assert "data 2  grad 7" in page and "grad 1" not in page and "(output)" not in page
@@ -358,7 +351,7 @@ def test_a_dot_that_dies_mid_pipe_is_a_render_error(monkeypatch: pytest.MonkeyPa
         raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr(graphviz.Source, "pipe", broken_pipe)
-    _, _, z = seed()
+    z, _, _ = seed()
     with pytest.raises(fnad.RenderError, match=r"dot could not be run on this graph"):
         fnad.render(z)
     bundle = z._repr_mimebundle_()  # never raises: the graph as text, and why
@@ -372,7 +365,7 @@ def test_the_display_hook_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: Any, **kwargs: Any) -> str:
         raise ValueError("unexpected")
 
-    _, _, z = seed()
+    z, _, _ = seed()
     monkeypatch.setattr(display, "node_svg", boom)
     bundle = z._repr_mimebundle_()
     assert bundle is not None and "graph could not be drawn (ValueError)" in bundle[HTML]
@@ -407,20 +400,20 @@ def test_without_dot_a_summary_is_a_table() -> None:
 @pytest.mark.usefixtures("viz")
 @pytest.mark.parametrize(("name", "magic"), [("s.png", b"\x89PNG"), ("s.pdf", b"%PDF")])
 def test_render_summary_follows_the_extension(tmp_path: Path, name: str, magic: bytes) -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     path = fnad.render_summary(fnad.summarize(z, by="op"), tmp_path / name)
     assert path.read_bytes().startswith(magic)
 
 
 def test_render_summary_refuses_other_extensions_before_drawing(tmp_path: Path) -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     with pytest.raises(fnad.OutputFormatError, match=r"'\.jpg' is not a format fnad draws"):
         fnad.render_summary(fnad.summarize(z, by="op"), tmp_path / "s.jpg")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_value_and_grad_adam_and_long_programs_get_rich_displays() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     program = fnad.from_json(fnad.to_json(z))
     page = ipython_format(program.value_and_grad(x=1.0))[HTML]
     assert "value 7" in page and "<td>x</td><td>5</td>" in page

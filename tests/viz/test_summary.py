@@ -32,14 +32,7 @@ from fnad.viz.summary import (
     summary_to_dot,
 )
 from tests.export_strategies import Expr, expressions, need_dot, need_graphviz_package
-
-
-def seed() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        z = x * y + x**2 + y.relu()
-    return z, x, y
+from tests.graphs import seed
 
 
 def moons_loss(samples: int = 12, sizes: tuple[int, ...] = (4, 4, 1), seed: int = 3) -> Node:
