@@ -30,8 +30,10 @@ Invariants this module keeps:
   (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
   graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
   trace at given points and names the first vertex that differs.
-- **Strict mode as eager.** Under :func:`fnad.strict`, a replay that meets nan or ±inf
-  re-runs the point eagerly, so the error is exactly the eager one.
+- **Strict mode as eager.** Under :func:`fnad.strict`, a replay judges what eager judges
+  (values, and the adjoints of vertices that depend on an input; never the inner terms of
+  a partial); when it meets nan or ±inf it re-runs the point eagerly, so it raises exactly
+  when eager does, with exactly the eager error.
 - **No code generation.** A program is data run by one interpreter loop; nothing is
   ``exec``'d, so programs from untrusted files are safe to replay.
 """

@@ -1645,11 +1645,13 @@ def _mixed_tapes(op: str, position: int, node: Node, tape: Tape) -> TapeError:
 
 @contextmanager
 def strict() -> Iterator[None]:
-    """Raise :class:`~fnad.NonFiniteError` at the first op whose value is nan or ±inf.
+    """Raise :class:`~fnad.NonFiniteError` at the first value or gradient that is nan or ±inf.
 
-    Covers values in the forward pass and gradients in ``backward()``, like NumPy's
-    ``errstate(all="raise")`` or JAX's ``debug_nans``. Outside the block fnad follows IEEE
-    754 and returns inf/nan.
+    Like NumPy's ``errstate(all="raise")`` or JAX's ``debug_nans``, it judges the value of
+    every op recorded, and in ``backward()`` (at any order, in the transforms and in a
+    compiled replay alike) the gradient of every vertex that depends on a variable: not
+    constants, nor vertices computed from constants alone, nor the inner terms of a local
+    derivative. Outside the block fnad follows IEEE 754 and returns inf/nan.
 
     >>> import fnad
     >>> x = fnad.Node(0.0, label="x")

@@ -270,6 +270,22 @@ def test_every_order_names_the_same_gradient_error() -> None:
     assert error_of(lambda: fnad.compile(f, 1.0).grad(0.0)) == expected
 
 
+def test_create_graph_passes_on_the_nan_of_a_zero_adjoint() -> None:
+    # z = x ** ((-2)**x) at x = 0: ∂z/∂((-2)**x) is 0, then 0 · ∂((-2)**x)/∂x = 0 · nan.
+    def build() -> tuple[Node, Node]:
+        x = Node(0.0, label="x")
+        return x ** ((-2.0) ** x), x
+
+    with fnad.Tape():
+        z, x = build()
+        assert math.isnan(z.backward()[x])
+        assert math.isnan(z.backward(create_graph=True)[x].data)  # it was 1.0
+    with fnad.Tape():
+        expected = error_of(lambda: build()[0].backward())
+        assert expected is not None and "gradient of x (data=0.0) became nan" in expected
+        assert error_of(lambda: build()[0].backward(create_graph=True)) == expected
+
+
 def test_forward_mode_names_the_same_error_in_a_replay() -> None:
     program = fnad.compile(lambda x: x.sqrt(), 1.0)
     expected = error_of(lambda: fnad.jvp(lambda x: x.sqrt(), (0.0,), (1.0,)))
