@@ -61,7 +61,7 @@ from fnad.compiled.scalar import (
     forward,
     push_tangents,
 )
-from fnad.engine.core import CONST, Node, Operand, Tape, is_strict, judging_off, to_float
+from fnad.engine import CONST, Node, Operand, Tape, is_strict, judging_off, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.tracing import check_output, parameter_names
 from fnad.errors import FnadError, NonFiniteError, ReplayInputError, TransformError

@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from fnad.engine.core import CONST
+from fnad.engine import CONST
 
 __all__ = [
     "CONST",
