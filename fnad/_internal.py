@@ -26,7 +26,7 @@ import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fnad._floats import IEEEFloat
 from fnad.errors import FnadError, NonFiniteError, OutputFormatError, RuleError
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INVISIBLE",
     "LazyModule",
+    "Vertex",
     "accepts_positional",
     "as_result",
     "check_arity",
@@ -217,11 +218,19 @@ def float_partials(rule: Rule, args: Sequence[float], out: float) -> Sequence[fl
 # --------------------------------------------------------------------------- strict mode
 
 
-def _vertex_name(node: Node) -> str:
+class Vertex(NamedTuple):
+    """A vertex as a strict() message names it, for interpreters that hold no Node."""
+
+    data: float
+    op: str
+    label: str
+
+
+def _vertex_name(node: Node | Vertex) -> str:
     return node.label or node.op or "leaf"
 
 
-def _operand(a: Node | float) -> str:
+def _operand(a: Node | Vertex | float) -> str:
     """An op's input as a strict() message shows it: ``x=2.0``, or a number as the number,
     whether the op was given it as a float or holds it as a wrapped constant (so a graph
     rebuilt with its constants as nodes, e.g. by a replay, reads the same)."""
@@ -232,7 +241,9 @@ def _operand(a: Node | float) -> str:
     return f"{_vertex_name(a)}={a.data!r}"
 
 
-def non_finite_value(op: str, inputs: Sequence[Node | float], value: float) -> NonFiniteError:
+def non_finite_value(
+    op: str, inputs: Sequence[Node | Vertex | float], value: float
+) -> NonFiniteError:
     """strict(): ``op`` produced ``value`` (nan or ±inf) from ``inputs`` (Nodes or floats)."""
     shown = ", ".join(_operand(a) for a in inputs)
     return NonFiniteError(

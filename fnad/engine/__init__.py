@@ -34,7 +34,7 @@ from fnad.engine.rules import (
     isolated_rules,
     use_rules,
 )
-from fnad.engine.scope import DEFAULT_TAPE_WARNING, current_tape, is_strict, strict
+from fnad.engine.scope import DEFAULT_TAPE_WARNING, current_tape, is_strict, judging_off, strict
 from fnad.engine.table import INPUT, GraphTable, input_names, record, restore_tape, vertices_of
 from fnad.engine.tape import Tape
 
@@ -61,6 +61,7 @@ __all__ = [
     "input_names",
     "is_strict",
     "isolated_rules",
+    "judging_off",
     "record",
     "restore_tape",
     "set_display_hook",

@@ -16,6 +16,7 @@ reaches rules through each node's tape, which it holds as an object and never im
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any, Generic, Literal, TypeVar, overload
 
@@ -119,11 +120,18 @@ def backpropagate(
     Adjoints are floats, or with ``create_graph`` Nodes recorded on the tape (floats where
     every path so far had a constant partial), so they can be differentiated again; then
     only nodes in ``into`` (if given) receive adjoints, so nothing is recorded that no one
-    reads. ``local``, if given, receives each node's float partials (the edge labels of
-    an exported graph); ``constants=True`` keeps the float adjoints of constants too (the
-    gradient that reaches them, for pictures and export). Under :func:`strict` (or with
-    ``judge=True``; ``judge=False`` only reports, as export does), a non-finite float adjoint of a non-constant
-    node raises :class:`~fnad.NonFiniteError` naming the op it came through.
+    reads (float adjoints go to every input). ``local``, if given, receives each node's
+    float partials (the edge labels of an exported graph); ``constants=True`` keeps the
+    float adjoints of constants too (the gradient that reaches them, for pictures and
+    export).
+
+    Under :func:`strict` (or with ``judge=True``; ``judge=False`` only reports, as export
+    does), the first adjoint that becomes nan or ±inf raises :class:`~fnad.NonFiniteError`
+    naming the vertex and the op it came through, in either mode and so at every order.
+    Judged are the vertices that depend on a variable: those in ``into`` if given, else
+    those that have a leaf made with ``Node(...)`` among their ancestors. Constants, and
+    vertices computed from constants alone, are not variables: their adjoints (such as the
+    ``nan`` that reaches the exponent of ``x**2`` at ``x < 0``) are nobody's gradient.
 
     >>> from fnad import Node, Tape
     >>> with Tape() as tape:
@@ -133,14 +141,35 @@ def backpropagate(
     >>> grads[x], x in grads, len(grads)
     (6.0, True, 3)
     """
-    strict_mode = strict_var.get() if judge is None else judge
+    judged: Container[Node] | None = None
+    if strict_var.get() if judge is None else judge:
+        if into is None:
+            order = order if isinstance(order, list) else list(order)
+            judged = _varying(order)
+        else:
+            judged = into
     token = strict_var.set(False)  # judge the adjoints, not the inner terms of a partial
     try:
         if create_graph:
-            return _adjoint_nodes(order, output, into)
-        return _adjoint_floats(order, output, local, constants, strict_mode)
+            return _adjoint_nodes(order, output, into, judged)
+        return _adjoint_floats(order, output, local, constants, judged)
     finally:
         strict_var.reset(token)
+
+
+def _varying(order: list[Node]) -> set[Node]:
+    """The nodes of ``order`` (a reversed topological order) that depend on a variable."""
+    varying: set[Node] = set()
+    for node in reversed(order):
+        inputs = node.inputs
+        if inputs:
+            for a in inputs:
+                if a in varying:
+                    varying.add(node)
+                    break
+        elif node.op != CONST:
+            varying.add(node)
+    return varying
 
 
 def _adjoint_floats(
@@ -148,7 +177,7 @@ def _adjoint_floats(
     output: Node,
     local: dict[Node, tuple[float, ...]] | None,
     constants: bool,
-    strict_mode: bool,
+    judged: Container[Node] | None,
 ) -> dict[Node, float]:
     tape = output.tape
     lookup = tape._lookup
@@ -188,32 +217,50 @@ def _adjoint_floats(
                 grads[a] = get(a, -0.0) + grad * partial
             if local is not None:
                 local[node] = tuple(float(p) for p in parts)
-        if strict_mode:
+        if judged is not None:
             for a in inputs:
                 value = grads[a]
-                if value - value and a.op != CONST:
+                if value - value and a in judged:
                     raise non_finite_gradient(node.op, a, value)
     return grads
 
 
 def _adjoint_nodes(
-    order: Iterable[Node], output: Node, into: Container[Node] | None
+    order: Iterable[Node],
+    output: Node,
+    into: Container[Node] | None,
+    judged: Container[Node] | None,
 ) -> dict[Node, Node | float]:
     tape = output.tape
     adjoints: dict[Node, Node | float] = {output: 1.0}
     for node in order:
         inputs = node.inputs
-        adjoint = adjoints.get(node)
-        if not inputs or adjoint is None:  # None: every path to it had a constant-0 partial
+        if not inputs:
             continue
-        parts = tape.local_derivatives(node, create_graph=True)
-        for a, partial in zip(inputs, parts, strict=True):
-            if a.op == CONST or (into is not None and a not in into):
-                continue
-            term = chain_term(adjoint, partial, node.op)
-            if term is not None:
-                previous = adjoints.get(a)
-                adjoints[a] = term if previous is None else previous + term
+        adjoint = adjoints.get(node)
+        if adjoint is None:
+            # Every path to it had a constant-0 partial: nothing to record, except where a
+            # float backward's 0·partial is nan (a partial that is not finite, such as the
+            # exponent's of (-2)**x): that nan is passed on too, so both modes agree.
+            for a, slope in zip(inputs, tape.local_derivatives(node), strict=True):
+                if slope - slope and a.op != CONST and (into is None or a in into):
+                    previous = adjoints.get(a)
+                    adjoints[a] = math.nan if previous is None else previous + math.nan
+        else:
+            parts = tape.local_derivatives(node, create_graph=True)
+            for a, partial in zip(inputs, parts, strict=True):
+                if a.op == CONST or (into is not None and a not in into):
+                    continue
+                term = chain_term(adjoint, partial, node.op)
+                if term is not None:
+                    previous = adjoints.get(a)
+                    adjoints[a] = term if previous is None else previous + term
+        if judged is not None:  # as _adjoint_floats judges, so every order names the same
+            for a in inputs:
+                grad = adjoints.get(a, 0.0)
+                value = grad.data if isinstance(grad, Node) else grad
+                if value - value and a in judged:
+                    raise non_finite_gradient(node.op, a, value)
     return adjoints
 
 

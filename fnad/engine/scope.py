@@ -24,7 +24,7 @@ from fnad.errors import TapeGrowthWarning
 if TYPE_CHECKING:
     from fnad.engine.tape import Tape
 
-__all__ = ["DEFAULT_TAPE_WARNING", "current_tape", "is_strict", "strict"]
+__all__ = ["DEFAULT_TAPE_WARNING", "current_tape", "is_strict", "judging_off", "strict"]
 
 tape_var: ContextVar[Tape | None] = ContextVar("fnad_tape", default=None)
 """The innermost ``with tape:`` block's tape, else this context's default tape (or None yet)."""
@@ -88,11 +88,13 @@ def default_tape_grows(tape: Tape) -> None:
 
 @contextmanager
 def strict() -> Iterator[None]:
-    """Raise :class:`~fnad.NonFiniteError` at the first op whose value is nan or ±inf.
+    """Raise :class:`~fnad.NonFiniteError` at the first value or gradient that is nan or ±inf.
 
-    Covers values in the forward pass and gradients in ``backward()``, like NumPy's
-    ``errstate(all="raise")`` or JAX's ``debug_nans``. Outside the block fnad follows IEEE
-    754 and returns inf/nan.
+    Like NumPy's ``errstate(all="raise")`` or JAX's ``debug_nans``, it judges the value of
+    every op recorded, and in ``backward()`` (at any order, in the transforms and in a
+    compiled replay alike) the gradient of every vertex that depends on a variable: not
+    constants, nor vertices computed from constants alone, nor the inner terms of a local
+    derivative. Outside the block fnad follows IEEE 754 and returns inf/nan.
 
     >>> import fnad
     >>> x = fnad.Node(0.0, label="x")
@@ -114,3 +116,24 @@ def strict() -> Iterator[None]:
 def is_strict() -> bool:
     """Whether a :func:`strict` block is active in this context."""
     return strict_var.get()
+
+
+@contextmanager
+def judging_off() -> Iterator[None]:
+    """A block that :func:`strict` does not look into: the inner terms of a rule's partials.
+
+    The chain rule judges the adjoints it accumulates, not the arithmetic inside a local
+    derivative (``x**2``'s partial towards its exponent is ``x² ln x``, ``nan`` at
+    ``x < 0``, and no gradient ever uses it): every interpreter that evaluates partials
+    under strict() evaluates them in here, as :func:`backpropagate` does.
+
+    >>> import fnad
+    >>> with fnad.strict(), judging_off():
+    ...     fnad.log(-1.0)
+    nan
+    """
+    token = strict_var.set(False)
+    try:
+        yield
+    finally:
+        strict_var.reset(token)

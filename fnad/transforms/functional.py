@@ -59,12 +59,13 @@ from fnad.engine import (
     backpropagate,
     chain_term,
     is_strict,
+    judging_off,
     to_float,
 )
 from fnad.engine import ops as fnad_functions
 from fnad.engine.ops import Scalar
 from fnad.engine.rules import Rule, builtin_rules
-from fnad.engine.tracing import check_output
+from fnad.engine.tracing import check_output, parameter_names
 from fnad.errors import (
     MissingAttributeError,
     OutputTypeError,
@@ -340,15 +341,19 @@ def _trace(
             values.append(value)
         else:
             values.append(to_float(value, f"fnad.{name}", i + 1))
+    # The variables are named after f's parameters, as fnad.compile names its inputs, so a
+    # strict() error reads the same from a transform, an eager trace and a replay.
+    names = parameter_names(f, len(args))
     try:
         call_args = list(args)
         variables: list[Node] = []
         for i, value in zip(argnums, values, strict=True):
             if isinstance(value, Node):
-                variable = tape.apply(IDENTITY, value)
+                with judging_off():  # an argument as given, as unjudged as a leaf's value
+                    variable = tape.apply(IDENTITY, value, label=names[i])
             else:
                 with tape:
-                    variable = Node(value)
+                    variable = Node(value, label=names[i])
             call_args[i] = variable
             variables.append(variable)
         try:
@@ -531,11 +536,14 @@ def _reverse(
         return [0.0] * len(variables)
     sinks = set(variables)
     order = [node for node in reversed(forward) if node not in sinks]
+    # The active nodes receive the adjoints worth recording, and are the ones strict() judges:
+    # the others (constants, Nodes from outside f) get no gradient from this transform.
+    active = set(forward)
     adjoints: dict[Node, Node | float]
     if create_graph:
-        adjoints = backpropagate(order, out, create_graph=True, into=set(forward))
+        adjoints = backpropagate(order, out, create_graph=True, into=active)
     else:
-        adjoints = dict(backpropagate(order, out))
+        adjoints = dict(backpropagate(order, out, into=active))
     return [adjoints.get(v, 0.0) for v in variables]
 
 
