@@ -161,6 +161,9 @@ def rich_display(obj: object, include: Any, exclude: Any) -> dict[str, Any] | No
 class Node(NodeMethods):
     """A scalar value recorded on a :class:`Tape`, with the op that produced it.
 
+    Its operators and op methods (``x * y``, ``x.tanh()``, ``np.tanh(x)``) come from
+    :class:`~fnad.engine.methods.NodeMethods`; this class is what makes it a value.
+
     >>> x = Node(2.0, label="x")
     >>> y = Node(3.0, label="y")
     >>> z = x * y + x**2 + y.relu()
