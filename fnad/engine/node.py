@@ -40,6 +40,7 @@ import attrs
 from fnad._internal import describe
 from fnad.engine import scope
 from fnad.engine.methods import NodeMethods
+from fnad.engine.scope import current_tape
 from fnad.errors import (
     ImmutableError,
     MissingAttributeError,
@@ -194,7 +195,7 @@ class Node(NodeMethods):
         if not isinstance(label, str):
             raise OperandTypeError(f"Node(): label must be a str, got {describe(label)}")
         value = to_float(data, "Node")
-        tape = scope.current_tape()
+        tape = current_tape()
         tape._leaf(self, value, label)
         if len(tape) >= scope.DEFAULT_TAPE_WARNING:
             scope.default_tape_grows(tape)
