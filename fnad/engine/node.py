@@ -40,6 +40,7 @@ import attrs
 from fnad._internal import describe
 from fnad.engine import scope
 from fnad.engine.methods import NodeMethods
+from fnad.engine.scope import current_tape
 from fnad.errors import (
     ImmutableError,
     MissingAttributeError,
@@ -161,6 +162,9 @@ def rich_display(obj: object, include: Any, exclude: Any) -> dict[str, Any] | No
 class Node(NodeMethods):
     """A scalar value recorded on a :class:`Tape`, with the op that produced it.
 
+    Its operators and op methods (``x * y``, ``x.tanh()``, ``np.tanh(x)``) come from
+    :class:`~fnad.engine.methods.NodeMethods`; this class is what makes it a value.
+
     >>> x = Node(2.0, label="x")
     >>> y = Node(3.0, label="y")
     >>> z = x * y + x**2 + y.relu()
@@ -191,7 +195,7 @@ class Node(NodeMethods):
         if not isinstance(label, str):
             raise OperandTypeError(f"Node(): label must be a str, got {describe(label)}")
         value = to_float(data, "Node")
-        tape = scope.current_tape()
+        tape = current_tape()
         tape._leaf(self, value, label)
         if len(tape) >= scope.DEFAULT_TAPE_WARNING:
             scope.default_tape_grows(tape)
