@@ -113,6 +113,7 @@ from fnad.errors import (
     TapeGrowthWarning,
     TransformError,
     UnknownOpError,
+    UnpicklableError,
 )
 from fnad.graph.writer import to_graphml, to_json, to_networkx
 from fnad.transforms.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
@@ -202,6 +203,7 @@ __all__ = [
     "Transformed",
     "UnaryOp",
     "UnknownOpError",
+    "UnpicklableError",
     "ValueAndGrad",
     "__version__",
     "abs",

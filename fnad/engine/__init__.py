@@ -3,6 +3,7 @@
 Everything else in fnad is built on this package; it imports nothing of fnad above it.
 """
 
+from fnad.engine import pickling  # noqa: F401 - notes fnad's own rules at import
 from fnad.engine.core import (
     CONST,
     DEFAULT_TAPE_WARNING,
