@@ -29,7 +29,7 @@ from fnad import _moved
 from fnad.cli.parser import Expression, parse
 from fnad.compiled.load import from_graphml, from_json
 from fnad.compiled.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad, compile
-from fnad.engine.core import (
+from fnad.engine import (
     Gradients,
     Node,
     Operand,

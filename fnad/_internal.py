@@ -31,7 +31,7 @@ from fnad._floats import IEEEFloat
 from fnad.errors import FnadError, NonFiniteError, OutputFormatError, RuleError
 
 if TYPE_CHECKING:
-    from fnad.engine.core import Node
+    from fnad.engine.node import Node
     from fnad.engine.rules import Rule
 
 __all__ = [
@@ -191,7 +191,7 @@ def _operand(a: Node | float) -> str:
     rebuilt with its constants as nodes, e.g. by a replay, reads the same)."""
     if isinstance(a, (int, float)):
         return repr(a)
-    if a.op == "const" and not a.label:  # fnad.core.CONST (core imports this module)
+    if a.op == "const" and not a.label:  # fnad.engine.node.CONST (the engine imports this module)
         return repr(a.data)
     return f"{_vertex_name(a)}={a.data!r}"
 

@@ -43,7 +43,7 @@ import attrs
 
 from fnad._internal import positive_int
 from fnad.cli import parser as expression_parser
-from fnad.engine.core import Node, Tape
+from fnad.engine import Node, Tape
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import FnadError
 from fnad.viz.render import printable

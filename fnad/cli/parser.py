@@ -53,7 +53,7 @@ from typing import NoReturn, SupportsFloat
 import attrs
 
 from fnad._internal import positive_int
-from fnad.engine.core import Node, Tape, current_tape
+from fnad.engine import Node, Tape, current_tape
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import ExpressionError
 

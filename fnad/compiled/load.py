@@ -26,7 +26,7 @@ value = 7.0
 from __future__ import annotations
 
 from fnad.compiled.program import Program, ValueAndGrad
-from fnad.engine.core import CONST, Node, Tape
+from fnad.engine import CONST, Node, Tape
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.graph.reader import (
     MAX_BYTES,

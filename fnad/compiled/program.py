@@ -59,7 +59,7 @@ from fnad.compiled.scalar import (
     forward,
     push_tangents,
 )
-from fnad.engine.core import CONST, Node, Operand, Tape, is_strict, to_float
+from fnad.engine import CONST, Node, Operand, Tape, is_strict, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
 from fnad.engine.tracing import check_output

@@ -47,7 +47,7 @@ from fnad.compiled.instructions import (
     Instructions,
     math_tanh,
 )
-from fnad.engine.core import (
+from fnad.engine import (
     is_strict,
 )
 
@@ -111,7 +111,7 @@ def forward(
 
 def backward(block: Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
-    exactly as :func:`fnad.engine.core.backpropagate` does (so the bits agree)."""
+    exactly as :func:`fnad.engine.backward.backpropagate` does (so the bits agree)."""
     mul, add, mul_a, add_a, relu, tanh = B_MUL, B_ADD, B_MUL_A, B_ADD_A, B_RELU, B_TANH
     sum_, sum_relu, sum_tanh, sums = B_SUM, B_SUM_RELU, B_SUM_TANH, block.sums
     for step in reversed(block.fused):

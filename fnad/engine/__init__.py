@@ -1,24 +1,27 @@
 """The engine: Node, Tape, the rule table, the built-in ops, and the one chain rule.
 
-Everything else in fnad is built on this package; it imports nothing of fnad above it.
+Everything else in fnad is built on this package; it imports nothing of fnad above it
+(only :mod:`fnad._internal`, :mod:`fnad._floats` and :mod:`fnad.errors`). Its modules, each
+importing only from the ones listed before it::
+
+    rules      Rule, RuleTable: one entry per op (forward, partials); no Node
+    scope      which tape is current (per thread and task), the default tape, strict()
+    node       Node: the immutable value, its identity, its read-only attributes
+    recording  the hot path: how an op becomes a new Node in the graph (Tape's base class)
+    backward   backpropagate, the one chain rule, and the Gradients it returns
+    tape       Tape: the scope, the networkx DiGraph, backward, pickling
+    ops        the built-in ops: the derivative cheat sheet, and fnad.exp & co.
+    tracing    check_output, what every tracer asks of a traced function's result
+    table      GraphTable: a recorded graph as flat columns, read by every interpreter
+    pickling   how rules pickle: built-in ones by op name, custom ones by function names
+
+One call goes the other way, on purpose: ``scope.current_tape`` imports ``Tape`` when a
+context needs its first default tape (a Node needs the current tape; a Tape makes Nodes).
 """
 
 from fnad.engine import pickling  # noqa: F401 - notes fnad's own rules at import
-from fnad.engine.core import (
-    CONST,
-    DEFAULT_TAPE_WARNING,
-    DisplayHook,
-    Gradients,
-    Node,
-    Operand,
-    Tape,
-    backpropagate,
-    current_tape,
-    is_strict,
-    set_display_hook,
-    strict,
-    to_float,
-)
+from fnad.engine.backward import Gradients, backpropagate, chain_term
+from fnad.engine.node import CONST, DisplayHook, Node, Operand, set_display_hook, to_float
 from fnad.engine.ops import (
     LEAKY_RELU_SLOPE,
     BinaryOp,
@@ -76,6 +79,8 @@ from fnad.engine.rules import (
     isolated_rules,
     use_rules,
 )
+from fnad.engine.scope import DEFAULT_TAPE_WARNING, current_tape, is_strict, strict
+from fnad.engine.tape import Tape
 
 __all__ = [
     "CONST",
@@ -105,6 +110,7 @@ __all__ = [
     "backpropagate",
     "builtin_rules",
     "ceil",
+    "chain_term",
     "cos",
     "cosh",
     "current_rules",

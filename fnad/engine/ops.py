@@ -22,8 +22,10 @@ from typing import SupportsFloat, TypeVar, overload
 from fnad import _floats
 from fnad._floats import IEEEFloat
 from fnad._internal import non_finite_value, run_forward
-from fnad.engine.core import Node, Operand, Tape, is_strict, to_float
+from fnad.engine.node import Node, Operand, to_float
 from fnad.engine.rules import Forward, Partials, Rule, builtin_rules, current_rules
+from fnad.engine.scope import is_strict
+from fnad.engine.tape import Tape
 
 __all__ = [
     "LEAKY_RELU_SLOPE",

@@ -42,8 +42,9 @@ from typing import SupportsFloat
 
 import attrs
 
-from fnad.engine.core import CONST, Node, Operand, Tape, to_float
+from fnad.engine.node import CONST, Node, Operand, to_float
 from fnad.engine.rules import Rule, RuleTable
+from fnad.engine.tape import Tape
 
 __all__ = ["INPUT", "GraphTable", "input_names", "record", "vertices_of"]
 

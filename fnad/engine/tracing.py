@@ -7,7 +7,8 @@ import numbers
 from decimal import Decimal
 
 from fnad._internal import describe, name_of
-from fnad.engine.core import Node, Tape, to_float
+from fnad.engine.node import Node, to_float
+from fnad.engine.tape import Tape
 from fnad.errors import OutputTypeError, TapeError
 
 __all__ = ["check_output"]

@@ -57,7 +57,7 @@ from xml.parsers import expat
 
 import attrs
 
-from fnad.engine.core import CONST
+from fnad.engine import CONST
 from fnad.engine.rules import Rule, RuleTable, current_rules
 from fnad.errors import GraphArgumentError, GraphFormatError
 from fnad.graph.schema import (

@@ -18,7 +18,7 @@ import math
 import random
 from typing import NamedTuple
 
-from fnad.engine.core import to_float
+from fnad.engine import to_float
 from fnad.errors import OperandTypeError, OperandValueError
 
 __all__ = ["Dataset", "Point", "moons"]

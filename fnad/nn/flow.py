@@ -47,7 +47,7 @@ from typing import Any
 
 import attrs
 
-from fnad.engine.core import Gradients, Node, Tape
+from fnad.engine import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.graph.schema import encode_float
 from fnad.nn.model import MLP, StepResult, accuracy, hinge_loss, l2

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
 import attrs
 
 from fnad.compiled.program import Program
-from fnad.engine.core import Node, Operand, Tape, current_tape, to_float
+from fnad.engine import Node, Operand, Tape, current_tape, to_float
 from fnad.engine.ops import relu, value
 from fnad.engine.rules import current_rules
 from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError

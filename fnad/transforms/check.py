@@ -39,7 +39,7 @@ from typing import Any
 import attrs
 
 from fnad._internal import name_of
-from fnad.engine.core import Node, Tape, to_float
+from fnad.engine import Node, Tape, to_float
 from fnad.engine.rules import RuleTable, current_rules, use_rules
 from fnad.errors import GradCheckError, OperandTypeError
 from fnad.transforms.functional import ScalarFunction, grad, jvp

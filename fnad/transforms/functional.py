@@ -50,7 +50,7 @@ from contextvars import ContextVar
 from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, cast, overload
 
 from fnad._internal import describe, name_of, non_finite_value
-from fnad.engine.core import (
+from fnad.engine import (
     CONST,
     Node,
     Operand,
@@ -431,7 +431,7 @@ def _active(tape: Tape, out: Node, variables: Sequence[Node]) -> list[Node]:
 def _reverse(
     tape: Tape, out: Node | float, variables: Sequence[Node], *, create_graph: bool
 ) -> list[Node | float]:
-    """∂out/∂variable for each variable, by :func:`fnad.engine.core.backpropagate` restricted to
+    """∂out/∂variable for each variable, by :func:`fnad.engine.backward.backpropagate` restricted to
     the paths from the variables to ``out`` and stopped at the variables (their own
     inputs belong to an enclosing transform)."""
     if not isinstance(out, Node):

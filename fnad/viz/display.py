@@ -14,7 +14,7 @@ In a notebook, a cell that ends with
 
 How it plugs in, with dependencies pointing one way (core never imports the renderer):
 ``Node`` and ``Gradients`` have ``_repr_mimebundle_``, Jupyter's display protocol, which
-asks a hook that this module installs with :func:`fnad.engine.core.set_display_hook` when fnad is
+asks a hook that this module installs with :func:`fnad.engine.node.set_display_hook` when fnad is
 imported. Tape, Program, Explanation and MLP are registered with IPython's display
 formatters (``for_type``, IPython's API for showing types one does not own) when fnad is
 imported inside IPython, or when :func:`register_ipython` is called. Nothing here runs, and
@@ -38,7 +38,7 @@ from collections.abc import Callable, Container, Iterable
 from typing import Any
 
 from fnad.compiled import Program
-from fnad.engine.core import Gradients, Node, Tape, set_display_hook
+from fnad.engine import Gradients, Node, Tape, set_display_hook
 from fnad.errors import FnadError, RenderError
 from fnad.graph.writer import to_networkx
 from fnad.viz.explain import Explanation
@@ -118,7 +118,7 @@ def mime_bundle(
 ) -> dict[str, Any] | None:
     """Jupyter's display data for a Node (its graph) or Gradients (a table), else None.
 
-    The hook :mod:`fnad.engine.core` calls from ``_repr_mimebundle_``. It never raises: a node
+    The hook :mod:`fnad.engine.node` calls from ``_repr_mimebundle_``. It never raises: a node
     whose graph cannot be drawn falls back to text, and one whose tape was closed to its
     plain ``repr``.
     """

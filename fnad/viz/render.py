@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from fnad._internal import format_of, printable
-from fnad.engine.core import CONST, Node
+from fnad.engine import CONST, Node
 from fnad.errors import GraphSizeError, RenderError
 from fnad.graph.schema import SCHEMA, SCHEMA_VERSION
 from fnad.graph.writer import GraphLike, Snapshot, snapshot

@@ -60,7 +60,7 @@ from typing import Any, NamedTuple, TypeAlias, TypeVar, Union
 import attrs
 import networkx as nx
 
-from fnad.engine.core import CONST, Node
+from fnad.engine import CONST, Node
 from fnad.errors import GraphFormatError, GraphSizeError, OperandTypeError
 from fnad.graph.schema import decode_float
 from fnad.graph.writer import snapshot

@@ -388,6 +388,23 @@ def test_pickling_two_nodes_of_one_tape_keeps_them_on_one_tape() -> None:
     assert x2.tape is y2.tape and y2.inputs[0] is x2
 
 
+@pytest.mark.parametrize("old", ["fnad.core", "fnad.engine.core"])
+def test_a_pickle_that_names_the_engines_old_module_still_loads(old: str) -> None:
+    """Pickles name the functions that rebuild a tape and find a node on it by module path;
+    those made when the engine was one module (fnad.core, then fnad.engine.core) load."""
+    with fnad.Tape():
+        x = Node(3.0, label="x")
+        y = x * x
+        y.backward()
+    data = pickle.dumps(y, protocol=2)  # protocol 2 spells a function's module as text
+    for new in (b"fnad.engine.tape\n", b"fnad.engine.node\n"):
+        assert new in data
+        data = data.replace(new, old.encode() + b"\n")
+    with pytest.warns(DeprecationWarning, match=f"{old} moved to fnad.engine"):
+        clone = pickle.loads(data)
+    assert clone.data == 9.0 and clone.inputs[0].label == "x" and clone.inputs[0].grad == 6.0
+
+
 # --------------------------------------------------------------------------- concurrency, memory
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import fnad
 from fnad import Node
-from fnad.engine.core import set_display_hook
+from fnad.engine import set_display_hook
 from fnad.nn.model import MLP
 from fnad.viz.display import graph_text, mime_bundle, register_ipython
 from fnad.viz.render import Drawing
