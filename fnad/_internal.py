@@ -20,6 +20,7 @@ any other part of fnad (Rule and Node appear only in annotations).
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import numbers
 import os
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from fnad.engine.rules import Rule
 
 __all__ = [
+    "LazyModule",
     "accepts_positional",
     "as_result",
     "check_arity",
@@ -113,6 +115,25 @@ def accepts_positional(fn: Callable[..., Any], count: int) -> bool | None:
     except TypeError:
         return False
     return True
+
+
+class LazyModule:
+    """A module imported on first use: ``np = LazyModule("numpy")`` imports NumPy only when
+    ``np.exp`` is first read (fnad's core imports no NumPy at import time). Each attribute
+    read is cached on the instance, so later reads are plain attribute lookups.
+
+    >>> m = LazyModule("math")
+    >>> m.sqrt(4.0)
+    2.0
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(importlib.import_module(self._name), attribute)
+        setattr(self, attribute, value)
+        return value
 
 
 # --------------------------------------------------------------------------- rules on floats

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple, SupportsFloat, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, SupportsFloat, cast, overload
 
 from fnad._internal import (
     describe,
@@ -64,6 +64,9 @@ from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
 from fnad.engine.tracing import check_output
 from fnad.errors import FnadError, ReplayInputError, TransformError
+
+if TYPE_CHECKING:
+    from fnad.compiled.batch import BatchResult
 
 __all__ = [
     "Evaluation",
@@ -124,6 +127,7 @@ class Program:
 
     __slots__ = (
         "_aux",
+        "_batch_plan",  # fnad.compiled.batch's arrays for this program, made on first use
         "_extra",
         "_function",
         "_graph",
@@ -432,6 +436,26 @@ class Program:
             grads = dict(zip(self._names, result.gradient, strict=True))
             results.append(ValueAndGrad(result.value, grads))
         return results
+
+    def batch(self, X: object, *, gradient: bool = True, chunk: int | None = None) -> BatchResult:
+        """The program at N points at once, over NumPy arrays (``pip install 'fnad[batch]'``).
+
+        ``X`` is an ``(N, k)`` array (or list of rows) in :attr:`input_names` order, or
+        ``{input name: 1-D array}`` (inputs left out keep their stored values). Returns a
+        :class:`~fnad.compiled.batch.BatchResult`: ``values`` ``(N,)``, ``gradient``
+        ``(N, k)`` (None for ``gradient=False``), ``aux`` ``(N, a)``. Points run ``chunk``
+        at a time (default: 16 MiB per matrix; see docs/batch.md), each instruction one
+        NumPy operation over the chunk, with the results of :meth:`evaluate`.
+
+        >>> import fnad
+        >>> prog = fnad.compile(lambda x, y: x * y + y.relu(), 0.0, 0.0)
+        >>> result = prog.batch({"x": [1.0, 2.0, 3.0], "y": [-1.0, 0.5, 2.0]})
+        >>> result.values, result.gradient[:, 0]
+        (array([-1. ,  1.5,  8. ]), array([-1. ,  0.5,  2. ]))
+        """
+        from fnad.compiled.batch import run_batch  # imports NumPy: not at `import fnad`
+
+        return run_batch(self, X, gradient=gradient, chunk=chunk)
 
     def jvp(
         self, primals: Sequence[SupportsFloat], tangents: Sequence[SupportsFloat]

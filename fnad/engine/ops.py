@@ -9,6 +9,14 @@ the one function serves reverse mode on floats, forward mode and higher orders.
 Kinks follow PyTorch: ``relu'(0) == 0`` and ``abs'(0) == 0``. All arithmetic is IEEE 754
 (see :mod:`fnad._floats`): ``log(0) == -inf``, ``sqrt(-1)`` is nan, nothing raises.
 
+Below each rule, under ``@arrays``, are its array forms: the same forward function and
+partials over float64 NumPy arrays, elementwise, for :meth:`fnad.Program.batch`. They keep
+the scalar forms' conventions (kinks, masks, signed zeros, nan) element by element; NumPy
+is imported when one is first called, never by importing fnad. Where IEEE 754 makes the
+result exact (+ − × ÷, sqrt, comparisons, floor, fmod, ...) they equal the scalar forms
+bit for bit; NumPy's exp, log, tanh, sin, ... may differ from the C library's by an ulp or
+two (docs/batch.md has the measured bound per op).
+
 The ops are also functions here (``fnad.tanh(x)``): given a Node they record it, given a
 number they return a float.
 """
@@ -17,15 +25,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import SupportsFloat, TypeVar, overload
+from typing import TYPE_CHECKING, SupportsFloat, TypeVar, overload
+
+import attrs
 
 from fnad import _floats
 from fnad._floats import IEEEFloat
-from fnad._internal import non_finite_value, run_forward
+from fnad._internal import LazyModule, non_finite_value, run_forward
 from fnad.engine.node import Node, Operand, to_float
-from fnad.engine.rules import Forward, Partials, Rule, builtin_rules, current_rules
+from fnad.engine.rules import (
+    ArrayForward,
+    ArrayPartials,
+    Forward,
+    Partials,
+    Rule,
+    builtin_rules,
+    current_rules,
+)
 from fnad.engine.scope import is_strict
 from fnad.engine.tape import Tape
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Array = NDArray[np.float64]
+else:
+    np = LazyModule("numpy")  # the array forms import NumPy when first called
 
 __all__ = [
     "LEAKY_RELU_SLOPE",
@@ -171,6 +197,18 @@ def rule(
     return register
 
 
+def arrays(name: str, forward: ArrayForward) -> Callable[[ArrayPartials], ArrayPartials]:
+    """Give built-in op ``name`` its array forms: ``forward`` and the decorated partials."""
+
+    def register(partials: ArrayPartials) -> ArrayPartials:
+        table = builtin_rules()
+        rule = attrs.evolve(table[name], array_forward=forward, array_partials=partials)
+        table.register(rule, replace=True)
+        return partials
+
+    return register
+
+
 exp = UnaryOp("exp", "``e ** x``.")
 log = UnaryOp("log", "Natural logarithm; ``log(0) == -inf``, nan below 0.")
 sin = UnaryOp("sin", "Sine.")
@@ -253,9 +291,19 @@ def _add(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     return 1.0, 1.0
 
 
+@arrays("add", lambda a, b: a + b)
+def _add_array(a: Array, b: Array, out: Array) -> tuple[float, float]:
+    return 1.0, 1.0
+
+
 @rule("sub", 2, lambda a, b: a - b, (1.5, -2.0), (0.3, 4.0))
 def _sub(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     """∂(a-b)/∂a = 1, ∂(a-b)/∂b = -1"""
+    return 1.0, -1.0
+
+
+@arrays("sub", lambda a, b: a - b)
+def _sub_array(a: Array, b: Array, out: Array) -> tuple[float, float]:
     return 1.0, -1.0
 
 
@@ -265,11 +313,21 @@ def _mul(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
     return b, a
 
 
+@arrays("mul", lambda a, b: a * b)
+def _mul_array(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
+    return b, a
+
+
 @rule("truediv", 2, lambda a, b: a / b, (1.5, -2.0), (0.3, 4.0), (-2.0, 0.5))
 def _truediv(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
     """∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = -a/b² = -(a/b)/b"""
     # -(a/b)/b, as PyTorch: b·b overflows sooner, and at b = 0 the second derivative of
     # 1/b comes out +inf instead of 0·inf = nan.
+    return 1 / b, -out / b
+
+
+@arrays("truediv", lambda a, b: a / b)
+def _truediv_array(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
     return 1 / b, -out / b
 
 
@@ -284,9 +342,21 @@ def _pow(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar | float, Scalar | fl
     return d_base, d_exponent
 
 
+@arrays("pow", lambda a, b: np.power(a, b))
+def _pow_array(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
+    d_base = np.where((b == 0.0) & ((a == 0.0) | (a != a)), 0.0, b * np.power(a, b - 1))
+    d_exponent = np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a))
+    return d_base, d_exponent
+
+
 @rule("neg", 1, lambda x: -x, (1.5,), (-0.3,))
 def _neg(x: Scalar, out: Scalar) -> tuple[float]:
     """∂(-x)/∂x = -1"""
+    return (-1.0,)
+
+
+@arrays("neg", lambda x: -x)
+def _neg_array(x: Array, out: Array) -> tuple[float]:
     return (-1.0,)
 
 
@@ -296,9 +366,19 @@ def _exp(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (out,)
 
 
+@arrays("exp", lambda x: np.exp(x))
+def _exp_array(x: Array, out: Array) -> tuple[Array]:
+    return (out,)
+
+
 @rule("log", 1, _floats.log, (0.5,), (1.7,), (10.0,))
 def _log(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂ln x/∂x = 1/x"""
+    return (1 / x,)
+
+
+@arrays("log", lambda x: np.log(x))
+def _log_array(x: Array, out: Array) -> tuple[Array]:
     return (1 / x,)
 
 
@@ -308,15 +388,30 @@ def _sin(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (cos(x),)
 
 
+@arrays("sin", lambda x: np.sin(x))
+def _sin_array(x: Array, out: Array) -> tuple[Array]:
+    return (np.cos(x),)
+
+
 @rule("cos", 1, _floats.cos, (0.5,), (-1.2,), (2.5,))
 def _cos(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂cos x/∂x = -sin x"""
     return (-sin(x),)
 
 
+@arrays("cos", lambda x: np.cos(x))
+def _cos_array(x: Array, out: Array) -> tuple[Array]:
+    return (-np.sin(x),)
+
+
 @rule("tanh", 1, _floats.tanh, (0.5,), (-1.2,), (2.0,))
 def _tanh(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂tanh x/∂x = 1 - tanh²x"""
+    return (1 - out * out,)
+
+
+@arrays("tanh", lambda x: np.tanh(x))
+def _tanh_array(x: Array, out: Array) -> tuple[Array]:
     return (1 - out * out,)
 
 
@@ -326,9 +421,25 @@ def _sigmoid(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (out * (1 - out),)
 
 
+def _sigmoid_forward(x: Array) -> Array:
+    e = np.exp(np.where(x >= 0.0, -x, x))  # e^-|x| (nan stays nan), as the scalar branches
+    result: Array = np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return result
+
+
+@arrays("sigmoid", _sigmoid_forward)
+def _sigmoid_array(x: Array, out: Array) -> tuple[Array]:
+    return (out * (1 - out),)
+
+
 @rule("sqrt", 1, _floats.sqrt, (0.5,), (2.0,), (9.0,))
 def _sqrt(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂√x/∂x = 1/(2√x)"""
+    return (0.5 / out,)
+
+
+@arrays("sqrt", lambda x: np.sqrt(x))
+def _sqrt_array(x: Array, out: Array) -> tuple[Array]:
     return (0.5 / out,)
 
 
@@ -338,11 +449,21 @@ def _relu(x: Scalar, out: Scalar) -> tuple[float]:
     return (0.0 if value(x) <= 0.0 else 1.0,)
 
 
+@arrays("relu", lambda x: np.where(x < 0.0, 0.0, x))
+def _relu_array(x: Array, out: Array) -> tuple[Array]:
+    return (np.where(x <= 0.0, 0.0, 1.0),)
+
+
 @rule("abs", 1, math.fabs, (0.5,), (-1.2,), (3.0,))
 def _abs(x: Scalar, out: Scalar) -> tuple[float]:
     """∂|x|/∂x = sign(x), 0 at 0"""
     v = value(x)
     return (1.0 if v > 0.0 else -1.0 if v < 0.0 else 0.0,)
+
+
+@arrays("abs", lambda x: np.fabs(x))
+def _abs_array(x: Array, out: Array) -> tuple[Array]:
+    return (np.where(x > 0.0, 1.0, np.where(x < 0.0, -1.0, 0.0)),)
 
 
 # ------------------------------------------------------------ trigonometric and hyperbolic
@@ -354,10 +475,20 @@ def _tan(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (1 + out * out,)
 
 
+@arrays("tan", lambda x: np.tan(x))
+def _tan_array(x: Array, out: Array) -> tuple[Array]:
+    return (1 + out * out,)
+
+
 @rule("sinh", 1, _floats.sinh, (0.5,), (-1.2,), (2.0,))
 def _sinh(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂sinh x/∂x = cosh x"""
     return (cosh(x),)
+
+
+@arrays("sinh", lambda x: np.sinh(x))
+def _sinh_array(x: Array, out: Array) -> tuple[Array]:
+    return (np.cosh(x),)
 
 
 @rule("cosh", 1, _floats.cosh, (0.5,), (-1.2,), (2.0,))
@@ -366,10 +497,20 @@ def _cosh(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (sinh(x),)
 
 
+@arrays("cosh", lambda x: np.cosh(x))
+def _cosh_array(x: Array, out: Array) -> tuple[Array]:
+    return (np.sinh(x),)
+
+
 @rule("asin", 1, _floats.asin, (0.5,), (-0.3,), (0.9,))
 def _asin(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂asin x/∂x = 1/√(1 - x²)"""
     return (1 / sqrt(1 - x * x),)
+
+
+@arrays("asin", lambda x: np.arcsin(x))
+def _asin_array(x: Array, out: Array) -> tuple[Array]:
+    return (1 / np.sqrt(1 - x * x),)
 
 
 @rule("acos", 1, _floats.acos, (0.5,), (-0.3,), (0.9,))
@@ -378,9 +519,19 @@ def _acos(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (-1 / sqrt(1 - x * x),)
 
 
+@arrays("acos", lambda x: np.arccos(x))
+def _acos_array(x: Array, out: Array) -> tuple[Array]:
+    return (-1 / np.sqrt(1 - x * x),)
+
+
 @rule("atan", 1, math.atan, (0.5,), (-1.2,), (3.0,))
 def _atan(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂atan x/∂x = 1/(1 + x²)"""
+    return (1 / (1 + x * x),)
+
+
+@arrays("atan", lambda x: np.arctan(x))
+def _atan_array(x: Array, out: Array) -> tuple[Array]:
     return (1 / (1 + x * x),)
 
 
@@ -390,15 +541,30 @@ def _asinh(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (1 / sqrt(x * x + 1),)
 
 
+@arrays("asinh", lambda x: np.arcsinh(x))
+def _asinh_array(x: Array, out: Array) -> tuple[Array]:
+    return (1 / np.sqrt(x * x + 1),)
+
+
 @rule("acosh", 1, _floats.acosh, (1.5,), (2.0,), (5.0,))
 def _acosh(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂acosh x/∂x = 1/√(x² - 1)"""
     return (1 / sqrt(x * x - 1),)
 
 
+@arrays("acosh", lambda x: np.arccosh(x))
+def _acosh_array(x: Array, out: Array) -> tuple[Array]:
+    return (1 / np.sqrt(x * x - 1),)
+
+
 @rule("atanh", 1, _floats.atanh, (0.5,), (-0.3,), (0.8,))
 def _atanh(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂atanh x/∂x = 1/(1 - x²)"""
+    return (1 / (1 - x * x),)
+
+
+@arrays("atanh", lambda x: np.arctanh(x))
+def _atanh_array(x: Array, out: Array) -> tuple[Array]:
     return (1 / (1 - x * x),)
 
 
@@ -411,9 +577,21 @@ def _atan2(y: Scalar, x: Scalar, out: Scalar) -> tuple[Scalar | float, Scalar | 
     return x / r / r, -y / r / r
 
 
+@arrays("atan2", lambda y, x: np.arctan2(y, x))
+def _atan2_array(y: Array, x: Array, out: Array) -> tuple[Array, Array]:
+    origin = (y == 0.0) & (x == 0.0)
+    r = np.hypot(y, x)
+    return np.where(origin, 0.0 * x, x / r / r), np.where(origin, -0.0 * y, -y / r / r)
+
+
 @rule("hypot", 2, math.hypot, (3.0, 4.0), (-0.5, 1.2), (2.0, -0.1))
 def _hypot(a: Scalar, b: Scalar, out: Scalar) -> tuple[Scalar, Scalar]:
     """∂√(a² + b²)/∂a = a/√(a² + b²), ∂√(a² + b²)/∂b = b/√(a² + b²)"""
+    return a / out, b / out
+
+
+@arrays("hypot", lambda a, b: np.hypot(a, b))
+def _hypot_array(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
     return a / out, b / out
 
 
@@ -426,15 +604,30 @@ def _log1p(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (1 / (x + 1),)
 
 
+@arrays("log1p", lambda x: np.log1p(x))
+def _log1p_array(x: Array, out: Array) -> tuple[Array]:
+    return (1 / (x + 1),)
+
+
 @rule("expm1", 1, _floats.expm1, (0.5,), (-1.2,), (2.0,))
 def _expm1(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂(eˣ - 1)/∂x = eˣ"""
     return (exp(x),)  # not out + 1, which cancels to 0 where eˣ is below 1e-16
 
 
+@arrays("expm1", lambda x: np.expm1(x))
+def _expm1_array(x: Array, out: Array) -> tuple[Array]:
+    return (np.exp(x),)
+
+
 @rule("log2", 1, _floats.log2, (0.5,), (1.7,), (10.0,))
 def _log2(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂log₂x/∂x = 1/(x·ln 2)"""
+    return (1 / (x * _LN2),)
+
+
+@arrays("log2", lambda x: np.log2(x))
+def _log2_array(x: Array, out: Array) -> tuple[Array]:
     return (1 / (x * _LN2),)
 
 
@@ -444,9 +637,19 @@ def _log10(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (1 / (x * _LN10),)
 
 
+@arrays("log10", lambda x: np.log10(x))
+def _log10_array(x: Array, out: Array) -> tuple[Array]:
+    return (1 / (x * _LN10),)
+
+
 @rule("exp2", 1, _floats.exp2, (0.5,), (-1.2,), (3.0,))
 def _exp2(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂2ˣ/∂x = 2ˣ·ln 2"""
+    return (out * _LN2,)
+
+
+@arrays("exp2", lambda x: np.exp2(x))
+def _exp2_array(x: Array, out: Array) -> tuple[Array]:
     return (out * _LN2,)
 
 
@@ -454,6 +657,17 @@ def _exp2(x: Scalar, out: Scalar) -> tuple[Scalar]:
 def _erf(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂erf x/∂x = 2/√π·e^(-x²)"""
     return (_2_SQRTPI * exp(-(x * x)),)
+
+
+def _erf_forward(x: Array) -> Array:
+    # NumPy has no erf: math.erf element by element (exact, at Python speed).
+    result: Array = np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=np.float64)
+    return result
+
+
+@arrays("erf", _erf_forward)
+def _erf_array(x: Array, out: Array) -> tuple[Array]:
+    return (_2_SQRTPI * np.exp(-(x * x)),)
 
 
 # ------------------------------------------------------------ piecewise: derivative 0 a.e.
@@ -465,9 +679,21 @@ def _sign(x: Scalar, out: Scalar) -> tuple[float]:
     return (0.0,)
 
 
+@arrays(
+    "sign", lambda x: np.where(x > 0.0, 1.0, np.where(x < 0.0, -1.0, np.where(x == 0.0, 0.0, x)))
+)
+def _sign_array(x: Array, out: Array) -> tuple[float]:
+    return (0.0,)
+
+
 @rule("floor", 1, _floats.floor, (0.5,), (-1.3,), (2.7,))
 def _floor(x: Scalar, out: Scalar) -> tuple[float]:
     """∂⌊x⌋/∂x = 0  (0 at the integers too, as PyTorch)"""
+    return (0.0,)
+
+
+@arrays("floor", lambda x: np.floor(x))
+def _floor_array(x: Array, out: Array) -> tuple[float]:
     return (0.0,)
 
 
@@ -477,16 +703,38 @@ def _ceil(x: Scalar, out: Scalar) -> tuple[float]:
     return (0.0,)
 
 
+@arrays("ceil", lambda x: np.ceil(x))
+def _ceil_array(x: Array, out: Array) -> tuple[float]:
+    return (0.0,)
+
+
 @rule("fmod", 2, _floats.fmod, (5.5, 2.0), (-5.5, 2.0), (7.3, -2.5))
 def _fmod(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     """∂fmod(a, b)/∂a = 1, ∂fmod(a, b)/∂b = -trunc(a/b)"""
     return 1.0, -_floats.truncdiv(value(a), value(b))
 
 
+@arrays("fmod", lambda a, b: np.fmod(a, b))
+def _fmod_array(a: Array, b: Array, out: Array) -> tuple[float, Array]:
+    q = a / b
+    return 1.0, -np.where(np.isfinite(q), np.copysign(np.trunc(q), q), q)
+
+
 @rule("mod", 2, _floats.mod, (5.5, 2.0), (-5.5, 2.0), (7.3, -2.5))
 def _mod(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     """∂(a % b)/∂a = 1, ∂(a % b)/∂b = -⌊a/b⌋"""
     return 1.0, -_floats.floordiv(value(a), value(b))
+
+
+def _mod_forward(a: Array, b: Array) -> Array:
+    m = np.fmod(a, b)
+    result: Array = np.where((m != 0.0) & ((b < 0.0) != (m < 0.0)), m + b, m)
+    return result
+
+
+@arrays("mod", _mod_forward)
+def _mod_array(a: Array, b: Array, out: Array) -> tuple[float, Array]:
+    return 1.0, -np.where(b == 0.0, a / b, np.floor_divide(a, b))  # Python's // (NumPy's too)
 
 
 @rule("minimum", 2, _floats.minimum, (1.5, -2.0), (0.3, 4.0))
@@ -498,6 +746,14 @@ def _minimum(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     return (0.0 if va > vb else 1.0), (0.0 if va < vb else 1.0)  # nan: 1 and 1, as PyTorch
 
 
+@arrays("minimum", lambda a, b: np.where(a != a, a, np.where(b != b, b, np.where(b < a, b, a))))
+def _minimum_array(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
+    tie = a == b
+    return np.where(tie, 0.5, np.where(a > b, 0.0, 1.0)), np.where(
+        tie, 0.5, np.where(a < b, 0.0, 1.0)
+    )
+
+
 @rule("maximum", 2, _floats.maximum, (1.5, -2.0), (0.3, 4.0))
 def _maximum(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     """∂max(a, b)/∂a = 1 if a > b, 0 if a < b, ½ if a = b; ∂/∂b the other way round"""
@@ -507,6 +763,14 @@ def _maximum(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
     return (0.0 if va < vb else 1.0), (0.0 if va > vb else 1.0)  # nan: 1 and 1, as PyTorch
 
 
+@arrays("maximum", lambda a, b: np.where(a != a, a, np.where(b != b, b, np.where(a < b, b, a))))
+def _maximum_array(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
+    tie = a == b
+    return np.where(tie, 0.5, np.where(a < b, 0.0, 1.0)), np.where(
+        tie, 0.5, np.where(a > b, 0.0, 1.0)
+    )
+
+
 # ------------------------------------------------------------ activations
 
 
@@ -514,6 +778,17 @@ def _maximum(a: Scalar, b: Scalar, out: Scalar) -> tuple[float, float]:
 def _softplus(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂ln(1 + eˣ)/∂x = σ(x)"""
     return (sigmoid(x),)
+
+
+def _softplus_forward(x: Array) -> Array:
+    e = np.exp(np.where(x > 0.0, -x, x))
+    result: Array = np.where(x > 0.0, x + np.log1p(e), np.log1p(e))
+    return result
+
+
+@arrays("softplus", _softplus_forward)
+def _softplus_array(x: Array, out: Array) -> tuple[Array]:
+    return (_sigmoid_forward(x),)
 
 
 @rule("leaky_relu", 2, _floats.leaky_relu, (0.5, 0.01), (-1.2, 0.01), (-0.7, 0.2), (2.0, 0.3))
@@ -526,14 +801,32 @@ def _leaky_relu_rule(
     return slope, x
 
 
+@arrays("leaky_relu", lambda x, slope: np.where(x > 0.0, x, slope * x))
+def _leaky_relu_array(x: Array, slope: Array, out: Array) -> tuple[Array, Array]:
+    above = x > 0.0
+    return np.where(above, 1.0, slope), np.where(above, 0.0, x)
+
+
 @rule("gelu", 1, _floats.gelu, (0.5,), (-1.2,), (2.0,))
 def _gelu(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂x·Φ(x)/∂x = Φ(x) + x·φ(x),  Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^(-x²/2)/√(2π)"""
     return (0.5 * (1 + erf(x * _floats.SQRT1_2)) + x * (_1_SQRT_2PI * exp(x * x * -0.5)),)
 
 
+@arrays("gelu", lambda x: x * 0.5 * (1.0 + _erf_forward(x * _floats.SQRT1_2)))
+def _gelu_array(x: Array, out: Array) -> tuple[Array]:
+    phi = _1_SQRT_2PI * np.exp(x * x * -0.5)
+    return (0.5 * (1 + _erf_forward(x * _floats.SQRT1_2)) + x * phi,)
+
+
 @rule("silu", 1, _floats.silu, (0.5,), (-1.2,), (2.0,))
 def _silu(x: Scalar, out: Scalar) -> tuple[Scalar]:
     """∂x·σ(x)/∂x = σ(x)·(1 + x·(1 - σ(x)))"""
     s = sigmoid(x)
+    return (s * (1 + x * (1 - s)),)
+
+
+@arrays("silu", lambda x: x / (1.0 + np.exp(-x)))
+def _silu_array(x: Array, out: Array) -> tuple[Array]:
+    s = _sigmoid_forward(x)
     return (s * (1 + x * (1 - s)),)

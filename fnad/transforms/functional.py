@@ -92,9 +92,23 @@ def _identity(x: Scalar, out: Scalar) -> tuple[float]:
     return (1.0,)
 
 
+def _same(x: Any) -> Any:
+    """The identity's array form: the array itself."""
+    return x
+
+
 if IDENTITY not in builtin_rules():  # importlib.reload must not register it twice
     builtin_rules().register(
-        Rule(IDENTITY, 1, float, _identity, samples=((0.5,), (-1.5,)), doc=_identity.__doc__ or "")
+        Rule(
+            IDENTITY,
+            1,
+            float,
+            _identity,
+            samples=((0.5,), (-1.5,)),
+            doc=_identity.__doc__ or "",
+            array_forward=_same,
+            array_partials=_identity,
+        )
     )
 
 
