@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 import fnad
 from fnad import Node, Program
@@ -27,12 +30,23 @@ def softplus_partials(x: Scalar, out: Scalar) -> tuple[Scalar]:
     return (fnad.sigmoid(x),)
 
 
+def softplus_array(x: Any) -> Any:
+    """The array form: the same formula over NumPy arrays."""
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+
+
+def softplus_array_partials(x: Any, out: Any) -> tuple[Any]:
+    return (1.0 / (1.0 + np.exp(-x)),)
+
+
 softplus = fnad.defop(
     "helpers.softplus",
     impl=softplus_impl,
     partials=softplus_partials,
     samples=[0.5, -1.5],
     table=TABLE,
+    array_impl=softplus_array,
+    array_partials=softplus_array_partials,
 )
 
 
@@ -44,6 +58,11 @@ def network(x: Node, y: Node) -> Node:
 def compiled_network() -> Program:
     with fnad.use_rules(TABLE):
         return fnad.compile(network, 0.5, -1.0)
+
+
+def replay_batch(program: Program, points: Any) -> Any:
+    """What a worker process runs: the program's batch at every point."""
+    return program.batch(points)
 
 
 def replay(program: Program, points: Sequence[Sequence[float]]) -> list[fnad.Evaluation]:

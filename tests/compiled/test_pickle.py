@@ -13,12 +13,14 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fnad
 from fnad import Node, Program
+from fnad.compiled.batch import BatchResult
 from fnad.engine.rules import RuleTable, builtin_rules
 from fnad.nn.datasets import moons
 from fnad.nn.model import MLP, Adam, step_program, train_step
@@ -147,6 +149,42 @@ def test_a_program_is_compiled_again_from_its_table() -> None:
         assert again.jvp((x, y), (1.0, -2.0)) == pytest.approx(
             program.jvp((x, y), (1.0, -2.0)), nan_ok=True
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    expressions() | sums_of_products(),
+    st.lists(
+        st.lists(
+            st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(EDGES),
+            min_size=3,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_a_batch_and_its_result_round_trip_bit_for_bit(expr: Expr, rows: list[list[float]]) -> None:
+    program = compiled(expr)
+    X = np.array([row[: len(expr.leaves)] for row in rows])
+    result = program.batch(X)
+    for again in round_trips(program):
+        same_batch(again.batch(X), result)
+    same_batch(pickle.loads(pickle.dumps(result)), result)
+    same_batch(copy.deepcopy(result), result)
+    values_only = program.batch(X, gradient=False)
+    same_batch(pickle.loads(pickle.dumps(values_only)), values_only)
+
+
+def same_batch(a: BatchResult, b: BatchResult) -> None:
+    assert a.input_names == b.input_names
+    assert a.values.tobytes() == b.values.tobytes() and a.aux.tobytes() == b.aux.tobytes()
+    assert a.values.shape == b.values.shape and a.aux.shape == b.aux.shape
+    if a.gradient is None or b.gradient is None:
+        assert a.gradient is None and b.gradient is None
+    else:
+        assert a.gradient.shape == b.gradient.shape
+        assert a.gradient.tobytes() == b.gradient.tobytes()
 
 
 def test_aux_values_round_trip() -> None:
@@ -341,5 +379,7 @@ def test_programs_run_in_spawned_processes_with_the_same_results() -> None:
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
         results = pool.submit(helpers.replay, program, points).result(timeout=120)
         twice = list(pool.map(helpers.replay, [program, program], [points[:2], points[2:]]))
+        batch = pool.submit(helpers.replay_batch, program, np.array(points)).result(timeout=120)
+    same_batch(batch, program.batch(np.array(points)))
     assert all(same_evaluation(a, b) for a, b in zip(results, expected, strict=True))
     assert all(same_evaluation(a, b) for a, b in zip(twice[0] + twice[1], expected, strict=True))
