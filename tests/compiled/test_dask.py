@@ -1,3 +1,5 @@
+# mypy: disable-error-code="no-untyped-call"
+# (Dask's array and distributed APIs are not annotated.)
 """fnad.compiled.cluster.batch_dask: Program.batch over a dask array, block by block, on
 Dask's schedulers (this process, and a LocalCluster of worker processes), with the results
 of the local batch bit for bit."""
