@@ -21,6 +21,14 @@ dask.array<getitem, shape=(3,), dtype=float64, chunksize=(2,), chunktype=numpy.n
 >>> result.values.tolist() == prog.batch(X.compute()).values.tolist()
 True
 
+Dask's worker processes start with ``MALLOC_TRIM_THRESHOLD_=65536`` (its nanny's default),
+which hands every freed temporary back to the system and makes a batch there ~5x slower
+than in this process (measured in docs/scale.md). Start clusters under
+:data:`WORKER_CONFIG`::
+
+    with dask.config.set(WORKER_CONFIG):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1)
+
 Workers import what the program's rules name: fnad itself, and the module that defines
 each custom op (define its functions at module level in an importable module, installed
 on every worker). Unpickling runs code: give workers programs from people you trust.
@@ -43,7 +51,16 @@ if TYPE_CHECKING:
 
     from fnad.compiled.batch import BatchResult
 
-__all__ = ["DaskBatch", "batch_dask"]
+__all__ = ["WORKER_CONFIG", "DaskBatch", "batch_dask"]
+
+WORKER_CONFIG: dict[str, object] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 30,
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 26,
+}
+"""Dask settings for worker processes that run batches: glibc keeps freed memory up to
+1 GiB for reuse and serves arrays below 64 MiB from its heap, so a batch's temporaries
+are not mapped and faulted in again at every NumPy operation. (Workers then report more
+"unmanaged" memory; memory bounded by the chunk size is reused, not grown.)"""
 
 
 @attrs.frozen

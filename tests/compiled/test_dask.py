@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from dask.distributed import Client, LocalCluster
 import fnad
 from fnad import Node, Program
 from fnad.compiled.batch import BatchResult
-from fnad.compiled.cluster import DaskBatch, batch_dask
+from fnad.compiled.cluster import WORKER_CONFIG, DaskBatch, batch_dask
 from fnad.nn.model import MLP
 from tests.compiled import pickle_helpers as helpers
 
@@ -116,6 +117,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     needed), no dashboard, scratch files in a temporary folder; closed after the module."""
     scratch: Path = tmp_path_factory.mktemp("dask")
     with (
+        dask.config.set(WORKER_CONFIG),
         LocalCluster(
             n_workers=2,
             processes=True,
@@ -147,6 +149,8 @@ def test_a_local_cluster_gives_the_local_batch_bit_for_bit(client: Client) -> No
     same_result(result, program.batch(X))
     workers = client.run(lambda: "tests.compiled.pickle_helpers" in __import__("sys").modules)
     assert len(workers) == 2 and all(workers.values())
+    environ = client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert set(environ.values()) == {str(1 << 30)}  # WORKER_CONFIG reached the workers
 
 
 @pytest.mark.slow
