@@ -42,7 +42,7 @@ import attrs
 
 from fnad._internal import describe
 from fnad.compiled.program import Program
-from fnad.errors import ReplayInputError
+from fnad.errors import FnadError, ReplayInputError
 
 if TYPE_CHECKING:
     import dask.array
@@ -51,7 +51,12 @@ if TYPE_CHECKING:
 
     from fnad.compiled.batch import BatchResult
 
-__all__ = ["WORKER_CONFIG", "DaskBatch", "batch_dask"]
+__all__ = ["WORKER_CONFIG", "DaskBatch", "DaskMissingError", "batch_dask"]
+
+
+class DaskMissingError(FnadError, ImportError):
+    """:func:`batch_dask` needs Dask, which is not installed (``pip install 'fnad[dask]'``)."""
+
 
 WORKER_CONFIG: dict[str, object] = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 30,
@@ -115,9 +120,15 @@ def batch_dask(
 
     Returns a :class:`DaskBatch` of lazy arrays; nothing runs until it is computed.
     """
-    import dask.array as da
-    import numpy as np
-    from dask.delayed import delayed
+    try:
+        import dask.array as da
+        import numpy as np
+        from dask.delayed import delayed
+    except ImportError as error:
+        raise DaskMissingError(
+            f"batch_dask needs Dask and NumPy ({error}); install the dask extra: "
+            "pip install 'fnad[dask]'"
+        ) from error
 
     if not isinstance(program, Program):
         raise ReplayInputError(

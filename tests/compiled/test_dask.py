@@ -7,6 +7,7 @@ of the local batch bit for bit."""
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from dask.distributed import Client, LocalCluster
 import fnad
 from fnad import Node, Program
 from fnad.compiled.batch import BatchResult
-from fnad.compiled.cluster import WORKER_CONFIG, DaskBatch, batch_dask
+from fnad.compiled.cluster import WORKER_CONFIG, DaskBatch, DaskMissingError, batch_dask
 from fnad.nn.model import MLP
 from tests.compiled import pickle_helpers as helpers
 
@@ -106,6 +107,13 @@ def test_mistakes_are_typed_errors_that_name_the_shapes() -> None:
         batch_dask(program, points(10), rows=0)
     with pytest.raises(fnad.ReplayInputError, match=r"must be a fnad\.Program"):
         batch_dask(lambda x: x, da.zeros((2, 1), chunks=1))  # type: ignore[arg-type]
+
+
+def test_without_dask_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "dask.array", None)  # what an uninstalled module does
+    with pytest.raises(DaskMissingError, match=r"pip install 'fnad\[dask\]'") as caught:
+        batch_dask(helpers.compiled_network(), points(10), rows=2)
+    assert isinstance(caught.value, ImportError)
 
 
 # --------------------------------------------------------------------------- a cluster
