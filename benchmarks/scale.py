@@ -5,7 +5,8 @@ The program is the decision-boundary program of issue 19: micrograd's moons netw
 Everything runs in this one process or on this machine, side by side, GC on; each figure is
 the median of ``--repeats`` runs after one warm-up run.
 
-(a) ``Program.batch`` in this process, at N points (its default chunks);
+(a) ``Program.batch`` in this process, at N points (its default chunks), after (a') the
+    per-point replay (``prog.evaluate`` in a loop) for scale;
 (b) a ``ProcessPoolExecutor`` of 2 spawned workers: the N points split in blocks, each
     block one ``Program.batch`` call in a worker (the program and the points are pickled
     to the workers, the results back);
@@ -75,6 +76,10 @@ def block_batch(program: Program, points: Any) -> Any:
 
 
 def one_process(program: Program, sizes: Sequence[int], repeats: int) -> float:
+    n = 2_000
+    rows = grid(n).tolist()
+    seconds = median_seconds(lambda: [program.evaluate(row) for row in rows], repeats)
+    print(f"(a') per-point replay, prog.evaluate in a loop, N = {n:,}: {rate(n, seconds)}")
     print("(a) Program.batch in this process")
     last = 0.0
     for n in sizes:
