@@ -22,9 +22,9 @@ dask.array<getitem, shape=(3,), dtype=float64, chunksize=(2,), chunktype=numpy.n
 True
 
 Dask's worker processes start with ``MALLOC_TRIM_THRESHOLD_=65536`` (its nanny's default),
-which hands every freed temporary back to the system and makes a batch there ~5x slower
-than in this process (measured in docs/scale.md). Start clusters under
-:data:`WORKER_CONFIG`::
+which hands freed temporaries back to the system, so a batch there maps and faults its
+memory in again and again (up to several times slower; docs/scale.md has the figures).
+Start clusters under :data:`WORKER_CONFIG`::
 
     with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1)
