@@ -4,6 +4,7 @@ per-example gradients and memory."""
 
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 import tracemalloc
@@ -183,6 +184,31 @@ def test_moons_network_equals_the_scalar_replay_bit_for_bit() -> None:
     assert [len(step[5].outputs) for step in steps if step[0] == GROUP] == [16, 16]
     wide = np.random.default_rng(1).uniform(-3.0, 3.0, (1200, 2))
     assert_same_as_scalar(program, wide, chunk=600)
+
+
+@functools.cache
+def moons_boundary() -> Program:
+    return decision_program()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(point_values, point_values | st.floats(-3.0, 3.0)), min_size=1, max_size=90),
+    st.sampled_from([None, 1, 7, 65]),
+)
+def test_moons_network_at_random_points_with_specials(
+    points: list[tuple[float, float]], chunk: int | None
+) -> None:
+    assert_same_as_scalar(moons_boundary(), np.array(points, dtype=float), chunk=chunk)
+
+
+def test_a_program_loaded_from_a_file_batches_the_same() -> None:
+    program = fnad.compile(lambda x, y: (x * y).relu() + x.exp() / y, 1.0, 2.0)
+    loaded = fnad.from_json(fnad.to_json(program))
+    X = np.random.default_rng(2).uniform(-2.0, 2.0, (50, 2))
+    mine, theirs = program.batch(X), loaded.batch(X)
+    assert np.array_equal(mine.values, theirs.values)
+    assert np.array_equal(gradient_of(mine), gradient_of(theirs))
 
 
 def per_example_program(model: MLP[float]) -> Program:
