@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from fnad.engine import ops
+from fnad.engine import ops  # noqa: F401 - registers the built-in rules before _OWN reads them
 from fnad.engine.rules import Rule, builtin_rules
 from fnad.errors import UnpicklableError
 
@@ -44,13 +44,13 @@ __all__ = ["builtin_rule", "by_reference", "rebuild_with", "reduce_rule", "rule_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# fnad's own rules, as `import fnad` registered them (fnad.engine imports this module
-# right after fnad.engine.ops): a user's defop(..., replace=True) of a built-in name later
+# fnad's own rules, as `import fnad` registered them (fnad.engine imports this module, and
+# it imports fnad.engine.ops first): a user's defop(..., replace=True) of a built-in name later
 # replaces the table's entry, not what a pickled "tanh" means.
 _OWN: dict[str, Rule] = {
     name: rule
     for name, rule in builtin_rules().lookup.items()
-    if getattr(rule.partials, "__module__", None) == ops.__name__
+    if str(getattr(rule.partials, "__module__", "")).startswith("fnad.")
 }
 
 _REBUILD = "__fnad_rebuild__"
