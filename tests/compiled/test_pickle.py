@@ -402,3 +402,19 @@ def test_programs_run_in_spawned_processes_with_the_same_results() -> None:
     same_batch(batch, program.batch(np.array(points)))
     assert all(same_evaluation(a, b) for a, b in zip(results, expected, strict=True))
     assert all(same_evaluation(a, b) for a, b in zip(twice[0] + twice[1], expected, strict=True))
+
+
+@pytest.mark.slow
+def test_a_long_chain_pickles_without_recursion() -> None:
+    n = 100_000  # 300,001 vertices: each step is a mul, its constant and a tanh
+    with fnad.Tape() as tape:
+        x = Node(0.3, label="x")
+        y = x
+        for _ in range(n):
+            y = (y * 0.999999).tanh()
+    program = Program.from_nodes(y, [x])
+    tape.close()
+    assert len(program) == 3 * n + 1
+    expected = program.evaluate([0.25])
+    for again in (pickle.loads(pickle.dumps(program)), copy.deepcopy(program)):
+        assert same_evaluation(again.evaluate([0.25]), expected)
