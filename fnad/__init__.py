@@ -71,6 +71,7 @@ from fnad.errors import (
     TapeGrowthWarning,
     TransformError,
     UnknownOpError,
+    UnpicklableError,
 )
 from fnad.graph.writer import to_graphml, to_json, to_networkx
 from fnad.transforms.check import Mismatch, OpCheck, RuleCheckReport, check_grad, check_rules
@@ -175,6 +176,7 @@ __all__ = [
     "TransformError",
     "Transformed",
     "UnknownOpError",
+    "UnpicklableError",
     "ValueAndGrad",
     "__version__",
     "builtin_rules",

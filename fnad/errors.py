@@ -4,10 +4,13 @@ Each class subclasses :class:`FnadError` *and* the standard exception that fits,
 ``except TypeError`` or ``except ValueError`` keeps working in code that does not know
 fnad. Messages name the op, the offending value or node, and the fix.
 
-This module depends on nothing else in fnad (only on attrs, for ``FrozenInstanceError``).
+This module depends on nothing else in fnad (only on attrs, for ``FrozenInstanceError``, and
+on the standard library's pickle, for ``PicklingError``).
 """
 
 from __future__ import annotations
+
+import pickle
 
 from attrs.exceptions import FrozenInstanceError
 
@@ -35,6 +38,7 @@ __all__ = [
     "TapeGrowthWarning",
     "TransformError",
     "UnknownOpError",
+    "UnpicklableError",
 ]
 
 
@@ -76,6 +80,10 @@ class UnknownOpError(RuleError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would wrap the message in quotes.
         return str(self.args[0]) if self.args else ""
+
+
+class UnpicklableError(FnadError, pickle.PicklingError):
+    """An object cannot be pickled: a custom op's functions cannot be imported by name."""
 
 
 class NonFiniteError(FnadError, FloatingPointError, ValueError):

@@ -1,5 +1,6 @@
 """Compiled replay: a Program, compiled from a trace or loaded from a file, and its interpreters."""
 
+from fnad.compiled.cluster import WORKER_CONFIG, DaskBatch, batch_dask
 from fnad.compiled.instructions import SPECIALISED
 from fnad.compiled.load import (
     MAX_BYTES,
@@ -21,10 +22,13 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_VERTICES",
     "SPECIALISED",
+    "WORKER_CONFIG",
+    "DaskBatch",
     "Evaluation",
     "Program",
     "ProgramMismatchError",
     "ValueAndGrad",
+    "batch_dask",
     "compile",
     "from_graphml",
     "from_json",

@@ -139,6 +139,7 @@ class Program:
         "_graph",
         "_has_aux",
         "_inputs",
+        "_lost_function",  # why an unpickled program has no _function (fnad.compiled.pickling)
         "_main",
         "_names",
         "_ops",
@@ -163,6 +164,7 @@ class Program:
         self._table = table.rule_table() if rules is None else rules
         self._function: Callable[..., Any] | None = None
         self._has_aux = False
+        self._lost_function = ""
         # Only vertices that depend on an input are replayed: the others' values are the
         # same at every point, computed once by the trace (the rules are deterministic).
         # The output's ancestors run forward and backward; vertices only aux values need
@@ -301,6 +303,21 @@ class Program:
         if len(self._names) > len(shown):
             names += f", … {len(self._names) - len(shown)} more"
         return f"Program({len(self._values)} vertices, inputs ({names}), output op {op!r})"
+
+    # -- pickling (fnad.compiled.pickling: as its graph table, compiled again on load) ---
+
+    def __reduce__(self) -> tuple[Callable[..., Program], tuple[Any, ...]]:
+        from fnad.compiled.pickling import reduce_program
+
+        return reduce_program(self)
+
+    def __copy__(self) -> Program:
+        return self  # nothing about a program changes after it is compiled
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Program:
+        from fnad.compiled.pickling import copy_program
+
+        return copy_program(self, memo)
 
     # -- arguments ---------------------------------------------------------------------
 
@@ -543,6 +560,14 @@ class Program:
         ...
         fnad.compiled.program.ProgramMismatchError: the program compiled from <lambda> no longer matches it at this point: vertex 1 is op 'neg' in the eager trace but 'mul' in the program. ...
         """
+        if self._function is None and self._lost_function:
+            raise TransformError(
+                "Program.check needs the function the program was compiled from, and this "
+                f"program was unpickled without it: {self._lost_function} cannot be imported "
+                "by name (a lambda, a nested function, or one in __main__), so pickle left it "
+                "out. Call check where the program was compiled, or compile a function "
+                "defined at module level in an importable module"
+            )
         if self._function is None:
             raise TransformError(
                 "Program.check needs the function the program was compiled from; programs "

@@ -14,12 +14,16 @@ importing only from the ones listed before it::
     ops        the built-in ops: the derivative cheat sheet, and fnad.exp & co.
     tracing    check_output, what every tracer asks of a traced function's result
     table      GraphTable, the flat form every interpreter reads; record() puts one on a tape
+    pickling   how rules pickle: built-in ones by op name, custom ones by function names
 
 One call goes the other way, on purpose: ``scope.current_tape`` imports ``Tape`` when a
 context needs its first default tape (a Node needs the current tape; a Tape makes Nodes).
 """
 
-from fnad.engine import ops
+from fnad.engine import (
+    ops,
+    pickling,  # noqa: F401 - notes fnad's own rules at import
+)
 from fnad.engine.backward import Gradients, backpropagate, chain_term
 from fnad.engine.node import CONST, DisplayHook, Node, Operand, set_display_hook, to_float
 from fnad.engine.ops import *  # noqa: F403  (the built-in ops: ops.__all__)

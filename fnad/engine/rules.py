@@ -112,6 +112,18 @@ class Rule:
     array_partials: ArrayPartials | None = None
     """The partials over float64 NumPy arrays, elementwise; None: point by point."""
 
+    def __reduce__(self) -> tuple[Callable[..., Rule], tuple[Any, ...]]:
+        # By reference, never as code: fnad.engine.pickling says how.
+        from fnad.engine.pickling import reduce_rule
+
+        return reduce_rule(self)
+
+    def __copy__(self) -> Rule:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Rule:
+        return self
+
     def __attrs_post_init__(self) -> None:
         name = self.name
         if not isinstance(name, str) or not _OP_NAME.match(name):
@@ -210,6 +222,19 @@ class RuleTable(Mapping[str, Rule]):
                 )
             self._rules[rule.name] = rule
         return rule
+
+    def __reduce__(self) -> tuple[Callable[..., RuleTable], tuple[Any, ...]]:
+        # The built-in table is the receiving process's own; another pickles its rules.
+        if self is _BUILTINS:
+            return builtin_rules, ()
+        with self._lock:
+            return RuleTable, (dict(self._rules),)
+
+    def __copy__(self) -> RuleTable:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RuleTable:
+        return self.copy()  # rules are immutable: an independent table of the same rules
 
     def copy(self) -> RuleTable:
         """An independent table holding the same rules."""

@@ -44,6 +44,7 @@ from typing import Any, SupportsFloat, overload
 from fnad._internal import accepts_positional, describe, float_partials, run_forward
 from fnad.engine import CONST, Node, Operand, Tape, to_float
 from fnad.engine.ops import BinaryOp, UnaryOp, evaluate
+from fnad.engine.pickling import rebuild_with
 from fnad.engine.rules import (
     ArrayForward,
     ArrayPartials,
@@ -237,7 +238,7 @@ def _checked_impl(name: str, impl: Callable[..., SupportsFloat]) -> Callable[...
     checked.__wrapped__ = impl  # type: ignore[attr-defined]
     checked.__doc__ = impl.__doc__
     checked.__module__ = getattr(impl, "__module__", __name__)
-    return checked
+    return rebuild_with(checked, _checked_impl, name, impl)  # pickles as impl's name
 
 
 def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
@@ -301,7 +302,7 @@ def _checked_partials(name: str, arity: int, partials: Partials) -> Partials:
     checked.__wrapped__ = partials  # type: ignore[attr-defined]
     checked.__doc__ = partials.__doc__
     checked.__module__ = getattr(partials, "__module__", __name__)
-    return checked
+    return rebuild_with(checked, _checked_partials, name, arity, partials)
 
 
 def _on_nodes(
