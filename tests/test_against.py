@@ -71,9 +71,9 @@ def test_head_against_the_working_tree_runs_in_one_process_and_alone() -> None:
     assert f"/fnad_{short}/__init__.py" in out
     assert f"new (working tree): {REPO / 'fnad' / '__init__.py'}" in out
     for title in (
-        "one process, interleaved, GC on, median of 1",
-        "one process, interleaved, GC off, median of 1",
-        "each tree alone in its own process, GC on, median of 1 x 1",
+        "one process, interleaved, GC on, median of 2",
+        "one process, interleaved, GC off, median of 2",
+        "each tree alone in its own process, GC on, median of 1 x 2",
     ):
         assert title in out
     assert out.count("(b) compiled replay (evaluate)") == 3
