@@ -1,4 +1,4 @@
-"""micrograd's names that fnad spells differently (issue 20): importing them says fnad's."""
+"""micrograd's names that fnad spells differently (docs/quickstart.md): importing them says fnad's."""
 
 from __future__ import annotations
 

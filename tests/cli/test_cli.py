@@ -525,7 +525,7 @@ def test_unwritable_file_is_one_line(tmp_path: Path) -> None:
     ids=["a directory", "no such folder", "the same file twice"],
 )
 def test_no_file_is_written_when_another_output_fails(tmp_path: Path, bad: list[str]) -> None:
-    """Every output is checked before the first is written: no partial results (issue 14)."""
+    """Every output is checked before the first is written:: no partial results."""
     argv = [part.format(folder=tmp_path) for part in bad]
     code, out, err = run("grad", "x*y", "x=2", "y=3", "--dot", str(tmp_path / "g.dot"), *argv)
     assert_one_line_error(code, out, err)

@@ -1,4 +1,4 @@
-"""Issue 20 and 21 on the command line: hints for unknown names, constants, --strict,
+"""What the command line says to a newcomer (docs/cli.md): hints for unknown names, constants, --strict,
 drawings given to replay, plugins imported once, and outputs written all-or-nothing."""
 
 from __future__ import annotations

@@ -542,7 +542,7 @@ def test_nothing_escapes_as_recursion_or_memory_error() -> None:
     assert len(seen) == 5  # the long single name is a (valid) variable
 
 
-# --------------------------------------------------------------------------- issue 20: constants
+# --------------------------------------------------------------------------- constants: pi and e
 
 
 def test_pi_and_e_are_numbers_in_the_python_api_too() -> None:

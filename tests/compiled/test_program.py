@@ -318,7 +318,7 @@ def test_programs_from_files_use_the_compiled_path() -> None:
 
 
 def test_memory_per_recorded_op_is_small() -> None:
-    """Issue 9 (c): a compiled program costs at most 200 B per recorded op (tracemalloc)."""
+    """A compiled program costs at most 200 B per recorded op (tracemalloc)."""
     n = 20_000
     with fnad.Tape() as tape:
         x = Node(0.5, label="x")

@@ -1,6 +1,6 @@
 """strict() agrees everywhere: eager backward (float and create_graph), the transforms, the
 compiled replay and forward mode raise exactly when a value or gradient the user can see is
-nan or ±inf, with the same error text, at every order (issue 21, item 1); and Program.check
+nan or ±inf, with the same error text, at every order (docs/semantics.md, strict mode); and Program.check
 compares bit for bit (item 5)."""
 
 from __future__ import annotations

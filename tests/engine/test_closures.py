@@ -1,4 +1,4 @@
-"""Closures over an enclosing transform's variable (issue 12 item 3): autograd's
+"""Closures over an enclosing transform's variable (docs/transforms.md): autograd's
 test_enclosing_scope_ref cases, deeper and mixed nestings against sympy, the result types a
 user sees, and perturbation confusion staying impossible."""
 

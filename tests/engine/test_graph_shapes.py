@@ -101,7 +101,7 @@ def test_tape_graph_matches_a_graph_built_with_the_public_api() -> None:
     expected: nx.DiGraph[Node] = nx.DiGraph()
     for node in tape.graph:
         expected.add_node(node, data=node.data, op=node.op, label=node.label)
-        if node.op != "const":  # constants are not variables: no gradient (issue 11)
+        if node.op != "const":  # constants are not variables: no gradient (docs/semantics.md)
             expected.nodes[node]["grad"] = node.grad
     for node in tape.graph:
         for position, source in enumerate(node.inputs):

@@ -1,4 +1,4 @@
-"""IEEE 754 everywhere (DESIGN.md point 9): values and partials, never Python exceptions."""
+"""IEEE 754 everywhere (docs/semantics.md, numerics): values and partials, never Python exceptions."""
 
 from __future__ import annotations
 

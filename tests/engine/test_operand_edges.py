@@ -1,4 +1,4 @@
-"""Issue 14 item 9: every number type overflows the same way, and odd inputs are fnad errors."""
+"""Every number type overflows the same way, and odd inputs are fnad errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract of DESIGN.md points 2, 4 and 5: immutability, identity, scoping, backward."""
+"""The contract of docs/semantics.md: immutability, identity, scoping, backward."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def test_each_asyncio_task_scopes_its_own_tape() -> None:
 
 
 def test_one_tape_entered_by_overlapping_asyncio_tasks() -> None:
-    # Issue 14.5: the tokens of `with tape:` were one list on the tape, so two tasks inside
+    # Before: the tokens of `with tape:` were one list on the tape, so two tasks inside
     # one tape's block at once reset each other's tokens ("created in a different Context").
     tape = fnad.Tape()
 
@@ -260,7 +260,7 @@ def test_gradients_mapping_contents() -> None:
 
 def test_constants_get_no_gradient_so_no_nan_from_a_negative_base() -> None:
     """x**2 at x < 0: d/d(exponent) is nan (log of a negative base), but the exponent is a
-    constant, so backward never reports it, strict mode included (issue 11)."""
+    constant, so backward never reports it,, strict mode included."""
     with fnad.Tape():
         x = Node(-3.0, label="x")
         y = x**2
@@ -284,7 +284,7 @@ def test_a_gradient_that_is_minus_zero_stays_minus_zero() -> None:
 
 def test_edge_data_cannot_be_changed_through_a_tape_graph() -> None:
     """Edge attribute mappings are shared between tapes to save memory, so they are
-    read-only: writing through one tape's graph must not change another (issue 10)."""
+    read-only: writing through one tape's graph, must not change another."""
     with fnad.Tape() as t1:
         a = Node(1.0)
         b = -a
@@ -297,7 +297,7 @@ def test_edge_data_cannot_be_changed_through_a_tape_graph() -> None:
 
 
 def test_ancestors_graph_cannot_corrupt_the_tape() -> None:
-    """The public subgraph shares the tape's storage, so it is frozen (issue 10)."""
+    """The public subgraph shares the tape's storage,, so it is frozen."""
     with fnad.Tape() as tape:
         x = Node(2.0)
         y = x * 3
@@ -312,7 +312,7 @@ def test_ancestors_graph_cannot_corrupt_the_tape() -> None:
 
 
 def test_replacing_a_rule_does_not_change_a_recorded_graph() -> None:
-    """A graph differentiates with the rules it was built with (issue 14, item 7)."""
+    """A graph differentiates with the rules, it was built with."""
     with fnad.isolated_rules() as table:
         fnad.defop("demo.twice", impl=lambda v: 2 * v, partials=lambda v, out: (2.0,))
         with fnad.Tape() as tape:

@@ -81,7 +81,7 @@ def test_record_binds_vertices_to_given_nodes_and_numbers() -> None:
 
 
 def test_a_programs_rules_are_fixed_when_it_is_built() -> None:
-    """Issue 21 item 3: after defop(replace=True), a program built before replays, traces,
+    """After defop(replace=True), a program built before replays, traces,
     exports and re-runs strictly with the rule it was built with, everywhere."""
     with fnad.isolated_rules() as rules:
         fnad.defop(

@@ -489,7 +489,7 @@ def test_hostile_text_is_rejected_in_linear_time(text: str) -> None:
     assert time.perf_counter() - start < 2.0
 
 
-# --------------------------------------------------------------------------- sources (issue 14)
+# --------------------------------------------------------------------------- sources: a path or the document itself (docs/graph-format.md)
 
 
 def test_a_source_is_a_path_or_the_content_by_a_documented_rule(tmp_path: Path) -> None:

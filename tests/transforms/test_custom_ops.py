@@ -286,7 +286,7 @@ def test_bad_partials_results_fail_at_use_without_samples() -> None:
 
 @pytest.mark.parametrize("raised", [RuntimeError("boom"), TypeError("bad type"), KeyError("k")])
 def test_an_impl_that_raises_is_a_rule_error_naming_the_op_and_point(raised: Exception) -> None:
-    # Issue 14.9: impl errors other than arithmetic ones propagated raw.
+    # Before: impl errors other than arithmetic ones propagated raw.
     def impl(x: float) -> float:
         if x > 5:
             raise raised
@@ -340,7 +340,7 @@ def test_partials_that_raise_are_a_rule_error_naming_the_op_and_point(raised: Ex
 
 
 def test_partials_that_fail_on_nodes_leave_no_stray_vertices() -> None:
-    # Issue 14.6: partials evaluated on Nodes (create_graph) recorded their first steps
+    # Before: partials evaluated on Nodes (create_graph) recorded their first steps
     # before failing, leaving stray vertices on the caller's tape.
     op = fnad.defop(
         "mylib.bumpy",

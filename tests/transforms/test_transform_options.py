@@ -1,6 +1,6 @@
-"""Transform options as in JAX (issue 12 item 2): keyword arguments, has_aux, argnums as
+"""Transform options as in JAX (docs/transforms.md): keyword arguments, has_aux, argnums as
 any sequence, hessian's default, and the TypeError for a non-scalar output; and a bad
-argument of a nested transform leaving the caller's tape unchanged (issue 14 item 6)."""
+argument of a nested transform leaving the caller's tape unchanged."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_a_non_scalar_output_is_a_type_error_with_a_fitting_hint(returned: Any, 
 
 
 def test_a_nested_transform_with_a_bad_argument_leaves_the_tape_unchanged() -> None:
-    # Issue 14.6: the first argument's identity node was recorded before the second failed.
+    # Before: the first argument's identity node was recorded before the second failed.
     with Tape() as tape:
         x = Node(2.0, label="x")
         size = len(tape)

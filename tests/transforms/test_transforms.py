@@ -571,7 +571,7 @@ def test_jvp_and_vjp_agree_with_each_other_and_with_sympy(dag: Dag, data: st.Dat
     assert fnad.grad(f, argnums=tuple(range(n)))(*dag.point) == vjp_fn(1.0)
 
 
-# --------------------------------------------------------------------------- issue 20: plain arguments
+# --------------------------------------------------------------------------- plain (non-differentiated) arguments
 
 
 @pytest.mark.parametrize("transform", [fnad.grad, fnad.hessian])

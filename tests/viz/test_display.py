@@ -229,7 +229,7 @@ def test_no_ipython_running_means_nothing_is_registered() -> None:
     assert register_ipython() is False  # pytest is not an IPython shell
 
 
-# --------------------------------------------------------------------------- issue 20: pictures
+# --------------------------------------------------------------------------- pictures that agree with the numbers
 # that agree with the numbers
 
 
@@ -373,7 +373,7 @@ def test_the_display_hook_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     assert z._repr_mimebundle_() is None  # Jupyter shows repr(z)
 
 
-# --------------------------------------------------------------------------- issue 20: displays
+# --------------------------------------------------------------------------- rich displays of results
 
 
 @pytest.mark.usefixtures("viz")
