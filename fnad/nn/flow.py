@@ -254,7 +254,7 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
     if tape.closed:
         raise TapeError(
             f"flow_stats: {tape!r} was closed, so the step's graph is gone; call flow_stats "
-            "inside the step, before the tape is closed (fnad.flow.flow_step does)"
+            "inside the step, before the tape is closed (fnad.nn.flow.flow_step does)"
         )
     parameters: list[Node] = list(net.parameters())
     if parameters[0].tape is not tape:
