@@ -49,12 +49,7 @@ from fnad._internal import (
     name_of,
     printable,
 )
-from fnad.compiled.folding import (
-    fuse,
-)
-from fnad.compiled.instructions import (
-    Instructions,
-)
+from fnad.compiled.compiler import compile_table
 from fnad.compiled.scalar import (
     all_finite,
     backward,
@@ -165,42 +160,7 @@ class Program:
         self._function: Callable[..., Any] | None = None
         self._has_aux = False
         self._lost_function = ""
-        # Only vertices that depend on an input are replayed: the others' values are the
-        # same at every point, computed once by the trace (the rules are deterministic).
-        # The output's ancestors run forward and backward; vertices only aux values need
-        # run forward only, after them, so they cannot touch the output's adjoints.
-        active = [False] * len(table)
-        for k in self._inputs:
-            active[k] = True
-        self._main = Instructions()
-        self._extra = Instructions()
-        uses = [0] * len(table)  # how many arguments each vertex is, and of which vertex
-        users = [0] * len(table)
-        starts, sources, ops, rules_of = table.starts, table.sources, table.ops, table.rules
-        unjudged = False
-        # One int object per vertex, shared by every instruction that names it: slot
-        # numbers read from the table's arrays would each be a new int (28 bytes).
-        slots = list(range(len(table)))
-        for k in slots:
-            args = [slots[j] for j in sources[starts[k] : starts[k + 1]]]
-            if not args:
-                # Eager strict() judges the gradient of every ancestor that depends on a
-                # variable (a leaf that is not a constant); a replay adds adjoints only into
-                # vertices that depend on an input.
-                unjudged = unjudged or (k <= output and ops[k] != CONST and not active[k])
-                continue
-            for a in args:
-                uses[a] += 1
-                users[a] = k
-            wanted = [active[a] for a in args]
-            if any(wanted):
-                active[k] = True
-                block = self._main if k <= output else self._extra
-                block.add(k, rules_of[ops[k]], ops[k], args, wanted)
-        fuse(self._main, uses, users, {output, *self._aux, *self._inputs})
-        # If the output has a leaf that is not an input among its ancestors, a strict replay
-        # with a gradient re-runs the point eagerly to judge it.
-        self._unjudged = unjudged
+        self._main, self._extra, self._unjudged = compile_table(table)
 
     # -- construction ------------------------------------------------------------------
 
