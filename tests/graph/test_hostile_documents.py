@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import fnad
-from fnad.graph import reader
+from fnad.graph.builder import Builder
 from tests import hostile_documents as hostile
 
 MIB = 2**20
@@ -108,7 +108,7 @@ def test_the_cycle_search_is_linear() -> None:
     def search(vertices: int) -> float:
         text = hostile.chain_with_a_back_edge(vertices)
         doc = json.loads(text)
-        builder = reader._Builder(fnad.current_rules(), vertices)
+        builder = Builder(fnad.current_rules(), vertices)
         builder.add_vertices(doc["nodes"], 0)
         builder.add_edges(doc["edges"], 0)
         best = float("inf")

@@ -1,0 +1,117 @@
+"""Where a document comes from: a path or the content itself (:func:`document_source`).
+
+A file is read only if it is a regular file (never a FIFO or a device) within the size limit,
+both checked before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+from fnad.engine.rules import RuleTable, current_rules
+from fnad.errors import GraphArgumentError
+from fnad.graph.checks import fail, too_large
+
+__all__ = ["document_source"]
+
+# --------------------------------------------------------------------------- sources
+
+
+def document_source(
+    source: Any, *, what: str, opening: str, max_bytes: int
+) -> bytes | bytearray | memoryview | str:
+    """The document's content, by the rule :func:`read_json` and :func:`read_graphml` follow.
+
+    - ``bytes``, ``bytearray`` or ``memoryview``: the document itself (UTF-8);
+    - a ``str`` that is blank or whose first character after whitespace is one of
+      ``opening`` (``{`` or ``[`` for JSON, ``<`` for GraphML): the document itself;
+    - any other ``str``, and any ``os.PathLike`` (such as ``pathlib.Path``): the path of a
+      file, which must be a regular file (never a FIFO, a socket or a device: those could
+      block or never end) of at most ``max_bytes`` bytes;
+    - anything else (a file descriptor, ``None``, an open file...) is a
+      :class:`~fnad.GraphArgumentError`.
+
+    >>> document_source("  {}", what="JSON", opening="{[", max_bytes=100)
+    '  {}'
+    >>> document_source(3, what="JSON", opening="{[", max_bytes=100)
+    Traceback (most recent call last):
+    ...
+    fnad.errors.GraphArgumentError: expected the path or the content of a JSON document (str, os.PathLike, bytes), got int (3); pass a path such as 'graph.json' or pathlib.Path(...), or the text itself (file descriptors are not read)
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        size = source.nbytes if isinstance(source, memoryview) else len(source)
+        if size > max_bytes:
+            raise too_large(size, max_bytes, "bytes")
+        return source
+    if isinstance(source, str):
+        start = source.lstrip(" \t\r\n\ufeff")[:1]
+        if not start or start in opening:
+            if len(source) > max_bytes:
+                raise too_large(len(source), max_bytes)
+            return source
+        return _read_file(source, max_bytes)
+    if isinstance(source, os.PathLike):
+        return _read_file(os.fspath(source), max_bytes)
+    suffix = "json" if what == "JSON" else "graphml"
+    raise GraphArgumentError(
+        f"expected the path or the content of a {what} document (str, os.PathLike, bytes), "
+        f"got {type(source).__name__} ({source!r:.40}); pass a path such as 'graph.{suffix}' "
+        "or pathlib.Path(...), or the text itself (file descriptors are not read)"
+    )
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path: Any, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise fail(
+        f"{os.fsdecode(path)!r} is {kind}, not a regular file",
+        "save the document to a file and pass its path (fnad reads no pipes or devices)",
+    )
+
+
+def _read_file(path: str | bytes, max_bytes: int) -> bytes:
+    """A regular file's bytes: its kind and size are checked before it is read."""
+    _check_regular(path, os.stat(path).st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)  # non-blocking: a FIFO swapped in cannot hang us
+    with open(descriptor, "rb", closefd=True) as file:
+        info = os.fstat(descriptor)
+        _check_regular(path, info.st_mode)
+        if info.st_size > max_bytes:
+            raise too_large(info.st_size, max_bytes, "bytes")
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large(len(data), max_bytes, "bytes")
+    return data
+
+
+def rule_table(rules: Any) -> RuleTable:
+    if rules is None:
+        return current_rules()
+    if not isinstance(rules, RuleTable):
+        raise GraphArgumentError(
+            f"rules must be a fnad.RuleTable or None, got {type(rules).__name__}; "
+            "pass fnad.current_rules() or a table from fnad.isolated_rules()"
+        )
+    return rules
+
+
+def checked_limit(name: str, value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise GraphArgumentError(
+            f"{name} must be a whole number >= 0, got {value!r} ({type(value).__name__}); "
+            f"e.g. {name}=10_000_000"
+        )
+    return value
