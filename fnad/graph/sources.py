@@ -11,7 +11,7 @@ import stat
 from typing import Any
 
 from fnad.engine.rules import RuleTable, current_rules
-from fnad.errors import GraphArgumentError
+from fnad.errors import GraphArgumentError, GraphFileError
 from fnad.graph.checks import fail, too_large
 
 __all__ = ["document_source"]
@@ -33,12 +33,19 @@ def document_source(
     - anything else (a file descriptor, ``None``, an open file...) is a
       :class:`~fnad.GraphArgumentError`.
 
+    A file that cannot be read (missing, not readable) is a :class:`~fnad.GraphFileError`
+    (an ``OSError``) that names the path and, for a ``str``, why it was taken as one.
+
     >>> document_source("  {}", what="JSON", opening="{[", max_bytes=100)
     '  {}'
     >>> document_source(3, what="JSON", opening="{[", max_bytes=100)
     Traceback (most recent call last):
     ...
     fnad.errors.GraphArgumentError: expected the path or the content of a JSON document (str, os.PathLike, bytes), got int (3); pass a path such as 'graph.json' or pathlib.Path(...), or the text itself (file descriptors are not read)
+    >>> document_source("null", what="JSON", opening='{["', max_bytes=100)
+    Traceback (most recent call last):
+    ...
+    fnad.errors.GraphFileError: cannot read the JSON document from the file 'null': No such file or directory (the str was taken as a path: a document's text starts with '{', '[' or '"' after whitespace, and this one starts with 'n'); pass the path of an existing file, or the document itself as text or bytes
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         size = source.nbytes if isinstance(source, memoryview) else len(source)
@@ -51,9 +58,9 @@ def document_source(
             if len(source) > max_bytes:
                 raise too_large(len(source), max_bytes)
             return source
-        return _read_file(source, max_bytes)
+        return _read_path(source, max_bytes, what, _why_a_path(source, opening))
     if isinstance(source, os.PathLike):
-        return _read_file(os.fspath(source), max_bytes)
+        return _read_path(os.fspath(source), max_bytes, what, "")
     suffix = "json" if what == "JSON" else "graphml"
     raise GraphArgumentError(
         f"expected the path or the content of a {what} document (str, os.PathLike, bytes), "
@@ -79,6 +86,34 @@ def _check_regular(path: Any, mode: int) -> None:
         f"{os.fsdecode(path)!r} is {kind}, not a regular file",
         "save the document to a file and pass its path (fnad reads no pipes or devices)",
     )
+
+
+def _why_a_path(text: str, opening: str) -> str:
+    """Why ``text`` was taken as a path: it does not start as a document does."""
+    firsts = [repr(char) for char in opening]
+    spelled = ", ".join(firsts[:-1]) + f" or {firsts[-1]}" if len(firsts) > 1 else firsts[0]
+    start = text.lstrip(" \t\r\n\ufeff")[:1]
+    return (
+        f" (the str was taken as a path: a document's text starts with {spelled} after "
+        f"whitespace, and this one starts with {start!r})"
+    )
+
+
+def _read_path(path: str, max_bytes: int, what: str, why: str) -> bytes:
+    """:func:`_read_file`, with the operating system's refusal as a :class:`GraphFileError`."""
+    try:
+        return _read_file(path, max_bytes)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        failure = GraphFileError(
+            f"cannot read the {what} document from the file {path!r:.200}: {reason}{why}; "
+            "pass the path of an existing file, or the document itself as text or bytes"
+            if why
+            else f"cannot read the {what} document from the file {path!r:.200}: {reason}; "
+            "check the path and the file's permissions"
+        )
+        failure.errno, failure.strerror, failure.filename = error.errno, error.strerror, path
+        raise failure from None
 
 
 def _read_file(path: str | bytes, max_bytes: int) -> bytes:
