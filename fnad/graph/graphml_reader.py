@@ -361,6 +361,7 @@ class _Pass:
         self.field: tuple[str, str | None] | None = None  # (name, kind) of the <data> being read
         self.field_depth = 0
         self.text: list[str] = []
+        self.fields: set[str] = set()  # the fields the current element has given
 
     def local(self, name: str) -> str | None:
         """The element's name if it is in the file's GraphML namespace, else None."""
@@ -374,9 +375,23 @@ class _Pass:
             self.text.append(text)
 
     def open_field(self, attributes: dict[str, str]) -> None:
-        _, name, kind = self.keys.get(attributes.get("key"), (None, None, None))
+        key = attributes.get("key")
+        _, name, kind = self.keys.get(key, (None, None, None))
+        # A field given twice is refused, as JSON refuses a repeated key: never "last wins".
+        field = name if name is not None else f"<data key={key!r}>"
+        if field in self.fields:
+            raise fail(
+                f"{self.where()} gives the field {field!r} twice (two <data> elements"
+                f"{'' if name is None else f' for key {key!r}'})",
+                "keep one of them (a JSON document may not repeat a key either)",
+            )
+        self.fields.add(field)
         if name is not None:
             self.field, self.field_depth, self.text = (name, kind), self.depth, []
+
+    def where(self) -> str:
+        """The element whose ``<data>`` is being read, for messages."""
+        return "the graph"
 
     def close_field(self, target: dict[str, Any]) -> None:
         if self.field is not None:
@@ -438,6 +453,11 @@ class _HeaderPass(_Pass):
         elif self.depth == 2:
             local = self.local(name)
             if local == "key":
+                if attributes.get("id") in self.keys:
+                    raise fail(
+                        f"the key id {attributes.get('id')!r} is declared twice",
+                        "give every <key> its own id",
+                    )
                 self.keys[attributes.get("id")] = (
                     attributes.get("for"),
                     attributes.get("attr.name"),
@@ -446,6 +466,7 @@ class _HeaderPass(_Pass):
             elif local == "graph":
                 self.graphs += 1
                 self.in_graph = self.graphs == 1
+                self.fields = set()
                 edgedefault = attributes.get("edgedefault")
                 if self.in_graph and edgedefault is not None:
                     self.edgedefault = edgedefault
@@ -503,6 +524,11 @@ class _EntryPass(_Pass):
         super().open_field(attributes)
         self.commas = 0
 
+    def where(self) -> str:
+        if self.is_vertex:
+            return f"nodes[{self.vertex_count + len(self.vertices)}]"
+        return f"edges[{self.edge_count + len(self.edges)}]"
+
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1
         self.child_started()
@@ -515,12 +541,14 @@ class _EntryPass(_Pass):
             if local == "node" and "node" in self.kinds:
                 self.entry = {"id": _graphml_int(attributes.get("id")), "label": ""}
                 self.is_vertex = True
+                self.fields = set()
             elif local == "edge" and "edge" in self.kinds:
                 self.entry = {
                     "source": _graphml_int(attributes.get("source")),
                     "target": _graphml_int(attributes.get("target")),
                 }
                 self.is_vertex = False
+                self.fields = set()
         elif self.depth == 4 and self.entry is not None and self.local(name) == "data":
             self.open_field(attributes)
 
