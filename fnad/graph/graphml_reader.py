@@ -10,11 +10,12 @@ from __future__ import annotations
 import codecs
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from xml.parsers import expat
 
 from fnad.engine.rules import RuleTable
+from fnad.errors import GraphFormatError
 from fnad.graph.builder import Builder
 from fnad.graph.checks import (
     BATCH,
@@ -34,7 +35,7 @@ from fnad.graph.schema import (
     decode_double,
     decode_graphml_label,
 )
-from fnad.graph.sources import checked_limit, document_source, rule_table
+from fnad.graph.sources import checked_limit, decode_in_pieces, document_source, rule_table
 
 __all__ = ["read_graphml"]
 
@@ -138,7 +139,7 @@ def _graphml_vertex(n: int, entry: dict[str, Any]) -> dict[str, Any]:
     label = entry.get("label", "")
     if flag not in ("true", "1") or not isinstance(label, str):
         raise fail(f"nodes[{n}]: label_escaped is {describe(flag)}", 'write "true" or "false"')
-    decoded = decode_graphml_label(label)
+    decoded = _decoded_label(label)
     if decoded is None:
         raise fail(
             f"nodes[{n}]: the escaped label {label!r:.60} has a malformed escape",
@@ -146,6 +147,24 @@ def _graphml_vertex(n: int, entry: dict[str, Any]) -> dict[str, Any]:
         )
     entry["label"] = decoded
     return entry
+
+
+def _decoded_label(text: str) -> str | None:
+    """:func:`~fnad.graph.schema.decode_graphml_label`, in memory a small multiple of the text."""
+    if len(text) < 4096:
+        return decode_graphml_label(text)
+    try:
+        return _substituted(_LABEL_ESCAPE, text, _label_char, "\\")
+    except _NotFnadLayout:
+        return None
+
+
+_LABEL_ESCAPE = re.compile(r"\\(?:(\\)|x([0-9a-f]{2})|u([0-9a-f]{4}))")
+
+
+def _label_char(match: re.Match[str]) -> str:
+    backslash, byte, unit = match.groups()
+    return "\\" if backslash else chr(int(byte or unit, 16))
 
 
 def _graphml_edge(e: int, entry: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +185,9 @@ def _graphml_edge(e: int, entry: dict[str, Any]) -> dict[str, Any]:
 
 # Each field as fnad writes it, strictly: a line that differs in any way (another number
 # spelling, an attribute more, other whitespace) sends the whole file to the XML parser.
-_TEXT = rb"((?:[^<>&\x00-\x08\x0b\x0c\x0e-\x1f\r]+|&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)*)"
+# Text is one run of characters (its references are checked by _text): a repeated group
+# here would keep regex backtracking state per reference, ~140 bytes each.
+_TEXT = rb"([^<>\x00-\x08\x0b\x0c\x0e-\x1f\r]*)"
 _ID = rb"(-?[0-9]{1,18})"
 _OP = rb"([A-Za-z0-9_.]*)"
 _DOUBLE = rb"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:INF|inf)|NaN|nan)"
@@ -213,7 +234,7 @@ _EDGE = re.compile(
 )
 _TAILS = (b"  </graph>\n</graphml>\n", b"  </graph>\n</graphml>")
 _ANY_VERTEX = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?node[\s/>]")
-_REFERENCE = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
+_REFERENCE = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
@@ -234,8 +255,54 @@ def _xml_char(match: re.Match[str]) -> str:
 
 
 def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8")
-    return _REFERENCE.sub(_xml_char, text) if "&" in text else text
+    """The text of a field, its references replaced; _NotFnadLayout if one is malformed.
+
+    Memory stays within a small multiple of the text whatever the number of references:
+    the five named ones are replaced by ``str.replace``; character references by
+    :func:`_substituted`.
+    """
+    text = raw.decode("utf-8") if len(raw) <= CHUNK or raw.isascii() else decode_in_pieces(raw)
+    if "&" not in text:
+        return text
+    if "&#" not in text:
+        named = sum(map(text.count, _NAMED))
+        if named != text.count("&"):
+            raise _NotFnadLayout  # an ampersand that starts no reference
+        for reference in _NAMED:  # &amp; last: "&amp;lt;" is "&lt;", not "<"
+            text = text.replace(reference, _ENTITIES[reference[1:-1]])
+        return text
+    return _substituted(_REFERENCE, text, _xml_char, "&")
+
+
+_NAMED = ("&lt;", "&gt;", "&quot;", "&apos;", "&amp;")
+
+
+def _substituted(
+    pattern: re.Pattern[str], text: str, replace: Callable[[re.Match[str]], str], start: str
+) -> str:
+    """``pattern.sub(replace, text)`` where every ``start`` character must begin a match.
+
+    In pieces of about a thousand matches joined as they come, so memory stays a small
+    multiple of the text (``re.sub`` keeps a string per match: ~100 bytes each); raises
+    :class:`_NotFnadLayout` if a ``start`` character begins no match.
+    """
+    done: list[str] = []
+    pieces: list[str] = []
+    end = 0
+    for match in pattern.finditer(text):
+        if text.find(start, end, match.start()) != -1:
+            raise _NotFnadLayout
+        pieces.append(text[end : match.start()])
+        pieces.append(replace(match))
+        end = match.end()
+        if len(pieces) >= 2048:
+            done.append("".join(pieces))
+            pieces = []
+    if text.find(start, end) != -1:
+        raise _NotFnadLayout
+    pieces.append(text[end:])
+    done.append("".join(pieces))
+    return "".join(done)
 
 
 def fnad_layout(data: bytes, builder: Builder) -> CheckedGraph | None:
@@ -270,31 +337,38 @@ def _fnad_nodes(data: bytes, position: int, builder: Builder) -> int:
         position = match.end()
         rows.append(match.groups())
         if len(rows) == BATCH:
-            _vertex_rows(rows, count, builder)
-            count += len(rows)
-            rows = []
+            _vertex_rows(rows, count, builder)  # empties rows
+            count += BATCH
     _vertex_rows(rows, count, builder)
     return position
 
 
 def _vertex_rows(rows: list[tuple[bytes, ...]], first: int, builder: Builder) -> None:
-    """Check vertex lines column by column (the template made every field well-formed)."""
+    """Check vertex lines column by column (the template made every field well-formed).
+
+    Empties ``rows``: each label's bytes are let go of once it is decoded (a label may be
+    most of the file).
+    """
     if not rows:
         return
     ids, ops, labels, escaped, data, grads = zip(*rows, strict=True)
+    rows.clear()
+    texts = list(map(_text, labels))
+    del labels
     if not any(escaped):
         values = list(map(float, data))
         gradients = list(map(float, grads))
         if _spelled_non_finite(data, values) and _spelled_non_finite(grads, gradients):
-            texts = [_text(label) for label in labels]
             names = list(map(bytes.decode, ops))
             if builder.keep_vertices(list(map(int, ids)), names, texts, values, gradients):
                 return
     entries = []
-    for n, (vertex, op, label, flag, value, grad) in enumerate(rows, first):
+    for n, (vertex, op, label, flag, value, grad) in enumerate(
+        zip(ids, ops, texts, escaped, data, grads, strict=True), first
+    ):
         entry = {
             "id": int(vertex),
-            "label": _text(label),
+            "label": label,
             "op": op.decode(),
             "data": _graphml_number(value.decode()),
             "grad": _graphml_number(grad.decode()),
@@ -411,9 +485,16 @@ class _Pass:
         parser.StartElementHandler = self.start
         parser.EndElementHandler = self.end
         parser.CharacterDataHandler = self.characters
+        view = memoryview(data)
         try:
             for offset in range(0, len(data), CHUNK):
-                parser.Parse(data[offset : offset + CHUNK], False)
+                parser.Parse(view[offset : offset + CHUNK], False)
+                # The token expat has not finished starts at CurrentByteIndex; it scans it
+                # again from its start at every call (pyexpat feeds it a megabyte at a
+                # time whatever we pass), so a long one would cost quadratic time.
+                start = max(parser.CurrentByteIndex, 0)
+                if offset + CHUNK - start > MAX_MARKUP and offset + CHUNK < len(data):
+                    raise _long_markup(data, start)
             parser.Parse(b"", True)
         except expat.ExpatError as error:
             raise fail(
@@ -425,6 +506,29 @@ class _Pass:
 
     def end(self, name: str) -> None:
         raise NotImplementedError
+
+
+MAX_MARKUP = CHUNK
+"""The longest comment, processing instruction or tag (with its attributes) read: 1 MiB.
+Labels are text, which has no limit but ``max_bytes``."""
+
+
+def _long_markup(data: bytes, start: int) -> GraphFormatError:
+    head = data[start : start + 64]
+    if head.startswith(b"<!--"):
+        kind = "a comment"
+    elif head.startswith(b"<?"):
+        kind = "a processing instruction"
+    elif head.startswith(b"</"):
+        kind = "an end tag"
+    else:
+        name = re.match(rb"<([^\s/>]{0,40})", head)
+        kind = f"the tag <{name.group(1).decode('utf-8', 'replace') if name else ''} ...>"
+    return fail(
+        f"the GraphML has {kind} of more than {MAX_MARKUP:,} bytes (at byte {start:,})",
+        "remove it: fnad reads comments, processing instructions and tags of at most 1 MiB "
+        "(an XML parser scans a longer one again at every megabyte, in quadratic time)",
+    )
 
 
 class _HeaderPass(_Pass):

@@ -8,7 +8,6 @@ counted, so the recursive JSON decoder never sees more than :data:`MAX_DEPTH` le
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from fnad.graph.checks import (
     fail,
     without_cyclic_gc,
 )
-from fnad.graph.sources import checked_limit, document_source, rule_table
+from fnad.graph.sources import checked_limit, decode_in_pieces, document_source, rule_table
 
 __all__ = ["read_json"]
 
@@ -42,6 +41,24 @@ def _reject_constant(token: str) -> Any:
     )
 
 
+def _bounded_int(literal: str) -> int:
+    """A JSON integer, converted only if short: Python's conversion is quadratic in its length."""
+    if len(literal) <= _MAX_DIGITS:
+        try:
+            return int(literal)
+        except ValueError:  # a lower sys.set_int_max_str_digits() limit
+            pass
+    raise fail(
+        f"a JSON integer literal has {len(literal):,} digits ({literal:.20}...), more than "
+        "fnad reads",
+        "write it as a float (1e5000 is refused too: use a finite number) or remove it; "
+        "fnad.to_json writes no such number",
+    )
+
+
+_MAX_DIGITS = 4300  # CPython's default limit of int() on a str (sys.int_info)
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -49,18 +66,24 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         for key, value in pairs:
             if key in seen:
                 raise fail(
-                    f"the key {key!r} appears twice in one JSON object (value {value!r:.40})",
+                    f"the key {key!r:.60} appears twice in one JSON object (value {value!r:.40})",
                     "keep one of them",
                 )
             seen.add(key)
     return result
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_constant=_reject_constant, parse_int=_bounded_int
+)
 _WS = re.compile(r"[ \t\n\r]*")
 # A string (or an unterminated one up to the end: every attempt at a quote succeeds, so a
-# scan stays linear on text such as '\\"' * 10**6), or one structural character.
-_STRUCTURE = re.compile(r'"(?:[^"\\]+|\\.|\\\Z)*(?:"|\Z)|[\[\]{},]', re.DOTALL)
+# scan stays linear on text such as '\\"' * 10**6), or one structural character. The
+# repeats are possessive: the regex engine keeps no backtracking state per escape (with
+# plain ones, a string of a million escapes held ~70 bytes of it per escape).
+_STRUCTURE = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+\\?(?:"|\Z)|[\[\]{},]', re.DOTALL)
+# An integer literal too long to convert in linear time (digits that follow no digit).
+_LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{4301}")
 _BOUNDARY = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
 
 
@@ -89,7 +112,7 @@ def read_json(
         text = content
     else:
         try:
-            text = codecs.decode(content, "utf-8-sig")
+            text = decode_in_pieces(content, "utf-8-sig")
         except UnicodeDecodeError as error:
             raise fail(f"the bytes are not UTF-8 ({error})", "save the file as UTF-8") from None
         del content
@@ -159,14 +182,14 @@ class _JsonReader:
             if key in self.members or key in self.arrays:
                 value = self.value(i, 2, preview=True)[0]
                 raise fail(
-                    f"the key {key!r} appears twice in one JSON object (value {value!r:.40})",
+                    f"the key {key!r:.60} appears twice in one JSON object (value {value!r:.40})",
                     "keep one of them",
                 )
             if key in ("nodes", "edges") and text.startswith("[", i):
                 self.arrays[key] = i
                 i = self.array(i, key, check=self.ready(key))
             else:
-                self.members[key], i = self.value(i, 2, f"the value of {key!r}")
+                self.members[key], i = self.value(i, 2, f"the value of {key!r:.60}")
             i = self.ws(i)
             if text.startswith(",", i):
                 i = self.ws(i + 1)
@@ -296,15 +319,15 @@ class _JsonReader:
             if match is not None or stop - i <= 4 * chunk:
                 piece = text[i:stop]
                 keys = _skeleton_keys(piece, MAX_DEPTH - 2)
-                if keys is not None:
+                if keys is not None and _LONG_DIGITS.search(piece) is None:
                     try:  # the array goes on after the piece
                         return _decode_chunk(f"[{piece}]", keys, whole=True), stop
-                    except json.JSONDecodeError:
+                    except ValueError:  # JSONDecodeError, or an int() over Python's limit
                         pass
                     try:  # the array ends in the piece
                         entries, end = _decode_chunk(f"[{piece}", keys, whole=False)
                         return entries, i + end - 2  # where its ']' is
-                    except json.JSONDecodeError:
+                    except ValueError:
                         pass
             self.slow_until = min(stop, i + 4 * chunk)
         if text.startswith(("[", "{"), i):

@@ -6,13 +6,14 @@ both checked before anything is read.
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 from typing import Any
 
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import GraphArgumentError, GraphFileError
-from fnad.graph.checks import fail, too_large
+from fnad.graph.checks import CHUNK, fail, too_large
 
 __all__ = ["document_source"]
 
@@ -130,6 +131,18 @@ def _read_file(path: str | bytes, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes, "bytes")
     return data
+
+
+def decode_in_pieces(raw: bytes | bytearray | memoryview, encoding: str = "utf-8") -> str:
+    """``raw`` decoded a megabyte at a time and joined: decoded at once, text that is not
+    ASCII first takes two or four bytes per byte in CPython's decoder (its peak memory)."""
+    if len(raw) <= CHUNK or (isinstance(raw, (bytes, bytearray)) and raw.isascii()):
+        return codecs.decode(raw, encoding)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(raw)
+    pieces = [decoder.decode(view[start : start + CHUNK]) for start in range(0, len(raw), CHUNK)]
+    pieces.append(decoder.decode(b"", final=True))
+    return "".join(pieces)
 
 
 def rule_table(rules: Any) -> RuleTable:
