@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple, SupportsFloat, overload
+from typing import Any, Literal, NamedTuple, SupportsFloat, cast, overload
 
 from fnad._internal import (
     describe,
@@ -61,9 +61,9 @@ from fnad.compiled.scalar import (
 )
 from fnad.engine.core import CONST, Node, Operand, Tape, is_strict, to_float
 from fnad.engine.rules import RuleTable
+from fnad.engine.table import GraphTable, record
 from fnad.engine.tracing import check_output
 from fnad.errors import FnadError, ReplayInputError, TransformError
-from fnad.graph.schema import input_names
 
 __all__ = [
     "Evaluation",
@@ -72,9 +72,6 @@ __all__ = [
     "ValueAndGrad",
     "compile",
 ]
-
-INPUT = ""
-"""``op`` of an input vertex."""
 
 
 class ProgramMismatchError(FnadError, ValueError):
@@ -128,11 +125,10 @@ class Program:
     __slots__ = (
         "_aux",
         "_extra",
-        "_fixed",
         "_function",
+        "_graph",
         "_has_aux",
         "_inputs",
-        "_labels",
         "_main",
         "_names",
         "_ops",
@@ -143,66 +139,72 @@ class Program:
         "_values",
     )
 
-    def __init__(
-        self,
-        schedule: Sequence[Node],
-        extra: Sequence[Node],
-        inputs: Sequence[Node],
-        names: Sequence[str],
-        aux: Sequence[Node] = (),
-    ) -> None:
-        """Use :meth:`from_nodes`. ``schedule`` is the output's ancestors in networkx's
-        topological order, output last; ``extra`` the other vertices that inputs and
-        ``aux`` need, in recording order."""
-        output = schedule[-1]
-        tape = output.tape
-        vertices = sorted((*schedule, *extra), key=tape.position)  # ids as the tape has them
-        slots = list(range(len(vertices)))  # one int object per vertex, shared by every list
-        slot = {node: slots[k] for k, node in enumerate(vertices)}
-        self._values = [node.data for node in vertices]
-        self._ops = [node.op for node in vertices]
-        self._labels = [node.label for node in vertices]
-        self._output = slot[output]
-        self._inputs = [slot[node] for node in inputs]
-        ancestors = set(schedule)
-        self._reached = [node in ancestors for node in inputs]
-        self._names = tuple(names)
-        self._aux = tuple(slot[node] for node in aux)
-        self._table = tape.rules
+    def __init__(self, table: GraphTable, rules: RuleTable | None = None) -> None:
+        """Use :meth:`from_table`, :meth:`from_nodes` or :func:`compile`."""
+        output = table.output
+        self._graph = table
+        self._values = table.values
+        self._ops = table.ops
+        self._output = output
+        self._inputs = list(table.inputs)
+        self._reached = [k <= output for k in self._inputs]  # 0 .. output: its ancestors
+        self._names = tuple(table.names)
+        self._aux = tuple(table.aux)
+        self._table = table.rule_table() if rules is None else rules
         self._function: Callable[..., Any] | None = None
         self._has_aux = False
         # Only vertices that depend on an input are replayed: the others' values are the
         # same at every point, computed once by the trace (the rules are deterministic).
         # The output's ancestors run forward and backward; vertices only aux values need
         # run forward only, after them, so they cannot touch the output's adjoints.
-        active = set(inputs)
+        active = [False] * len(table)
+        for k in self._inputs:
+            active[k] = True
         self._main = Instructions()
         self._extra = Instructions()
-        self._fixed: dict[int, tuple[int, ...]] = {}  # the arguments of the other op vertices
-        uses = [0] * len(vertices)  # how many arguments each vertex is, and of which vertex
-        users = [0] * len(vertices)
-        for block, nodes in ((self._main, schedule), (self._extra, extra)):
-            for node in nodes:
-                if not node.inputs:
-                    continue
-                args = [slot[a] for a in node.inputs]
-                for a in args:
-                    uses[a] += 1
-                    users[a] = slot[node]
-                wanted = [a in active for a in node.inputs]
-                if any(wanted):
-                    active.add(node)
-                    block.add(slot[node], tape.rule_for(node), node.op, args, wanted)
-                else:
-                    self._fixed[slot[node]] = tuple(args)
-        fuse(self._main, uses, users, {self._output, *self._aux, *self._inputs})
-        # Eager strict() judges the gradient of every ancestor that is not a constant; a
-        # replay adds adjoints only into vertices that depend on an input. If the output
-        # has other ancestors (op vertices of constants alone, leaves that are not
-        # inputs), a strict replay with a gradient re-runs the point eagerly to judge them.
-        self._unjudged = any(node.op != CONST and node not in active for node in schedule)
+        uses = [0] * len(table)  # how many arguments each vertex is, and of which vertex
+        users = [0] * len(table)
+        starts, sources, ops, rules_of = table.starts, table.sources, table.ops, table.rules
+        unjudged = False
+        # One int object per vertex, shared by every instruction that names it: slot
+        # numbers read from the table's arrays would each be a new int (28 bytes).
+        slots = list(range(len(table)))
+        for k in slots:
+            args = [slots[j] for j in sources[starts[k] : starts[k + 1]]]
+            if not args:
+                # Eager strict() judges the gradient of every ancestor that is not a constant;
+                # a replay adds adjoints only into vertices that depend on an input.
+                unjudged = unjudged or (k <= output and ops[k] != CONST and not active[k])
+                continue
+            for a in args:
+                uses[a] += 1
+                users[a] = k
+            wanted = [active[a] for a in args]
+            if any(wanted):
+                active[k] = True
+                block = self._main if k <= output else self._extra
+                block.add(k, rules_of[ops[k]], ops[k], args, wanted)
+            elif k <= output:
+                unjudged = True
+        fuse(self._main, uses, users, {output, *self._aux, *self._inputs})
+        # If the output has ancestors no input reaches (op vertices of constants alone,
+        # leaves that are not inputs), a strict replay with a gradient re-runs the point
+        # eagerly to judge them.
+        self._unjudged = unjudged
 
     # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_table(cls, table: GraphTable) -> Program:
+        """Compile a :class:`~fnad.engine.table.GraphTable` (from a tape or a file).
+
+        >>> import fnad
+        >>> from fnad.engine.table import GraphTable
+        >>> x = fnad.Node(3.0, label="x")
+        >>> Program.from_table(GraphTable.of(x * x, [x])).value_and_grad(x=2.0)
+        ValueAndGrad(value=4.0, grads={'x': 4.0})
+        """
+        return cls(table)
 
     @classmethod
     def from_nodes(
@@ -218,7 +220,7 @@ class Program:
         The order is ``networkx.topological_sort`` of the output's ancestors, as
         ``output.backward()`` uses it; inputs and ``aux`` nodes outside them are kept as
         extra vertices. Names default to the inputs' labels, made unique as
-        :func:`fnad.graph.schema.input_names` does.
+        :func:`fnad.engine.table.input_names` does.
 
         >>> import fnad
         >>> with fnad.Tape():
@@ -247,22 +249,12 @@ class Program:
                 )
         if len(set(inputs)) != len(inputs):
             raise ReplayInputError("Program.from_nodes: an input is listed twice; list each once")
-        schedule = tape.backward_order(output)
-        schedule.reverse()
-        known = set(schedule)
-        needed: set[Node] = set()
-        for node in (*inputs, *aux):
-            if node not in known:
-                needed.update(n for n in tape.backward_order(node) if n not in known)
-        extra = sorted(needed, key=tape.position)  # recording order is topological
-        if names is None:
-            names = list(input_names([(tape.position(n), n.label) for n in inputs]).values())
-        elif len(names) != len(inputs) or len(set(names)) != len(names):
+        if names is not None and (len(names) != len(inputs) or len(set(names)) != len(names)):
             raise ReplayInputError(
                 f"Program.from_nodes: {len(names)} names for {len(inputs)} inputs; give "
                 "each input one unique name"
             )
-        return cls(schedule, extra, inputs, names, aux)
+        return cls(GraphTable.of(output, inputs, aux=aux, names=names), tape.rules)
 
     # -- what it is --------------------------------------------------------------------
 
@@ -280,6 +272,11 @@ class Program:
     def value(self) -> float:
         """The output's stored value."""
         return self._values[self._output]
+
+    @property
+    def table(self) -> GraphTable:
+        """The program's graph as a :class:`~fnad.engine.table.GraphTable` (its rules fixed)."""
+        return self._graph
 
     @property
     def rules(self) -> RuleTable:
@@ -365,8 +362,7 @@ class Program:
     def _start(self, point: Sequence[float]) -> list[float]:
         """The values a replay starts from: the stored ones, the point's at the inputs, and
         the 1.0 that SUM instructions multiply plain terms by, one past the vertices."""
-        values = self._values.copy()
-        values.append(1.0)
+        values = [*self._values, 1.0]
         for k, x in zip(self._inputs, point, strict=True):
             values[k] = x if type(x) is float else to_float(x, "evaluate")
         return values
@@ -458,22 +454,12 @@ class Program:
         >>> z.data, z.backward()[leaves["x"]]
         (16.0, 8.0)
         """
-        given = dict(zip(self._inputs, self._point((), inputs), strict=True))
-        arguments = self._arguments()
-        nodes: list[Node] = []
-        with Tape(self._table) as tape:
-            for k, (op, label, data) in enumerate(
-                zip(self._ops, self._labels, self._values, strict=True)
-            ):
-                args = arguments.get(k)
-                if args is not None:
-                    nodes.append(tape.apply(op, *[nodes[j] for j in args], label=label))
-                elif op == CONST:
-                    nodes.append(tape.constant(data, label=label))
-                else:
-                    nodes.append(Node(given.get(k, data), label=label))
+        point = self._point((), inputs)
+        nodes = record(self._graph, at=dict(zip(self._inputs, point, strict=True)))
         names = dict(zip(self._inputs, self._names, strict=True))
-        return nodes[self._output], {names[k]: nodes[k] for k in self._inputs}
+        output = nodes[self._output]
+        assert isinstance(output, Node)  # record() without bind= gives Nodes only
+        return output, {names[k]: cast(Node, nodes[k]) for k in self._inputs}
 
     def as_node(self) -> Node:
         """The program's graph traced at its stored inputs, for export, render and explain.
@@ -481,13 +467,6 @@ class Program:
         ``fnad.to_json(prog)`` and the other exporters call this; the node's tape is fresh.
         """
         return self.trace()[0]
-
-    def _arguments(self) -> dict[int, tuple[int, ...]]:
-        """The argument slots of every op vertex."""
-        arguments = dict(self._fixed)
-        for block in (self._main, self._extra):
-            arguments.update((step[2], block.arguments(step)) for step in block.steps)
-        return arguments
 
     # -- checking a compiled function --------------------------------------------------
 
@@ -545,7 +524,7 @@ def _first_difference(program: Program, fresh: Program) -> str | None:
     mine, theirs = _structure(program), _structure(fresh)
     for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
         if a != b:
-            label = program._labels[k]
+            label = program.table.labels[k]
             named = f" (label {label!r})" if label else ""
             if a[0] != b[0]:
                 return (
@@ -563,10 +542,10 @@ def _first_difference(program: Program, fresh: Program) -> str | None:
 
 def _structure(program: Program) -> list[tuple[str, object]]:
     """Each vertex as (op, its argument slots, or a constant's value, or "input")."""
-    arguments = program._arguments()
+    table = program.table
     return [
-        (op, arguments.get(k, value if op == CONST else "input"))
-        for k, (op, value) in enumerate(zip(program._ops, program._values, strict=True))
+        (op, table.arguments(k) or (value if op == CONST else "input"))
+        for k, (op, value) in enumerate(zip(table.ops, table.values, strict=True))
     ]
 
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 
 from fnad.engine.core import CONST
+from fnad.engine.table import INPUT, input_names
 
 __all__ = [
     "CONST",
@@ -51,9 +51,6 @@ SCHEMA = "fnad.graph"
 
 SCHEMA_VERSION = 1
 """The ``graph.version`` field; :func:`fnad.from_json` reads exactly this version."""
-
-INPUT = ""
-"""``op`` of an input vertex (a leaf the user created)."""
 
 GRAPHML_NAMESPACE = "http://graphml.graphdrawing.org/xmlns"
 """The XML namespace of GraphML elements."""
@@ -194,36 +191,3 @@ def decode_double(text: str) -> float | None:
     if _DOUBLE.fullmatch(text) is None:
         return None
     return float(text)
-
-
-# --------------------------------------------------------------------------- input names
-
-
-def input_names(leaves: Sequence[tuple[int, str]]) -> dict[int, str]:
-    """The replay name of each input vertex, given ``(id, label)`` pairs.
-
-    An input is named by its label when no other input has that label; an unlabelled
-    input, or one whose label is shared, is named ``label#id`` (``#3`` when unlabelled),
-    so every name is unique.
-
-    >>> input_names([(0, "x"), (1, "y"), (2, "y"), (5, ""), (6, "z")])
-    {0: 'x', 1: 'y#1', 2: 'y#2', 5: '#5', 6: 'z'}
-    """
-    counts: dict[str, int] = {}
-    for _, label in leaves:
-        counts[label] = counts.get(label, 0) + 1
-    names: dict[int, str] = {}
-    taken: set[str] = set()
-    for vertex, label in leaves:
-        if label and counts[label] == 1:
-            names[vertex] = label
-            taken.add(label)
-    for vertex, label in leaves:
-        if vertex in names:
-            continue
-        name = f"{label}#{vertex}"
-        while name in taken:  # a unique label that happens to read "y#1"
-            name = f"{name}#{vertex}"
-        names[vertex] = name
-        taken.add(name)
-    return {vertex: names[vertex] for vertex, _ in leaves}

@@ -45,6 +45,7 @@ from fnad._internal import accepts_positional, describe, float_partials, run_for
 from fnad.engine.core import CONST, Node, Operand, Tape, to_float
 from fnad.engine.ops import BinaryOp, UnaryOp, evaluate
 from fnad.engine.rules import Partials, Rule, RuleTable, current_rules
+from fnad.engine.table import GraphTable, record
 from fnad.errors import FnadError, OperandTypeError, RuleError, UnknownOpError
 
 __all__ = [
@@ -337,39 +338,35 @@ def _on_nodes(
 def _record_again(
     name: str, real: Tape, scratch: Tape, stand_in: dict[Node, Node], parts: tuple[Any, ...]
 ) -> tuple[Any, ...]:
-    """``parts``, computed on ``scratch``, recorded on ``real``: floats stay floats, each
-    scratch Node is rebuilt from the ops that led to it (a loop, not a recursion)."""
-    mapped: dict[Node, Node | float] = {s: a for a, s in stand_in.items()}
-    # The scratch nodes the parts need, inputs first: an iterative depth-first post-order.
-    order: list[Node] = []
-    seen = set(mapped)
-    stack: list[tuple[Node, bool]] = []
+    """``parts``, computed on ``scratch``, recorded on ``real``: floats stay floats, and the
+    scratch graph that leads to the Node parts is tabulated and recorded again
+    (:func:`~fnad.engine.table.record`) with each stand-in bound to its real argument."""
     for position, part in enumerate(parts, 1):
+        if isinstance(part, Node) and part.tape is not scratch:
+            raise RuleError(
+                f"op {name!r}: partial {position} is a Node recorded on {part.tape!r}, "
+                "not computed from the op's arguments; compute partials only from the "
+                "arguments and `out`"
+            )
+    nodes = [part for part in parts if isinstance(part, Node)]
+    if not nodes:
+        return parts
+    real_of = {s: a for a, s in stand_in.items()}
+    stand_ins = list(real_of)
+    table = GraphTable.of(
+        nodes[0], stand_ins, aux=nodes[1:], names=[str(k) for k in range(len(stand_ins))]
+    )
+    bound = {k: real_of[s] for k, s in zip(table.inputs, stand_ins, strict=True)}
+    recorded = record(table, real, bind=bound)
+    outputs = iter(table.outputs)  # one per Node part, in order
+    again: list[Any] = []
+    for part in parts:
         if isinstance(part, Node):
-            if part.tape is not scratch:
-                raise RuleError(
-                    f"op {name!r}: partial {position} is a Node recorded on {part.tape!r}, "
-                    "not computed from the op's arguments; compute partials only from the "
-                    "arguments and `out`"
-                )
-            stack.append((part, False))
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.inputs if a not in seen)
-    for node in order:
-        if node.op == CONST:
-            mapped[node] = node.data
-        elif not node.inputs:  # a leaf the partials made themselves
-            with real:
-                mapped[node] = Node(node.data, label=node.label)
+            k = next(outputs)
+            again.append(table.values[k] if table.ops[k] == CONST else recorded[k])
         else:
-            mapped[node] = real.apply(node.op, *[mapped[a] for a in node.inputs])
-    return tuple(mapped[p] if isinstance(p, Node) else p for p in parts)
+            again.append(part)
+    return tuple(again)
 
 
 def _samples(name: str, arity: int, samples: Iterable[object]) -> tuple[tuple[float, ...], ...]:

@@ -534,7 +534,7 @@ def test_no_file_is_written_when_another_output_fails(tmp_path: Path, bad: list[
 def test_no_file_is_written_when_the_drawing_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    render_module = importlib.import_module("fnad.render")  # fnad.render is the function
+    render_module = importlib.import_module("fnad.viz.render")  # fnad.render is the function
 
     def no_graphviz(text: str) -> bytes:
         raise fnad.RenderError("render() needs graphviz's `dot` program, which is not on PATH")
