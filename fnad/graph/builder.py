@@ -15,22 +15,23 @@ from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
 
+import networkx as nx
+
 from fnad.engine.rules import RuleTable
+from fnad.engine.table import INPUT, GraphTable, input_names
 from fnad.errors import GraphFormatError
 from fnad.graph.checks import (
     EDGE_FIELDS,
     MAX_VERTICES,
     MISSING,
-    CheckedGraph,
     VertexChecks,
     describe,
     fail,
     vertex_name,
 )
-from fnad.graph.schema import INPUT
 from fnad.graph.sources import checked_limit, rule_table
 
-__all__ = ["check_document"]
+__all__ = ["check_document", "eager_order"]
 
 
 class Builder(VertexChecks):
@@ -207,15 +208,15 @@ class Builder(VertexChecks):
 
     # ---------------------------------------------------------------- the whole graph
 
-    def finish(self, graph: dict[str, Any]) -> CheckedGraph:
-        """Steps 6-7: arities, the output, cycles, reachability; the renumbered columns."""
+    def finish(self, graph: dict[str, Any]) -> GraphTable:
+        """Steps 6-7: arities, the output, cycles, reachability; the graph's table."""
         if not self.ops:
             raise fail("the graph has no vertices", "export a graph with fnad.to_json(z)")
         self._check_arities()
         output = self._check_output(graph)
         order = _kahn(self)
         self._check_reachability(order, output)
-        return self._renumbered(order)
+        return self._table(order, output)
 
     def _check_arities(self) -> None:
         try:
@@ -263,40 +264,96 @@ class Builder(VertexChecks):
                 "export only the graph of one output (fnad.to_json(z)) or remove them",
             )
 
-    def _renumbered(self, order: Sequence[int]) -> CheckedGraph:
-        ids: Sequence[int] = range(len(self.ops)) if self.index is None else self.ids
-        if isinstance(order, range):
-            return CheckedGraph(
-                ids,
-                self.ops,
-                self.labels,
-                self.data,
-                self.grads,
-                self.has_grad,
-                self.rules,
-                self.starts,
-                self.slots,
-            )
-        new = array("q", bytes(8 * len(order)))
-        for number, vertex in enumerate(order):
-            new[vertex] = number
+    def _table(self, order: Sequence[int], output: int) -> GraphTable:
+        """The checked graph as a :class:`~fnad.engine.table.GraphTable`, in the order an
+        eager trace of it would have: what :func:`fnad.compiled.load` compiles.
+
+        The document is recorded (in ``order``, smallest id first among the ready vertices)
+        the way ``fnad.from_json`` recorded it on a tape before, and the table's order is
+        ``networkx.topological_sort`` of that tape's graph (:func:`eager_order`), so a
+        program replays values and gradients bit for bit as ``backward()`` would.
+        """
+        n = len(self.ops)
         starts, slots = self.starts, self.slots
-        new_starts = array("q", [0])
-        new_slots = array("q")
-        for vertex in order:
-            new_slots.extend(new[s] for s in slots[starts[vertex] : starts[vertex + 1]])
-            new_starts.append(len(new_slots))
-        return CheckedGraph(
-            [ids[v] for v in order],
-            [self.ops[v] for v in order],
-            [self.labels[v] for v in order],
-            array("d", (self.data[v] for v in order)),
-            array("d", (self.grads[v] for v in order)),
-            bytearray(self.has_grad[v] for v in order),
-            [self.rules[v] for v in order],
-            new_starts,
-            new_slots,
+        recorded = array("i", bytes(4 * n))  # each vertex's place in recording order
+        for place, vertex in enumerate(order):
+            recorded[vertex] = place
+        table_order = eager_order(starts, slots, order, output)
+        number = array("i", bytes(4 * n))  # each vertex's place in the table
+        for k, vertex in enumerate(table_order):
+            number[vertex] = k
+        new_starts = array("i", [0])
+        new_sources = array("i")
+        for vertex in table_order:
+            first, last = starts[vertex], starts[vertex + 1]
+            if last > first:
+                new_sources.extend([number[a] for a in slots[first:last]])
+            new_starts.append(len(new_sources))
+        ids: Sequence[int] = range(n) if self.index is None else self.ids
+        ops, labels, data = self.ops, self.labels, self.data
+        leaves = sorted((ids[v], v) for v in range(n) if ops[v] == INPUT)
+        names = input_names([(vertex_id, labels[v]) for vertex_id, v in leaves])
+        return GraphTable(
+            ops=[ops[v] for v in table_order],
+            labels=[labels[v] for v in table_order],
+            values=array("d", [data[v] for v in table_order]),
+            starts=new_starts,
+            sources=new_sources,
+            rules={rule.name: rule for rule in self.known.values() if rule is not None},
+            inputs=tuple(number[v] for _, v in leaves),
+            names=tuple(names.values()),
+            outputs=(number[output],),
+            ids=array("i", [recorded[v] for v in table_order]),
         )
+
+
+def eager_order(
+    starts: Sequence[int], slots: Sequence[int], recorded: Sequence[int], output: int
+) -> list[int]:
+    """``networkx.topological_sort`` of the graph a tape holds after recording the vertices
+    in the order ``recorded``, restricted to ``output``'s ancestors: the order of
+    ``Tape.backward_order(output)``, reversed (every vertex here is an ancestor).
+
+    networkx's result depends on the order of the graph's vertices (the tape's subgraph
+    lists them as a walk back from the output finds them, each vertex's arguments in order)
+    and on each vertex's successors (in the order they were recorded). A bare ``DiGraph``
+    of integers is built with exactly those orders, with no attributes: the sort is
+    networkx's own, so it stays the order an eager backward uses
+    (``tests/graph/test_table_order.py`` checks it against a tape).
+    """
+    n = len(recorded)
+    found = bytearray(n)
+    found[output] = 1
+    walk = [output]
+    stack = [output]
+    while stack:  # the tape's _ancestors: pop a vertex, push its unseen arguments in order
+        vertex = stack.pop()
+        for p in range(starts[vertex], starts[vertex + 1]):
+            argument = slots[p]
+            if not found[argument]:
+                found[argument] = 1
+                walk.append(argument)
+                stack.append(argument)
+    # The tape's subgraph, as bare dicts of integers: vertices in walk order, each one's
+    # users in recording order (networkx's add_edges_from would cost ~1 µs an edge more).
+    succ: dict[int, dict[int, dict[str, Any]]] = {vertex: {} for vertex in walk}
+    pred: dict[int, dict[int, dict[str, Any]]] = {}
+    for vertex in recorded:
+        first, last = starts[vertex], starts[vertex + 1]
+        pred[vertex] = arguments = dict.fromkeys(slots[first:last], _NO_DATA)
+        for argument in arguments:
+            succ[argument][vertex] = _NO_DATA
+    graph: nx.DiGraph[int] = nx.DiGraph()
+    vars(graph)["_node"] = dict.fromkeys(walk, _NO_DATA)
+    # networkx's descriptors on _adj and _pred keep _succ == _adj (as the tape does it).
+    setattr(graph, "_adj", succ)  # noqa: B010
+    setattr(graph, "_pred", pred)  # noqa: B010
+    order = list(nx.topological_sort(graph))
+    vars(graph).clear()  # the sort's cached views refer back to the graph: free it now
+    return order
+
+
+_NO_DATA: dict[str, Any] = {}  # every vertex's and edge's attributes: none, shared, never written
 
 
 def _kahn(builder: Builder) -> Sequence[int]:
@@ -372,7 +429,7 @@ def _cycle(builder: Builder, waiting: array[int]) -> GraphFormatError:
 
 def check_document(
     doc: Any, rules: RuleTable | None = None, max_vertices: int = MAX_VERTICES
-) -> CheckedGraph:
+) -> GraphTable:
     """Check a ``fnad.graph`` document already in memory (``json.loads`` of the text).
 
     The same checks as :func:`read_json`, in the same order.
@@ -380,8 +437,8 @@ def check_document(
     >>> from fnad import Node
     >>> from fnad.graph.writer import to_document
     >>> graph = check_document(to_document(Node(2.0, label="x") * 3))
-    >>> [graph.vertex(v).op for v in range(len(graph))], graph.arguments(2)
-    (['', 'const', 'mul'], (0, 1))
+    >>> list(graph.ops), graph.arguments(2), graph.names
+    (['', 'const', 'mul'], (0, 1), ('x',))
     """
     builder = Builder(rule_table(rules), checked_limit("max_vertices", max_vertices))
     if not isinstance(doc, dict):

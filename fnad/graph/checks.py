@@ -1,4 +1,4 @@
-"""The checks every reader shares, and what they produce: a :class:`CheckedGraph`.
+"""The checks every reader shares; they produce a :class:`~fnad.engine.table.GraphTable`.
 
 The limits (:data:`MAX_BYTES`, :data:`MAX_VERTICES`, :data:`MAX_DEPTH`,
 :data:`MAX_ENTRY_VALUES`), the error helpers, the result and the checks of the header and
@@ -18,10 +18,9 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any, NamedTuple, Union
 
-import attrs
-
 from fnad.engine.core import CONST
 from fnad.engine.rules import Rule, RuleTable
+from fnad.engine.table import GraphTable
 from fnad.errors import GraphFormatError
 from fnad.graph.schema import INPUT, SCHEMA, SCHEMA_VERSION, decode_float
 
@@ -100,68 +99,38 @@ def too_large(size: int, limit: int, unit: str = "characters") -> GraphFormatErr
 
 
 class Vertex(NamedTuple):
-    """One vertex of a checked document."""
+    """One vertex of a checked graph, as :meth:`of` reads it from the table."""
 
     op: str
     """:data:`~fnad.graph.schema.INPUT` (``""``), :data:`~fnad.graph.schema.CONST`, or a rule's name."""
     label: str
     data: float
+    """The value the document stores."""
     grad: float | None
-    """The stored gradient, or None if the document has none (it is informational)."""
+    """The table's gradient, or None (a document's gradients are checked, not kept)."""
     rule: Rule | None
     """The op's rule in the loading rule table; None for inputs and consts."""
 
+    @classmethod
+    def of(cls, table: GraphTable, vertex: int) -> Vertex:
+        """Everything ``table`` says about ``vertex``.
 
-@attrs.frozen(eq=False)
-class CheckedGraph:
-    """A document that passed every check: what a :class:`~fnad.Program` is built from.
+        >>> from fnad import Node, to_json
+        >>> from fnad.graph.reader import read_json
+        >>> x = Node(2.0, label="x")
+        >>> graph = read_json(to_json(x * 3))
+        >>> len(graph), graph.output, graph.arguments(2), Vertex.of(graph, 0)
+        (3, 2, (0, 1), Vertex(op='', label='x', data=2.0, grad=None, rule=None))
+        """
+        op = table.ops[vertex]
+        grad = None if table.grads is None else table.grads[vertex]
+        return cls(op, table.labels[vertex], table.values[vertex], grad, table.rules.get(op))
 
-    The vertices are numbered ``0 .. n-1`` in a topological order (every argument before the
-    ops that use it; the output last), the smallest document id first among the vertices
-    that are ready, so a document fnad wrote keeps its numbering. Each field is a column
-    with one entry per vertex; ``ids`` holds the document's own ids. The arguments of vertex
-    ``v``, in argument order, are ``sources[starts[v]:starts[v + 1]]`` (vertex numbers; see
-    :meth:`arguments`). Every vertex feeds the output.
 
-    >>> from fnad import Node, to_json
-    >>> from fnad.graph.reader import read_json
-    >>> x = Node(2.0, label="x")
-    >>> graph = read_json(to_json(x * 3))
-    >>> len(graph), graph.output, graph.arguments(2), graph.vertex(0)
-    (3, 2, (0, 1), Vertex(op='', label='x', data=2.0, grad=3.0, rule=None))
-    """
-
-    ids: Sequence[int]
-    """The document's id of each vertex."""
-    ops: Sequence[str]
-    labels: Sequence[str]
-    data: Sequence[float]
-    grads: Sequence[float]
-    """The stored gradient of each vertex, nan where ``has_grad`` is 0."""
-    has_grad: Sequence[int]
-    rules: Sequence[Rule | None]
-    """Each op vertex's rule (in the table the document was loaded with); None for leaves."""
-    starts: Sequence[int]
-    sources: Sequence[int]
-
-    def __len__(self) -> int:
-        return len(self.ops)
-
-    @property
-    def output(self) -> int:
-        """The output vertex: the last one."""
-        return len(self.ops) - 1
-
-    def arguments(self, vertex: int) -> tuple[int, ...]:
-        """The argument vertices of ``vertex``, in argument order (empty for leaves)."""
-        return tuple(self.sources[self.starts[vertex] : self.starts[vertex + 1]])
-
-    def vertex(self, vertex: int) -> Vertex:
-        """Everything the document says about ``vertex``."""
-        grad = self.grads[vertex] if self.has_grad[vertex] else None
-        return Vertex(
-            self.ops[vertex], self.labels[vertex], self.data[vertex], grad, self.rules[vertex]
-        )
+CheckedGraph = GraphTable
+"""What the readers return: a document that passed every check, as the
+:class:`~fnad.engine.table.GraphTable` a :class:`~fnad.Program` compiles (this name is the
+readers' result from before the table; it is the same class)."""
 
 
 # --------------------------------------------------------------------------- the checks

@@ -15,6 +15,7 @@ from typing import Any
 from xml.parsers import expat
 
 from fnad.engine.rules import RuleTable
+from fnad.engine.table import GraphTable
 from fnad.errors import GraphFormatError
 from fnad.graph.builder import Builder
 from fnad.graph.checks import (
@@ -23,7 +24,6 @@ from fnad.graph.checks import (
     MAX_BYTES,
     MAX_ENTRY_VALUES,
     MAX_VERTICES,
-    CheckedGraph,
     Source,
     describe,
     fail,
@@ -48,7 +48,7 @@ def read_graphml(
     rules: RuleTable | None = None,
     max_bytes: int = MAX_BYTES,
     max_vertices: int = MAX_VERTICES,
-) -> CheckedGraph:
+) -> GraphTable:
     """Read and check a GraphML file written by :func:`fnad.to_graphml` (a path, or its content).
 
     ``source`` follows the rule of :func:`document_source` (XML content starts with ``<``).
@@ -305,7 +305,7 @@ def _substituted(
     return "".join(done)
 
 
-def fnad_layout(data: bytes, builder: Builder) -> CheckedGraph | None:
+def fnad_layout(data: bytes, builder: Builder) -> GraphTable | None:
     """Read a file laid out exactly as fnad.to_graphml writes it; None if it is not."""
     if b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:
         return None  # U+FFFE/U+FFFF: not XML characters; the XML parser refuses them
@@ -693,7 +693,7 @@ class _EntryPass(_Pass):
             self.edges = []
 
 
-def xml_layout(data: bytes, builder: Builder) -> CheckedGraph:
+def xml_layout(data: bytes, builder: Builder) -> GraphTable:
     """Any GraphML layout, through expat: the header and the counts first, then the entries."""
     header = _HeaderPass(builder)
     header.run(data)

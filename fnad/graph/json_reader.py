@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal, overload
 
 from fnad.engine.rules import RuleTable
+from fnad.engine.table import GraphTable
 from fnad.errors import GraphFormatError
 from fnad.graph.builder import Builder
 from fnad.graph.checks import (
@@ -22,7 +23,6 @@ from fnad.graph.checks import (
     MAX_DEPTH,
     MAX_ENTRY_VALUES,
     MAX_VERTICES,
-    CheckedGraph,
     Source,
     fail,
     without_cyclic_gc,
@@ -93,7 +93,7 @@ def read_json(
     rules: RuleTable | None = None,
     max_bytes: int = MAX_BYTES,
     max_vertices: int = MAX_VERTICES,
-) -> CheckedGraph:
+) -> GraphTable:
     """Read and check a ``fnad.graph`` JSON document (a path, or its text or bytes).
 
     ``source`` follows the rule of :func:`document_source`. Ops are resolved by name in
@@ -149,7 +149,7 @@ class _JsonReader:
 
     # ---------------------------------------------------------------- top level
 
-    def read(self) -> CheckedGraph:
+    def read(self) -> GraphTable:
         text = self.text
         i = self.ws(0)
         if not text.startswith("{", i):
@@ -210,7 +210,7 @@ class _JsonReader:
         self.builder.check_header(members.get("graph"))
         self.builder.check_shape(members.get("directed", True), members.get("multigraph", False))
 
-    def finish(self) -> CheckedGraph:
+    def finish(self) -> GraphTable:
         self.check_header()
         self.builder.check_lists(
             [] if "nodes" in self.arrays else self.members.get("nodes"),

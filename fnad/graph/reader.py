@@ -1,8 +1,10 @@
 """Reading graph documents back: JSON and GraphML, checked completely, in bounded time and memory.
 
 This is the reader half of the ``fnad.graph`` format: the writer is :mod:`fnad.graph.writer`, the
-format itself :mod:`fnad.graph.schema`, and :mod:`fnad.compiled.load` turns the :class:`CheckedGraph`
-this module returns into a :class:`~fnad.Program`.
+format itself :mod:`fnad.graph.schema`. The readers return the document as a
+:class:`~fnad.engine.table.GraphTable` (also named :data:`CheckedGraph`), in the order an
+eager trace of it would have, and :mod:`fnad.compiled.load` compiles that table into a
+:class:`~fnad.Program` without building a Node.
 
 A document is untrusted input. Every problem is a :class:`~fnad.GraphFormatError` (a
 ValueError) that names it, the vertex or edge, and the fix; nothing in a document is ever
@@ -27,7 +29,7 @@ Bounded cost. A document within the limits is accepted or refused in time linear
 size, and nothing recurses over it. The reader never materialises a document whole: JSON
 vertices and edges are decoded a chunk at a time (about 1 MiB of text, 4 MiB at most),
 GraphML is read line by line (the layout fnad writes) or element by element (any other),
-and what is kept per vertex is a few machine words (see :class:`CheckedGraph`). JSON may
+and what is kept per vertex is a few machine words (the table's columns). JSON may
 nest at most :data:`MAX_DEPTH` levels and one vertex, edge or ignored value may hold at
 most :data:`MAX_ENTRY_VALUES` values, both checked before the JSON decoder (which is
 recursive) sees the text. Peak memory is at most 2x the document's size when it is refused

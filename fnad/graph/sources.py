@@ -127,7 +127,15 @@ def _read_file(path: str | bytes, max_bytes: int) -> bytes:
         _check_regular(path, info.st_mode)
         if info.st_size > max_bytes:
             raise too_large(info.st_size, max_bytes, "bytes")
-        data = file.read(max_bytes + 1)
+        # Not read(max_bytes + 1): that allocates max_bytes (1.5 GiB) before reading.
+        data = file.read(min(info.st_size, max_bytes) + 1)
+        if len(data) > info.st_size:  # the file grew since fstat: read the rest in pieces
+            pieces = [data]
+            size = len(data)
+            while size <= max_bytes and (piece := file.read(1 << 20)):
+                pieces.append(piece)
+                size += len(piece)
+            data = b"".join(pieces)
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes, "bytes")
     return data
