@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
@@ -59,6 +60,22 @@ def _bounded_int(literal: str) -> int:
 _MAX_DIGITS = 4300  # CPython's default limit of int() on a str (sys.int_info)
 
 
+_DIGIT_MAP = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_RUN = b"0" * 4301
+
+
+def _long_digits(piece: str) -> bool:
+    """Whether ``piece`` holds a run of more than 4,300 digits (linear, at C speed)."""
+    return _LONG_RUN in piece.encode("utf-8", "surrogatepass").translate(_DIGIT_MAP)
+
+
+def _SAFE_INTS() -> bool:
+    """Whether the plain decoder refuses long integers itself (``int()``'s limit is on and
+    at most ours): then a chunk needs no scan for long digit runs first."""
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    return 0 < limit <= _MAX_DIGITS
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -82,8 +99,6 @@ _WS = re.compile(r"[ \t\n\r]*")
 # repeats are possessive: the regex engine keeps no backtracking state per escape (with
 # plain ones, a string of a million escapes held ~70 bytes of it per escape).
 _STRUCTURE = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+\\?(?:"|\Z)|[\[\]{},]', re.DOTALL)
-# An integer literal too long to convert in linear time (digits that follow no digit).
-_LONG_DIGITS = re.compile(r"(?<![0-9])[0-9]{4301}")
 _BOUNDARY = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
 
 
@@ -319,7 +334,7 @@ class _JsonReader:
             if match is not None or stop - i <= 4 * chunk:
                 piece = text[i:stop]
                 keys = _skeleton_keys(piece, MAX_DEPTH - 2)
-                if keys is not None and _LONG_DIGITS.search(piece) is None:
+                if keys is not None and (_SAFE_INTS() or not _long_digits(piece)):
                     try:  # the array goes on after the piece
                         return _decode_chunk(f"[{piece}]", keys, whole=True), stop
                     except ValueError:  # JSONDecodeError, or an int() over Python's limit

@@ -13,6 +13,7 @@ import contextlib
 import gc
 import io
 import json
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -265,3 +266,18 @@ def test_long_escaped_labels_decode_as_short_ones(label: str) -> None:
     escaped, _ = schema.encode_graphml_label(label)
     for text in (escaped * 500, escaped * 500 + "\\q", "\\x0" + escaped * 500):
         assert graphml_reader._decoded_label(text) == schema.decode_graphml_label(text)
+
+
+@pytest.mark.skipif(not hasattr(sys, "set_int_max_str_digits"), reason="Python without the limit")
+@pytest.mark.parametrize("limit", [0, 640, 10**6])
+def test_long_integers_are_refused_whatever_pythons_own_limit(limit: int) -> None:
+    document = hostile.json_long_integer(10**5 + len(hostile._SMALL_JSON))
+    inside = document.replace(b'"label":"x"', b'"label":"x","n":' + b"7" * 10**5, 1)
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(limit)
+    try:
+        for text in (document, inside):
+            with pytest.raises(fnad.GraphFormatError, match="a JSON integer literal has 100,000"):
+                fnad.from_json(text)
+    finally:
+        sys.set_int_max_str_digits(before)
