@@ -4,6 +4,7 @@
 full-size figures (a few minutes)::
 
     .venv/bin/python -m tests.hostile_documents 100      # documents of 100 MiB
+    .venv/bin/python -m tests.hostile_documents tokens 16   # one long token, 16 and 32 MiB
 """
 
 from __future__ import annotations
@@ -318,6 +319,21 @@ def graphml_whitespace(size: int) -> bytes:
     )
 
 
+def graphml_nested(depth: int) -> bytes:
+    """``depth`` elements nested in one another inside the graph."""
+    text = _GRAPHML_TEMPLATE.replace(">LABEL<", ">x<")
+    return text.replace("  </graph>", "<a>" * depth + "</a>" * depth + "</graph>").encode()
+
+
+def json_nested(depth: int) -> bytes:
+    """``depth`` arrays nested in one another in an ignored field."""
+    return (
+        _SMALL_JSON.replace("LABEL", '"x"')
+        .replace("EXTRA", f',"n":{"[" * depth}{"]" * depth}')
+        .encode()
+    )
+
+
 TOKENS: dict[str, tuple[Callable[[int], bytes], Callable[..., Any]]] = {
     "JSON: a plain label": (json_plain_label, fnad.from_json),
     "JSON: a label of \\u escapes": (json_unicode_escapes, fnad.from_json),
@@ -382,7 +398,24 @@ def measure(load: Callable[..., Any], document: bytes) -> tuple[float, float, st
     return seconds, peak / len(document), message
 
 
+def tokens(mib: int) -> None:
+    """Time per MB and peak memory per MB of each long-token document at ``mib`` and 2x."""
+    print(f"one long token, {mib} and {2 * mib} MiB (ms per MiB; peak traced MiB per MiB):")
+    for name, (make, load) in TOKENS.items():
+        small, large = make(mib * 2**20), make(2 * mib * 2**20)
+        t1, m1, message = measure(load, small)
+        t2, m2, _ = measure(load, large)
+        print(
+            f"  {name:42} {1000 * t1 / mib:6.1f} {1000 * t2 / (2 * mib):6.1f} ms/MiB "
+            f"(x{t2 / t1:4.2f})  {m1:4.2f} {m2:4.2f}  {message[:50]}"
+        )
+        del small, large
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["tokens"]:
+        tokens(int(argv[1]) if len(argv) > 1 else 16)
+        return
     mib = int(argv[0]) if argv else 100
     size = mib * 2**20
     print(f"hostile documents of {mib} MiB (time, peak traced memory / size):")

@@ -513,6 +513,20 @@ MAX_MARKUP = CHUNK
 Labels are text, which has no limit but ``max_bytes``."""
 
 
+MAX_XML_DEPTH = 256
+"""How deeply GraphML elements may nest: fnad writes 4 levels, yEd about 10. The XML
+parser keeps every open element (~100 bytes each), so a million nested ones took 17x the
+file's size."""
+
+
+def _too_deep() -> GraphFormatError:
+    return fail(
+        f"the GraphML nests elements more than {MAX_XML_DEPTH} levels deep "
+        "(a fnad GraphML file nests 4 levels)",
+        "this is not a file fnad.to_graphml wrote",
+    )
+
+
 def _long_markup(data: bytes, start: int) -> GraphFormatError:
     head = data[start : start + 64]
     if head.startswith(b"<!--"):
@@ -547,6 +561,8 @@ class _HeaderPass(_Pass):
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            raise _too_deep()
         self.child_started()
         if self.depth == 1:
             if name not in (_GRAPHML + "graphml", "graphml"):
@@ -635,6 +651,8 @@ class _EntryPass(_Pass):
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            raise _too_deep()
         self.child_started()
         if self.depth == 2:
             if self.local(name) == "graph":

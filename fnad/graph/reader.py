@@ -15,6 +15,7 @@ they run:
    document's content, see :func:`document_source`), the file's kind (a regular file, never
    a FIFO or a device) and its size (``max_bytes``), before anything is parsed;
 2. for GraphML, DOCTYPE and ENTITY declarations (refused before any XML is parsed) and UTF-8;
+   a field given twice in one element is refused, as JSON refuses a repeated key;
 3. the header: the schema name and version, a directed graph without parallel edges;
 4. every vertex, in document order, as it is read: an integer ``id`` not seen before, string
    ``op`` (in the rule table) and ``label``, numbers ``data`` and ``grad``; at most
@@ -32,7 +33,10 @@ GraphML is read line by line (the layout fnad writes) or element by element (any
 and what is kept per vertex is a few machine words (the table's columns). JSON may
 nest at most :data:`MAX_DEPTH` levels and one vertex, edge or ignored value may hold at
 most :data:`MAX_ENTRY_VALUES` values, both checked before the JSON decoder (which is
-recursive) sees the text. Peak memory is at most 2x the document's size when it is refused
+recursive) sees the text; a JSON integer may have at most 4,300 digits, and a GraphML comment,
+processing instruction or tag at most 1 MiB (longer ones cost quadratic time to parse).
+The same holds for one long token of any kind (a label of escapes or entities, a number, a
+key). Peak memory is at most 2x the document's size when it is refused
 at a malformed entry (the first one stops the reading) and at most 3.5x when it has to be
 read to the end: its text, and about 60 bytes a vertex (``tests/graph/test_hostile_documents.py``
 checks both).

@@ -281,3 +281,61 @@ def test_long_integers_are_refused_whatever_pythons_own_limit(limit: int) -> Non
                 fnad.from_json(text)
     finally:
         sys.set_int_max_str_digits(before)
+
+
+# --------------------------------------------------------------------------- the 1M scale
+
+
+def scales(
+    load: Callable[..., Any], make: Callable[[int], bytes], small: int, large: int
+) -> tuple[float, float]:
+    """(time(large) / time(small), peak memory / size at ``large``) for ``make(n)``."""
+    little, big = make(small), make(large)
+    ratio = any_seconds(load, big) / max(any_seconds(load, little), 0.02)
+    return ratio, accepted_peak_ratio(load, big)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "load"),
+    [
+        (hostile.chain_with_a_back_edge, fnad.from_json),
+        (hostile.graphml_chain_with_a_back_edge, fnad.from_graphml),
+        (hostile.json_nested, fnad.from_json),
+        (hostile.graphml_nested, fnad.from_graphml),
+    ],
+    ids=["JSON chain cycle", "GraphML chain cycle", "JSON nesting", "GraphML nesting"],
+)
+def test_a_million_vertices_or_elements_within_the_linear_bound(
+    make: Callable[[int], bytes], load: Callable[..., Any]
+) -> None:
+    ratio, memory = scales(load, make, 250_000, 1_000_000)
+    assert ratio <= 8  # 4x the size: linear is ~4x, quadratic 16x
+    assert memory <= 3.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "load"),
+    [
+        (hostile.json_plain_label, fnad.from_json),
+        (hostile.json_unicode_escapes, fnad.from_json),
+        (hostile.graphml_plain_label, fnad.from_graphml),
+        (hostile.graphml_entities, fnad.from_graphml),
+        (hostile.graphml_comment, fnad.from_graphml),
+    ],
+    ids=["JSON label", "JSON \\u label", "GraphML label", "GraphML &lt; label", "GraphML comment"],
+)
+def test_a_100_mb_token_within_the_linear_bound(
+    make: Callable[[int], bytes], load: Callable[..., Any]
+) -> None:
+    ratio, memory = scales(load, make, 25 * 10**6, 100 * 10**6)
+    assert ratio <= 8
+    assert memory <= 3.5
+
+
+def test_graphml_nested_past_256_levels_is_refused_and_up_to_it_read() -> None:
+    with pytest.raises(fnad.GraphFormatError, match="nests elements more than 256 levels"):
+        fnad.from_graphml(hostile.graphml_nested(300))
+    assert fnad.from_graphml(hostile.graphml_nested(250)).input_names == ("x",)
+    assert accepted_peak_ratio(fnad.from_graphml, hostile.graphml_nested(10**5)) <= 2.0
