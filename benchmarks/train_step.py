@@ -18,6 +18,8 @@ Usage::
     .venv/bin/python benchmarks/train_step.py    # timing, 100 steps
     .venv/bin/python benchmarks/train_step.py --no-gc     # the same with the cyclic GC off
     .venv/bin/python benchmarks/train_step.py --memory 1000   # fnad's peak RSS over 1000 steps
+    .venv/bin/python benchmarks/train_step.py --demo-flow 5   # `fnad demo --flow` vs `fnad demo`
+    .venv/bin/python benchmarks/train_step.py --landscape 5   # 50x50 loss landscape: batch vs per point
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import fnad
+from fnad.nn import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 from fnad.nn.datasets import moons
-from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
 
 Step = Callable[[float], tuple[float, float]]
 """One training step at a learning rate; returns (loss, accuracy) before the update."""
@@ -261,6 +263,104 @@ def memory(seed: int, steps: int) -> dict[str, Any]:
     }
 
 
+def demo_flow(rounds: int) -> dict[str, Any]:
+    """``fnad demo --json`` against ``fnad demo --json --flow FILE.png`` at the defaults.
+
+    Two measures, rounds interleaved (plain, then with --flow), medians: the demo's own
+    ``run`` in this process (training, statistics, picture; imports already done), and the
+    CPU time (user + sys) of a fresh ``python -m fnad.nn.demo`` process, imports included,
+    which a busy machine does not inflate as it does wall-clock time.
+    """
+    import subprocess
+    import tempfile
+
+    from fnad.nn import demo
+
+    folder = tempfile.mkdtemp()
+    picture = os.path.join(folder, "flow.png")
+    plain_args = ["--json"]
+    flow_args = ["--json", "--flow", picture]
+    parser = argparse.ArgumentParser()
+    demo.add_arguments(parser)
+    sink = open(os.devnull, "w")  # noqa: SIM115 - kept for every round
+    in_process: dict[str, list[float]] = {"plain": [], "flow": []}
+    processes: dict[str, list[float]] = {"plain": [], "flow": []}
+    for _ in range(rounds):
+        for name, options in (("plain", plain_args), ("flow", flow_args)):
+            started = time.perf_counter()
+            demo.run(parser.parse_args(options), stdout=sink, stderr=sink)
+            in_process[name].append(time.perf_counter() - started)
+        for name, options in (("plain", plain_args), ("flow", flow_args)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(
+                [sys.executable, "-m", "fnad.nn.demo", *options], check=True, capture_output=True
+            )
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            processes[name].append(
+                after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            )
+    sink.close()
+    medians = {
+        "in_process_seconds": {k: statistics.median(v) for k, v in in_process.items()},
+        "process_cpu_seconds": {k: statistics.median(v) for k, v in processes.items()},
+    }
+    return {
+        "machine": machine(),
+        "rounds": rounds,
+        **medians,
+        "ratio_in_process": medians["in_process_seconds"]["flow"]
+        / medians["in_process_seconds"]["plain"],
+        "ratio_process_cpu": medians["process_cpu_seconds"]["flow"]
+        / medians["process_cpu_seconds"]["plain"],
+        "target": "flow <= 2x plain",
+    }
+
+
+def landscape(rounds: int, sample: int = 250) -> dict[str, Any]:
+    """The demo's 50×50 loss landscape around the trained moons model: the batched
+    :func:`fnad.nn.loss_landscape` against the training loss replayed point by point
+    (``step_program(...).evaluate(θ, gradient=False)``, timed on ``sample`` grid points and
+    scaled to 2,500). Medians of ``rounds``, wall clock and CPU time, GC on."""
+    import numpy as np
+
+    from fnad.nn import loss_landscape, step_program
+    from fnad.nn.demo import train
+
+    points, labels = moons(MOONS.samples, MOONS.noise, MOONS.seed)
+    model = train(MLP(2, list(MOONS.layers), seed=MOONS.seed), points, labels, MOONS.steps)
+    program = step_program(model, points, labels, MOONS.alpha)
+    land = loss_landscape(model, points, labels, alpha=MOONS.alpha, seed=0)
+    theta = np.array(model.parameters())
+    d1, d2 = (np.array(d) for d in land.directions)
+    grid = [(a, b) for b in land.ys for a in land.xs]
+    rng = np.random.default_rng(0)
+    chosen = [grid[i] for i in rng.choice(len(grid), sample, replace=False)]
+    batch_wall, batch_cpu, point_wall = [], [], []
+    worst = 0.0
+    for _ in range(rounds):
+        wall, cpu = time.perf_counter(), time.process_time()
+        land = loss_landscape(model, points, labels, alpha=MOONS.alpha, seed=0)
+        batch_wall.append(time.perf_counter() - wall)
+        batch_cpu.append(time.process_time() - cpu)
+        wall = time.perf_counter()
+        for a, b in chosen:
+            value = program.evaluate((theta + a * d1 + b * d2).tolist(), gradient=False).value
+            i, j = land.xs.index(a), land.ys.index(b)
+            worst = max(worst, abs(value - land.losses[j][i]) / abs(value))
+        point_wall.append((time.perf_counter() - wall) * len(grid) / sample)
+    return {
+        "machine": machine(),
+        "program_vertices": len(program),
+        "grid": "50 x 50",
+        "batch_seconds_median": statistics.median(batch_wall),
+        "batch_cpu_seconds_median": statistics.median(batch_cpu),
+        "per_point_seconds_median_scaled_to_2500": statistics.median(point_wall),
+        "speedup": statistics.median(point_wall) / statistics.median(batch_wall),
+        "largest_relative_difference": worst,
+        "target": "batch <= 2 s",
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=MOONS.seed)
@@ -280,7 +380,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time this engine alone (run once per engine, each in its own process, to keep "
         "one engine's garbage from being collected on another's time)",
     )
+    parser.add_argument(
+        "--demo-flow",
+        type=int,
+        metavar="ROUNDS",
+        help="time `fnad demo --flow` against `fnad demo` instead",
+    )
+    parser.add_argument(
+        "--landscape",
+        type=int,
+        metavar="ROUNDS",
+        help="time the demo's 50x50 loss landscape, batched against per point, instead",
+    )
     args = parser.parse_args(argv)
+    if args.landscape:
+        print(json.dumps(landscape(args.landscape), indent=2))
+        return 0
+    if args.demo_flow:
+        print(json.dumps(demo_flow(args.demo_flow), indent=2))
+        return 0
     if args.memory:
         print(json.dumps(memory(args.seed, args.memory), indent=2))
         return 0

@@ -1,6 +1,7 @@
 """Draw the figures of docs/flow.md from real runs (a few minutes: it trains the moons demo).
 
-    python examples/flow_figures.py docs        # writes docs/flow-*.svg and docs/flow-*.png
+    python examples/flow_figures.py docs        # writes docs/flow-*.svg, docs/flow-*.png and
+                                                # docs/moons-landscape.png
 
 Needs the viz and demo extras (graphviz with its dot program, matplotlib).
 """
@@ -16,7 +17,9 @@ from fnad import Node
 from fnad.nn.datasets import moons
 from fnad.nn.demo import ALPHA, LAYERS, plot, train
 from fnad.nn.flow import FlowStats, plot_flow
-from fnad.nn.model import MLP, Layer, Neuron, hinge_loss, l2
+from fnad.nn.landscape import loss_landscape, plot_landscape
+from fnad.nn.losses import hinge_loss, l2
+from fnad.nn.model import MLP, Layer, Neuron
 
 
 def moons_loss(model: MLP[float], seed: int = 1337) -> tuple[Node, MLP[Node]]:
@@ -105,6 +108,9 @@ def main(folder: str = "docs") -> None:
     trained = train(model, points, labels, 100, flows=history)
     plot_flow(history, out / "flow-moons.png", "gradient flow of MLP(2, [16, 16, 1]) on the moons")
     plot(trained, points, labels, str(out / "flow-moons-boundary.png"), "after 100 steps")
+    land = loss_landscape(trained, points, labels, alpha=ALPHA, seed=1337)
+    title = "training loss around the trained MLP(2, [16, 16, 1]) on the moons"
+    plot_landscape(land, out / "moons-landscape.png", title)
     print("wrote the moons run")
 
     bad: list[FlowStats] = []

@@ -29,7 +29,7 @@ from fnad import _moved
 from fnad.cli.parser import Expression, parse
 from fnad.compiled.load import from_graphml, from_json
 from fnad.compiled.program import Evaluation, Program, ProgramMismatchError, ValueAndGrad, compile
-from fnad.engine.core import (
+from fnad.engine import (
     Gradients,
     Node,
     Operand,
@@ -39,50 +39,8 @@ from fnad.engine.core import (
     strict,
     to_float,
 )
-from fnad.engine.ops import (
-    BinaryOp,
-    Scalar,
-    UnaryOp,
-    abs,
-    acos,
-    acosh,
-    asin,
-    asinh,
-    atan,
-    atan2,
-    atanh,
-    ceil,
-    cos,
-    cosh,
-    erf,
-    exp,
-    exp2,
-    expm1,
-    floor,
-    fmod,
-    gelu,
-    hypot,
-    leaky_relu,
-    log,
-    log1p,
-    log2,
-    log10,
-    maximum,
-    minimum,
-    mod,
-    power,
-    relu,
-    sigmoid,
-    sign,
-    silu,
-    sin,
-    sinh,
-    softplus,
-    sqrt,
-    tan,
-    tanh,
-    value,
-)
+from fnad.engine import ops as _ops
+from fnad.engine.ops import *  # noqa: F403  (the built-in ops: fnad.exp & co., ops.__all__)
 from fnad.engine.rules import (
     Rule,
     RuleTable,
@@ -145,19 +103,36 @@ _moved.install()
 
 
 if not TYPE_CHECKING:  # type checkers see fnad's real attributes only
+    _RENAMED = {
+        "Value": "micrograd's Value is fnad.Node: from fnad import Node "
+        "(same API: Node(2.0, label='x'), .data, .grad, .backward())",
+        "draw_dot": "micrograd's draw_dot(z) is fnad.render(z): a drawing that shows itself "
+        "in Jupyter and saves with fnad.render(z, 'graph.svg') (or .png, .pdf)",
+    }
 
     def __getattr__(name: str) -> object:
-        """``fnad.flow``, ``fnad.datasets``, ``fnad.demo``: the first layout's submodules (deprecated)."""
+        """``fnad.flow``, ``fnad.datasets``, ``fnad.demo``: the first layout's submodules
+        (deprecated); micrograd's names (``Value``, ``draw_dot``): an ImportError naming
+        fnad's."""
         moved = _moved.MOVED.get(f"fnad.{name}")
         if moved is not None and name in ("flow", "datasets", "demo"):
             import sys
 
             return sys.modules[f"fnad.{name}"]
+        if name in _RENAMED:
+            # An ImportError, not an AttributeError: `from fnad import Value` would turn an
+            # AttributeError into a bare "cannot import name" and lose the hint.
+            from fnad.errors import RenamedError
+
+            raise RenamedError(
+                f"cannot import name {name!r} from 'fnad': {_RENAMED[name]}",
+                name=name,
+                path=__file__,
+            )
         raise AttributeError(f"module 'fnad' has no attribute {name!r}")
 
 
 __all__ = [
-    "BinaryOp",
     "CustomBinaryOp",
     "CustomNaryOp",
     "CustomUnaryOp",
@@ -195,84 +170,44 @@ __all__ = [
     "RuleCheckReport",
     "RuleError",
     "RuleTable",
-    "Scalar",
     "ScalarFunction",
     "Tape",
     "TapeError",
     "TapeGrowthWarning",
     "TransformError",
     "Transformed",
-    "UnaryOp",
     "UnknownOpError",
     "ValueAndGrad",
     "__version__",
-    "abs",
-    "acos",
-    "acosh",
-    "asin",
-    "asinh",
-    "atan",
-    "atan2",
-    "atanh",
     "builtin_rules",
-    "ceil",
     "check_grad",
     "check_rules",
     "compile",
-    "cos",
-    "cosh",
     "current_rules",
     "current_tape",
     "defop",
-    "erf",
-    "exp",
-    "exp2",
     "explain",
     "explain_group",
-    "expm1",
-    "floor",
-    "fmod",
     "from_graphml",
     "from_json",
-    "gelu",
     "grad",
     "hessian",
-    "hypot",
     "is_strict",
     "isolated_rules",
     "jvp",
-    "leaky_relu",
-    "log",
-    "log1p",
-    "log2",
-    "log10",
-    "maximum",
-    "minimum",
-    "mod",
     "parse",
-    "power",
-    "relu",
     "render",
     "render_summary",
-    "sigmoid",
-    "sign",
-    "silu",
-    "sin",
-    "sinh",
-    "softplus",
-    "sqrt",
     "strict",
     "summarize",
     "summary_to_dot",
-    "tan",
-    "tanh",
     "to_dot",
     "to_float",
     "to_graphml",
     "to_json",
     "to_networkx",
     "use_rules",
-    "value",
     "value_and_grad",
     "vjp",
 ]
+__all__ += _ops.__all__

@@ -20,21 +20,25 @@ any other part of fnad (Rule and Node appear only in annotations).
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fnad._floats import IEEEFloat
 from fnad.errors import FnadError, NonFiniteError, OutputFormatError, RuleError
 
 if TYPE_CHECKING:
-    from fnad.engine.core import Node
+    from fnad.engine.node import Node
     from fnad.engine.rules import Rule
 
 __all__ = [
+    "INVISIBLE",
+    "LazyModule",
+    "Vertex",
     "accepts_positional",
     "as_result",
     "check_arity",
@@ -61,6 +65,11 @@ def describe(value: object, width: int = 60) -> str:
     return f"{text} ({type(value).__name__})"
 
 
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+"""Characters Python calls printable that nobody can see (Hangul fillers, the blank braille
+pattern, the combining grapheme joiner): escaped like the non-printable ones."""
+
+
 def printable(text: str) -> str:
     r"""``text`` safe to print on a terminal: every character that is not printable is escaped.
 
@@ -68,16 +77,25 @@ def printable(text: str) -> str:
     right-to-left override) and separators other than the space are written as in a
     Python ``repr`` (``\n``, ``\x1b``, ``\u202e``), so a label read from a file can
     neither forge an output line nor clear the screen, move the cursor or retitle the
-    window. Printable text, any script included, is left alone.
+    window; so are the few printable characters nobody can see (:data:`INVISIBLE`, such as
+    the Hangul filler U+3164). Printable text, any script included, is left alone.
 
     >>> print(printable("x = 0.0\nf = 42.0\ndf/dx"))
     x = 0.0\nf = 42.0\ndf/dx
     >>> print(printable("\x1b[2J\x1b]0;owned\x07y θ"))
     \x1b[2J\x1b]0;owned\x07y θ
+    >>> print(printable("w\u3164x\u202ey"))
+    w\u3164x\u202ey
     """
-    if text.isprintable():
+    if text.isprintable() and INVISIBLE.isdisjoint(text):
         return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return "".join(_escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    if ch in INVISIBLE:  # printable to Python, so repr() would leave it as it is
+        return f"\\u{ord(ch):04x}"
+    return ch if ch.isprintable() else repr(ch)[1:-1]
 
 
 def format_of(
@@ -113,6 +131,25 @@ def accepts_positional(fn: Callable[..., Any], count: int) -> bool | None:
     except TypeError:
         return False
     return True
+
+
+class LazyModule:
+    """A module imported on first use: ``np = LazyModule("numpy")`` imports NumPy only when
+    ``np.exp`` is first read (fnad's core imports no NumPy at import time). Each attribute
+    read is cached on the instance, so later reads are plain attribute lookups.
+
+    >>> m = LazyModule("math")
+    >>> m.sqrt(4.0)
+    2.0
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(importlib.import_module(self._name), attribute)
+        setattr(self, attribute, value)
+        return value
 
 
 # --------------------------------------------------------------------------- rules on floats
@@ -181,22 +218,32 @@ def float_partials(rule: Rule, args: Sequence[float], out: float) -> Sequence[fl
 # --------------------------------------------------------------------------- strict mode
 
 
-def _vertex_name(node: Node) -> str:
+class Vertex(NamedTuple):
+    """A vertex as a strict() message names it, for interpreters that hold no Node."""
+
+    data: float
+    op: str
+    label: str
+
+
+def _vertex_name(node: Node | Vertex) -> str:
     return node.label or node.op or "leaf"
 
 
-def _operand(a: Node | float) -> str:
+def _operand(a: Node | Vertex | float) -> str:
     """An op's input as a strict() message shows it: ``x=2.0``, or a number as the number,
     whether the op was given it as a float or holds it as a wrapped constant (so a graph
     rebuilt with its constants as nodes, e.g. by a replay, reads the same)."""
     if isinstance(a, (int, float)):
         return repr(a)
-    if a.op == "const" and not a.label:  # fnad.core.CONST (core imports this module)
+    if a.op == "const" and not a.label:  # fnad.engine.node.CONST (the engine imports this module)
         return repr(a.data)
     return f"{_vertex_name(a)}={a.data!r}"
 
 
-def non_finite_value(op: str, inputs: Sequence[Node | float], value: float) -> NonFiniteError:
+def non_finite_value(
+    op: str, inputs: Sequence[Node | Vertex | float], value: float
+) -> NonFiniteError:
     """strict(): ``op`` produced ``value`` (nan or ±inf) from ``inputs`` (Nodes or floats)."""
     shown = ", ".join(_operand(a) for a in inputs)
     return NonFiniteError(

@@ -14,7 +14,8 @@ import types
 import warnings
 
 MOVED = {
-    "fnad.core": "fnad.engine.core",
+    "fnad.core": "fnad.engine",
+    "fnad.engine.core": "fnad.engine",
     "fnad.rules": "fnad.engine.rules",
     "fnad.ops": "fnad.engine.ops",
     "fnad.custom": "fnad.transforms.custom",
@@ -34,6 +35,13 @@ MOVED = {
 }
 """Old module path → new module path (the layout of docs/architecture.md)."""
 
+PICKLED = {
+    "_restore_tape": "fnad.engine.tape",
+    "_node_at": "fnad.engine.node",
+}
+"""The private functions that pickles of tapes and nodes name, under ``fnad.core`` or
+``fnad.engine.core`` if they were made before the engine was split: where they live now."""
+
 
 class MovedModule(types.ModuleType):
     """Stands at an old module path; every attribute read warns and reads the new module."""
@@ -44,6 +52,8 @@ class MovedModule(types.ModuleType):
 
     def __getattr__(self, name: str) -> object:
         new: str = self.__dict__["_new"]
+        if name in PICKLED:
+            new = PICKLED[name]
         if name.startswith("__"):  # import machinery and introspection probe dunders
             raise AttributeError(name)
         warnings.warn(

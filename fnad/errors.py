@@ -21,12 +21,14 @@ __all__ = [
     "GraphSizeError",
     "ImmutableError",
     "MissingAttributeError",
+    "ModelFileError",
     "NoGradientError",
     "NonFiniteError",
     "OperandTypeError",
     "OperandValueError",
     "OutputFormatError",
     "OutputTypeError",
+    "RenamedError",
     "RenderError",
     "ReplayInputError",
     "RuleError",
@@ -143,6 +145,11 @@ class MissingAttributeError(FnadError, AttributeError):
     (``zero_grad``, ``_prev``, ``item``); the message says what to write instead."""
 
 
+class RenamedError(FnadError, ImportError):
+    """A name from micrograd that fnad spells differently was imported from fnad
+    (``from fnad import Value``); the message names fnad's (``Node``)."""
+
+
 class NoGradientError(FnadError, KeyError):
     """A :class:`~fnad.Gradients` mapping was asked for a node the output does not depend on.
 
@@ -152,6 +159,10 @@ class NoGradientError(FnadError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would wrap the message in quotes.
         return str(self.args[0]) if self.args else ""
+
+
+class ModelFileError(FnadError, ValueError):
+    """A saved :mod:`fnad.nn` model (``MLP.load``) is malformed, too large or of another format."""
 
 
 class OutputFormatError(FnadError, ValueError):

@@ -47,25 +47,6 @@ class Expr:
         return nodes[-1], leaves
 
 
-def micrograd_readme(a0: float = -4.0, b0: float = 2.0) -> tuple[Node, Node, Node]:
-    """micrograd's README example (35 vertices, edges that cross, a nan exponent partial):
-    the output ``g`` and the leaves ``a`` and ``b`` (tests/test_seed.py has it verbatim)."""
-    with fnad.Tape():
-        a = Node(a0, label="a")
-        b = Node(b0, label="b")
-        c = a + b
-        d = a * b + b**3
-        c += c + 1
-        c += 1 + c + (-a)
-        d += d * 2 + (b + a).relu()
-        d += 3 * d + (b - a).relu()
-        e = c - d
-        f = e**2
-        g = f / 2.0
-        g += 10.0 / f
-    return g, a, b
-
-
 labels = st.sampled_from(["x", "y", "", "θ", "x", "a b", 'q"uote', "\\N"])
 finite = st.floats(-3.0, 3.0, allow_nan=False).map(lambda v: round(v, 3))
 special = st.sampled_from([0.0, -0.0, math.inf, -math.inf, math.nan, 1e300, -1e-300])

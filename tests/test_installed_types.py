@@ -60,8 +60,8 @@ def test_a_user_script_sees_fnads_types(tmp_path: Path) -> None:
         "mypy cannot see the installed fnad (setuptools' default editable install hides it); "
         "reinstall with: pip install -e '.[dev]' --config-settings editable_mode=strict\n" + report
     )
-    assert 'user.py:9: note: Revealed type is "fnad.engine.core.Node"' in report
-    assert 'user.py:10: note: Revealed type is "fnad.engine.core.Gradients[float]"' in report
+    assert 'user.py:9: note: Revealed type is "fnad.engine.node.Node"' in report
+    assert 'user.py:10: note: Revealed type is "fnad.engine.backward.Gradients[float]"' in report
     assert 'user.py:11: note: Revealed type is "float"' in report
     assert 'user.py:12: note: Revealed type is "float"' in report
     assert 'user.py:13: note: Revealed type is "tuple[float, ...]"' in report

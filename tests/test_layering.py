@@ -50,15 +50,15 @@ def test_the_layer_contract_holds() -> None:
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
-    """The contract can fail: core importing export (an upper layer) is reported."""
+    """The contract can fail: the engine's node module importing the writer (an upper layer) is reported."""
     copy = tmp_path / "tree"
     shutil.copytree(PACKAGE, copy / "fnad", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    core = copy / "fnad" / "engine" / "core.py"
-    core.write_text(core.read_text() + "\n\ndef _upward() -> None:\n    import fnad.graph.writer\n")
+    node = copy / "fnad" / "engine" / "node.py"
+    node.write_text(node.read_text() + "\n\ndef _upward() -> None:\n    import fnad.graph.writer\n")
     result = _lint(copy)
     assert result.returncode != 0
-    assert "fnad.engine.core -> fnad.graph.writer" in result.stdout, result.stdout
+    assert "fnad.engine.node -> fnad.graph.writer" in result.stdout, result.stdout
 
 
 def test_compiled_importing_transforms_breaks_the_contract(tmp_path: Path) -> None:
@@ -95,8 +95,8 @@ def test_no_module_imports_another_modules_private_names(path: Path) -> None:
 
 def test_the_private_name_check_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("from fnad.engine.core import _make\n")
-    assert _underscore_imports(sample) == ["sample.py: from fnad.engine.core import _make"]
+    sample.write_text("from fnad.engine.tape import _make\n")
+    assert _underscore_imports(sample) == ["sample.py: from fnad.engine.tape import _make"]
 
 
 def _contract_layers() -> list[str]:

@@ -17,14 +17,17 @@ Every :class:`~fnad.FnadError` and every unreadable or unwritable file is report
 one line; anything else is a bug in fnad and keeps its traceback.
 
 Plugins (``--plugin MODULE`` or ``--plugin path/to/file.py``) are imported before the
-expression is read, so the ops they register can be called by name. Importing a plugin
-runs its code: that is the user's explicit choice, unlike the expression text, which is
-only ever parsed.
+expression is read, so the ops they register can be called by name. A plugin is code that
+runs with the user's rights, like any Python module they import: that is the user's
+explicit choice, unlike the expression text, which is only ever parsed. A module is
+imported once (never reloaded), and fnad's own modules are refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import errno
 import importlib
 import importlib.metadata
@@ -33,6 +36,7 @@ import itertools
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Container, Sequence
 from pathlib import Path
@@ -43,9 +47,9 @@ import attrs
 
 from fnad._internal import positive_int
 from fnad.cli import parser as expression_parser
-from fnad.engine.core import Node, Tape
+from fnad.engine import Node, Tape
 from fnad.engine.rules import RuleTable, current_rules
-from fnad.errors import FnadError
+from fnad.errors import FnadError, NonFiniteError
 from fnad.viz.render import printable
 
 __all__ = ["main"]
@@ -68,21 +72,38 @@ class _ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def _parse_optional(self, arg_string: str) -> Any:
-        # argparse reads any word starting with '-' as an option, so "-2**2" or "-x*y"
-        # would be refused. fnad's options are all long ('--json'), so only '-h' and
-        # words like '--name' or '--name=value' are options; '-x*y', '-2' or '---x'
-        # start an expression.
-        if (
-            arg_string.startswith("-")
-            and arg_string != "--"
-            and arg_string not in self._option_string_actions
-            and not _LONG_OPTION.match(arg_string)
-        ):
-            return None
+        # argparse reads any word starting with '-' as an option, so "-2**2", "-x*y" or
+        # "--x" would be refused. fnad's options are all long ('--json'), so only '-h',
+        # this command's options ('--name', '--name=value') and near misses of them (a typo
+        # such as '--jsn', which argparse then reports) are options; '-x*y', '-2', '--x'
+        # or '---x' are expressions.
+        if arg_string.startswith("-") and arg_string != "--":
+            if arg_string in self._option_string_actions:
+                return super()._parse_optional(arg_string)
+            match = _LONG_OPTION.match(arg_string)
+            if match is None:
+                return None
+            name = arg_string.split("=", 1)[0]
+            if name not in self._option_string_actions and not self._near_options(name):
+                return None
         return super()._parse_optional(arg_string)
+
+    def _near_options(self, name: str) -> list[str]:
+        """This parser's long options that ``name`` is a likely misspelling of."""
+        known = [option for option in self._option_string_actions if option.startswith("--")]
+        return difflib.get_close_matches(name, known, n=2, cutoff=0.8)
 
     def error(self, message: str) -> NoReturn:
         one_line = " ".join(message.split())
+        if one_line.startswith("unrecognized arguments:"):
+            words = one_line.split(":", 1)[1].split()
+            hints = [
+                f"{word} (did you mean {' or '.join(near)}?)"
+                for word in words
+                if (near := self._near_options(word.split("=", 1)[0]))
+            ]
+            if hints:
+                one_line = f"unrecognized arguments: {', '.join(hints)}"
         if len(one_line) > 300:  # argparse quotes the arguments, which may be huge
             one_line = one_line[:297] + "..."
         self.exit(_EXIT_USAGE, f"{self.prog}: error: {one_line} (see '{self.prog} --help')\n")
@@ -127,7 +148,9 @@ def _fail(prog: str, message: str) -> int:
 
 
 def _number(value: float) -> str:
-    return repr(value)
+    # For people, -0.0 is 0.0 (adding +0.0 turns it so, and changes nothing else);
+    # --json and the saved files keep the exact signed zero.
+    return repr(value + 0.0)
 
 
 def _json(document: object) -> str:
@@ -143,24 +166,40 @@ def _json_float(value: float) -> float | str:
 
 # --------------------------------------------------------------------------- plugins
 
-# (plugin, rule table) pairs already loaded. A plugin registers its ops in the current
-# table when it is imported; when main() runs again in the same process with another
-# current table (fnad.isolated_rules), the plugin is imported again to register there.
-_loaded: list[tuple[str, RuleTable]] = []
+# (plugin file, rule table) pairs already run. A plugin file registers its ops in the
+# current table when it runs; when main() runs again in the same process with another
+# current table (fnad.isolated_rules), the file runs again to register there. A plugin
+# given by module name is imported once, as Python imports any module: never reloaded,
+# since reloading a module others hold (fnad's own, a library's) breaks them.
+_loaded: list[tuple[Path, RuleTable]] = []
+
+_FNAD_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _refuse_fnad_module(spec: str, path: Path | None) -> None:
+    if path is None:
+        own = spec == "fnad" or spec.startswith("fnad.")
+    else:
+        own = path.is_relative_to(_FNAD_PACKAGE)
+    if own:
+        raise FnadError(
+            f"--plugin {spec!r} is one of fnad's own modules, not a plugin: fnad's ops are "
+            "always there; a plugin is a module of yours that registers ops with fnad.defop"
+        )
 
 
 def _load_plugin(spec: str) -> None:
-    """Import a plugin module by name (``mylib.ops``) or from a file (``ops.py``)."""
+    """Import a plugin module by name (``mylib.ops``), or run a plugin file (``ops.py``)."""
     table = current_rules()
-    if any(done == spec and loaded is table for done, loaded in _loaded):
-        return
     is_file = spec.endswith(".py") or "/" in spec or "\\" in spec
+    path = Path(spec).resolve() if is_file else None
+    _refuse_fnad_module(spec, path)
+    if path is not None and any(done == path and loaded is table for done, loaded in _loaded):
+        return
     try:
         if is_file:
             _exec_file(spec)
-        elif spec in sys.modules:
-            importlib.reload(sys.modules[spec])
-        else:
+        elif spec not in sys.modules:  # imported once: never reloaded
             importlib.import_module(spec)
     except FnadError as error:
         raise FnadError(f"plugin {spec!r}: {error}") from None
@@ -177,7 +216,8 @@ def _load_plugin(spec: str) -> None:
             f"plugin {spec!r} failed to import: {type(error).__name__}: {error} "
             f"(run {rerun} to see the traceback)"
         ) from None
-    _loaded.append((spec, table))
+    if path is not None:
+        _loaded.append((path, table))
 
 
 def _exec_file(spec: str) -> ModuleType:
@@ -200,7 +240,16 @@ def _add_plugin_option(sub: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MODULE",
         help="import MODULE (a dotted module name or a .py file) first, so the ops it "
-        "registers can be used; may be repeated",
+        "registers can be used; it is code that runs with your rights; may be repeated",
+    )
+
+
+def _add_strict_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--strict",
+        action="store_true",
+        help="run under fnad.strict(): the first op whose value or gradient is nan or "
+        "infinite is an error naming it, instead of IEEE inf/nan",
     )
 
 
@@ -221,7 +270,18 @@ def _add_value_options(sub: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- fnad grad
 
 
+def _refuse_options_among_values(args: argparse.Namespace) -> None:
+    """An unknown ``--name`` that reached the NAME=VALUE list was meant as an option."""
+    for item in args.assignments:
+        if _LONG_OPTION.match(item):
+            raise FnadError(
+                f"unrecognized option {printable(item)!r}: it is neither an option of "
+                f"fnad {args.command} nor NAME=VALUE (see 'fnad {args.command} --help')"
+            )
+
+
 def _grad(args: argparse.Namespace) -> int:
+    _refuse_options_among_values(args)
     for plugin in args.plugin:
         _load_plugin(plugin)
     expression = expression_parser.parse(args.expression, allow_nonfinite=args.allow_nonfinite)
@@ -284,20 +344,59 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
     for (option, _, _), target in zip(wanted, targets, strict=True):
         _check_target(option, target, targets)
     contents = [make() for _, _, make in wanted]
-    created: list[Path] = []
-    try:
-        for target, content in zip(targets, contents, strict=True):
-            existed = target.exists()
-            with open(target, "wb") as file:
-                if not existed:
-                    created.append(target)
-                file.write(content)
-    except OSError:
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
+    _write_all(
+        [(option, target) for (option, _, _), target in zip(wanted, targets, strict=True)], contents
+    )
     for target in targets:
         _write(sys.stderr, f"fnad: wrote {printable(str(target))}\n")
+
+
+def _write_all(targets: list[tuple[str, Path]], contents: list[bytes]) -> None:
+    """Write every file all-or-nothing: each into a temporary file beside it, then, once all
+    are complete, each renamed over its target. A failure (a full disk) leaves every target
+    as it was and no temporary file behind; the error names the file."""
+    written: list[tuple[Path, Path]] = []  # (temporary file, final path)
+    try:
+        for (option, target), content in zip(targets, contents, strict=True):
+            final = Path(os.path.realpath(target))  # through a symlink: write what it names
+            try:
+                temporary = _write_temporary(final, content)
+            except OSError as error:
+                shown = printable(str(target))
+                raise FnadError(
+                    f"{option} {shown!r}: cannot write the file: {error.strerror or error}; "
+                    "no file was changed"
+                ) from None
+            written.append((temporary, final))
+        for temporary, final in written:
+            os.replace(temporary, final)
+    finally:
+        for temporary, _ in written:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+
+
+def _write_temporary(final: Path, content: bytes) -> Path:
+    """``content`` in a new file beside ``final`` (same folder, so a rename replaces it
+    atomically), with the permissions ``final`` has, or a new file would get."""
+    for attempt in itertools.count():
+        temporary = final.with_name(f".{final.name}.{os.getpid()}.{attempt}.fnad-tmp")
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with open(handle, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        if final.exists():
+            os.chmod(temporary, stat.S_IMODE(final.stat().st_mode))
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
 
 
 def _drawn(output: Node, path: str) -> bytes:
@@ -318,6 +417,53 @@ def _starts_like_xml(path: Path) -> bool:
     return head.startswith(b"<")
 
 
+def _file_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+_DRAWINGS = {".svg": "an SVG", ".dot": "a DOT", ".gv": "a DOT", ".png": "a PNG", ".pdf": "a PDF"}
+
+
+def _drawing_kind(path: Path) -> str | None:
+    """``"an SVG"``, ``"a DOT"``, ``"a PNG"``, ``"a PDF"`` if ``path`` is a drawing (by its
+    first bytes, else by its extension), or None."""
+    if not path.is_file():
+        return None  # the reader refuses it with the right message
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if head.startswith(b"\x89PNG"):
+        return "a PNG"
+    if head.startswith(b"%PDF"):
+        return "a PDF"
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if re.match(rb"(?:strict\s+)?(?:di)?graph\b", text):
+        return "a DOT"
+    if text.startswith(b"<") and re.search(rb"<svg[\s>]|<!DOCTYPE\s+svg", head):
+        return "an SVG"
+    if text.startswith((b"{", b"<")):
+        return None  # a graph document (JSON or GraphML)
+    return _DRAWINGS.get(path.suffix.lower())
+
+
+def _refuse_drawing(path: Path) -> None:
+    kind = _drawing_kind(path)
+    if kind is not None:
+        raise FnadError(
+            f"{printable(str(path))!r} is {kind} drawing of a graph, which cannot be replayed: "
+            "a drawing keeps the picture, not the ops; save the graph itself with "
+            "fnad grad EXPR ... --save graph.json (or fnad.to_json(z) in Python) and replay that"
+        )
+
+
 def _check_target(option: str, target: Path, targets: list[Path]) -> None:
     """Refuse an output path before anything is written: a directory, no such folder..."""
     shown = printable(str(target))
@@ -325,6 +471,11 @@ def _check_target(option: str, target: Path, targets: list[Path]) -> None:
         raise FnadError(f"{option} {shown!r}: the same file is named twice; give each its own")
     if target.is_dir():
         raise FnadError(f"{option} {shown!r} is a directory; give a file name, e.g. {option} graph")
+    if target.exists() and not target.is_file():  # a FIFO would block, a device is no file
+        raise FnadError(
+            f"{option} {shown!r} is {_file_kind(target)}, not a regular file; fnad writes "
+            "its outputs only to regular files: give a file name"
+        )
     parent = target.parent
     if not parent.is_dir():
         raise FnadError(f"{option} {shown!r}: there is no folder {printable(str(parent))!r}")
@@ -356,6 +507,7 @@ def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, flo
 def _replay(args: argparse.Namespace) -> int:
     from fnad.compiled.load import from_graphml, from_json
 
+    _refuse_options_among_values(args)
     for plugin in args.plugin:
         _load_plugin(plugin)
     values = _replay_values(args.assignments, args.allow_nonfinite)
@@ -363,6 +515,7 @@ def _replay(args: argparse.Namespace) -> int:
     # hang) and check its size before reading it. GraphML (fnad.to_graphml) is XML and
     # starts with '<'; fnad's JSON starts with '{'.
     path = Path(args.file)
+    _refuse_drawing(path)
     program = from_graphml(path) if _starts_like_xml(path) else from_json(path)
     value, grads = program.value_and_grad(**values)
     _print_result(value, grads, as_json=args.json)
@@ -375,6 +528,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from fnad.viz.explain import explain
 
+    _refuse_options_among_values(args)
     for plugin in args.plugin:
         _load_plugin(plugin)
     expression = expression_parser.parse(args.expression, allow_nonfinite=args.allow_nonfinite)
@@ -433,6 +587,14 @@ def _prepare_demo(sub: argparse.ArgumentParser) -> None:
     from fnad.nn import demo
 
     demo.add_arguments(sub)
+    for action in sub._actions:
+        if "--flow" in action.option_strings and action.metavar == "FILE.png":
+            # --flow writes PNG, SVG or PDF by the extension, as --plot does
+            action.metavar = "FILE"
+            action.help = (
+                "draw the gradient flow of every step (|gradient| per layer, dead relu units) "
+                "into FILE, as PNG, SVG or PDF by its extension (needs matplotlib)"
+            )
     sub.set_defaults(handler=demo.run)
 
 
@@ -468,14 +630,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "derivative with respect to each variable, by reverse-mode autodiff."
         ),
         epilog=(
-            "EXPR may use decimal numbers, variables, + - * / ** (Python precedence:\n"
-            "-2**2 is -4), parentheses and calls of registered ops: "
+            "EXPR may use decimal numbers, the numbers pi and e, variables, + - * / **\n"
+            "(Python precedence: -2**2 is -4), parentheses and calls of registered ops: "
             + ", ".join(expression_parser.available_functions())
             + ".\nIt is parsed, never evaluated as Python.\n\n"
             "examples:\n"
             '  fnad grad "x*y + x**2 + relu(y)" x=2 y=3\n'
             '  fnad grad "tanh(w*x + b)" w=0.5 x=2 b=0 --json\n'
-            '  fnad grad "x*y" x=2 y=3 --svg graph.svg --save graph.json'
+            '  fnad grad "x*y" x=2 y=3 --svg graph.svg --save graph.json\n'
+            '  fnad grad "log(x)" x=0 --strict'
         ),
         formatter_class=formatter,
     )
@@ -500,6 +663,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="write the graph as fnad JSON (node-link, schema fnad.graph) to FILE",
     )
     _add_plugin_option(grad)
+    _add_strict_option(grad)
     grad.set_defaults(handler=_grad)
 
     replay = commands.add_parser(
@@ -527,6 +691,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "--json", action="store_true", help="print the result as strict JSON, as fnad grad does"
     )
     _add_plugin_option(replay)
+    _add_strict_option(replay)
     replay.set_defaults(handler=_replay)
 
     explain = commands.add_parser(
@@ -559,6 +724,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="list at most the N largest paths (default: 20); the rest are summed",
     )
     _add_plugin_option(explain)
+    _add_strict_option(explain)
     explain.set_defaults(handler=_explain)
 
     check = commands.add_parser(
@@ -634,7 +800,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"fnad {args.command}"
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        code = handler(args)
+        if getattr(args, "strict", False):
+            from fnad.engine import strict
+
+            try:
+                with strict():
+                    code = handler(args)
+            except NonFiniteError as error:
+                raise NonFiniteError(
+                    str(error).replace("leave the strict() block", "run without --strict")
+                ) from None
+        else:
+            code = handler(args)
         if sys.stdout is not None:
             try:
                 sys.stdout.flush()  # a pipe nobody reads fails here, inside the try

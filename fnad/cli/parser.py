@@ -8,14 +8,17 @@ every op on the current :class:`~fnad.Tape`.
 
 Accepted, with Python's precedence and meaning:
 
-- decimal numbers: ``2``, ``0.5``, ``.5``, ``1e-3`` (no hex, no ``_`` separators);
+- decimal numbers: ``2``, ``0.5``, ``.5``, ``1e-3`` (no hex, no ``_`` separators), and
+  the names ``pi`` and ``e`` (``inf`` and ``nan`` when non-finite values are allowed): see
+  :data:`CONSTANTS`;
 - variable names: ASCII identifiers that are not Python keywords or op names;
 - ``+ - * / **``, unary ``-`` and ``+``, parentheses;
 - calls of registered ops by name with positional arguments: ``relu(y)``, ``tanh(x)``,
   and plugin ops by their dotted name, ``mylib.softplus(x)``.
 
 ``-2**2`` is ``-4`` and ``x**-1`` works, as in Python. Anything else raises
-:class:`~fnad.ExpressionError` naming the 1-based column and the offending text.
+:class:`~fnad.ExpressionError` naming the 1-based column and the offending text (and, for an
+unknown function, the one probably meant: ``max`` is ``maximum``, ``Relu`` is ``relu``).
 
 Limits, checked while reading the text so that no input can exhaust the stack or memory:
 
@@ -43,6 +46,7 @@ fnad.errors.ExpressionError: column 2: attribute access ('.__class__') is not al
 
 from __future__ import annotations
 
+import difflib
 import keyword
 import math
 import re
@@ -53,11 +57,12 @@ from typing import NoReturn, SupportsFloat
 import attrs
 
 from fnad._internal import positive_int
-from fnad.engine.core import Node, Tape, current_tape
+from fnad.engine import Node, Tape, current_tape
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import ExpressionError
 
 __all__ = [
+    "CONSTANTS",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "MAX_NODES",
@@ -76,6 +81,10 @@ MAX_DEPTH = 100
 """Deepest accepted nesting of parentheses, calls, prefix signs and ``**`` exponents."""
 MAX_NODES = 250_000
 """Most numbers, variable references and operations one expression may contain."""
+
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}
+"""Names that are numbers in an expression: ``pi`` and ``e``, and ``inf`` and ``nan`` when
+non-finite values are allowed. They cannot be variable names."""
 
 OPERATOR_OPS = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
 """Ops written as operators (``+ - * / **`` and unary ``-``), not callable by name."""
@@ -342,6 +351,45 @@ def _function_list(functions: Mapping[str, int]) -> str:
     return ", ".join(functions) or "(none)"
 
 
+# Names people reach for from Python, NumPy or other tools, and what fnad calls them.
+_HABITS = {
+    "max": "maximum",
+    "min": "minimum",
+    "ln": "log",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "arctan2": "atan2",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
+    "fabs": "abs",
+    "logistic": "sigmoid",
+    "swish": "silu",
+}
+
+
+def _did_you_mean(name: str, functions: Mapping[str, int]) -> str:
+    """A hint for an unknown function name: `` (did you mean maximum(...)?)`` or ``""``."""
+    if name in ("pow", "power"):
+        return " (powers are written with **: x**2, x**y)"
+    guess = _HABITS.get(name, _HABITS.get(name.lower()))
+    if guess is None or guess not in functions:
+        lowered = name.lower()
+        guess = next((f for f in functions if f.lower() == lowered), None)
+    guesses = [guess] if guess is not None else []
+    if not guesses and len(name) >= 4:  # a short name is close to too many
+        guesses = difflib.get_close_matches(name, list(functions), n=2, cutoff=0.75)
+    if not guesses:
+        return ""
+
+    def call(function: str) -> str:
+        arity = functions[function]
+        return f"{function}({', '.join('xyzw'[i] if i < 4 else f'x{i}' for i in range(arity))})"
+
+    return f" (did you mean {' or '.join(call(g) for g in guesses)}?)"
+
+
 class _Frame:
     """An entry of the operator stack: an operator waiting for operands, or a '(' marker."""
 
@@ -577,6 +625,16 @@ class _Parser:
         self.previous = token
 
     def variable(self, token: str, column: int) -> None:
+        if token in CONSTANTS:
+            value = CONSTANTS[token]
+            if (value != value or math.isinf(value)) and not self.allow_nonfinite:
+                raise _error(
+                    f"{token!r} is not a finite number; allow non-finite values "
+                    "explicitly (--allow-nonfinite) to use nan or inf",
+                    column,
+                )
+            self.emit((_NUM, value, column, 0))
+            return
         if token in self.functions:
             raise _error(
                 f"{token!r} is a function; call it as {token}(...), or choose "
@@ -597,6 +655,8 @@ class _Parser:
     def call(self, token: str, column: int) -> None:
         if token not in self.functions:
             hint = " (attribute access is not allowed)" if "." in token else ""
+            if not hint:
+                hint = _did_you_mean(token, self.functions)
             raise _error(
                 f"unknown function {token!r}{hint}; available functions: "
                 f"{_function_list(self.functions)}",
@@ -791,6 +851,11 @@ def parse_assignments(
             )
         if keyword.iskeyword(name):
             raise ExpressionError(f"cannot use the Python keyword {name!r} as a variable")
+        if name in CONSTANTS:
+            raise ExpressionError(
+                f"cannot use {name!r} as a variable: it is the number {CONSTANTS[name]!r} in "
+                "expressions; choose another name"
+            )
         if name in table:
             raise ExpressionError(f"cannot use {name!r} as a variable: it is the name of an op")
         if name in values:

@@ -34,7 +34,7 @@ import attrs
 
 from fnad._internal import run_forward
 from fnad.compiled.program import Program, ValueAndGrad
-from fnad.engine.core import is_strict
+from fnad.engine import is_strict
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
 from fnad.graph.reader import (

@@ -30,17 +30,19 @@ Invariants this module keeps:
   (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
   graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
   trace at given points and names the first vertex that differs.
-- **Strict mode as eager.** Under :func:`fnad.strict`, a replay that meets nan or ±inf
-  re-runs the point eagerly, so the error is exactly the eager one.
+- **Strict mode as eager.** Under :func:`fnad.strict`, a replay judges what eager judges
+  (values, and the adjoints of vertices that depend on an input; never the inner terms of
+  a partial); when it meets nan or ±inf it re-runs the point eagerly, so it raises exactly
+  when eager does, with exactly the eager error.
 - **No code generation.** A program is data run by one interpreter loop; nothing is
   ``exec``'d, so programs from untrusted files are safe to replay.
 """
 
 from __future__ import annotations
 
-import inspect
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple, SupportsFloat, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, SupportsFloat, cast, overload
 
 from fnad._internal import (
     describe,
@@ -59,11 +61,14 @@ from fnad.compiled.scalar import (
     forward,
     push_tangents,
 )
-from fnad.engine.core import CONST, Node, Operand, Tape, is_strict, to_float
+from fnad.engine import CONST, Node, Operand, Tape, is_strict, judging_off, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
-from fnad.engine.tracing import check_output
-from fnad.errors import FnadError, ReplayInputError, TransformError
+from fnad.engine.tracing import check_output, parameter_names
+from fnad.errors import FnadError, NonFiniteError, ReplayInputError, TransformError
+
+if TYPE_CHECKING:
+    from fnad.compiled.batch import BatchResult
 
 __all__ = [
     "Evaluation",
@@ -72,6 +77,10 @@ __all__ = [
     "ValueAndGrad",
     "compile",
 ]
+
+
+_SHOWN_INPUTS = 5
+"""How many input names a Program's repr lists before "… N more"."""
 
 
 class ProgramMismatchError(FnadError, ValueError):
@@ -124,6 +133,7 @@ class Program:
 
     __slots__ = (
         "_aux",
+        "_batch_plan",  # fnad.compiled.batch's arrays for this program, made on first use
         "_extra",
         "_function",
         "_graph",
@@ -172,8 +182,9 @@ class Program:
         for k in slots:
             args = [slots[j] for j in sources[starts[k] : starts[k + 1]]]
             if not args:
-                # Eager strict() judges the gradient of every ancestor that is not a constant;
-                # a replay adds adjoints only into vertices that depend on an input.
+                # Eager strict() judges the gradient of every ancestor that depends on a
+                # variable (a leaf that is not a constant); a replay adds adjoints only into
+                # vertices that depend on an input.
                 unjudged = unjudged or (k <= output and ops[k] != CONST and not active[k])
                 continue
             for a in args:
@@ -184,12 +195,9 @@ class Program:
                 active[k] = True
                 block = self._main if k <= output else self._extra
                 block.add(k, rules_of[ops[k]], ops[k], args, wanted)
-            elif k <= output:
-                unjudged = True
         fuse(self._main, uses, users, {output, *self._aux, *self._inputs})
-        # If the output has ancestors no input reaches (op vertices of constants alone,
-        # leaves that are not inputs), a strict replay with a gradient re-runs the point
-        # eagerly to judge them.
+        # If the output has a leaf that is not an input among its ancestors, a strict replay
+        # with a gradient re-runs the point eagerly to judge it.
         self._unjudged = unjudged
 
     # -- construction ------------------------------------------------------------------
@@ -288,7 +296,10 @@ class Program:
 
     def __repr__(self) -> str:
         op = self._ops[self._output] or "input"
-        names = ", ".join(map(printable, self._names))  # labels from a file are escaped
+        shown = self._names[:_SHOWN_INPUTS]
+        names = ", ".join(map(printable, shown))  # labels from a file are escaped
+        if len(self._names) > len(shown):
+            names += f", … {len(self._names) - len(shown)} more"
         return f"Program({len(self._values)} vertices, inputs ({names}), output op {op!r})"
 
     # -- arguments ---------------------------------------------------------------------
@@ -336,28 +347,51 @@ class Program:
                 f"{', '.join(self._names)}), got {len(point)}"
             )
         values = self._start(point)
-        forward(self._main, values)
-        if self._extra.steps:
-            forward(self._extra, values)
         strict_mode = is_strict()
-        if strict_mode and not all_finite(values):
-            self._eagerly(point, gradient=False)  # raises the eager error
+        if strict_mode:
+            self._judged_forward(point, values)
+        else:
+            forward(self._main, values)
+            if self._extra.steps:
+                forward(self._extra, values)
         aux = tuple(values[k] for k in self._aux)
         if not gradient:
             return Evaluation(values[self._output], (), aux)
         adjoints = [-0.0] * len(values)  # -0.0: the IEEE additive identity, as in eager
         adjoints[self._output] = 1.0
-        backward(self._main, values, adjoints)
+        if strict_mode:
+            with judging_off():  # judge the adjoints, not the inner terms of the partials
+                backward(self._main, values, adjoints)
+        else:
+            backward(self._main, values, adjoints)
         grads = tuple(
             adjoints[k] if reached else 0.0
             for k, reached in zip(self._inputs, self._reached, strict=True)
         )
+        # The replay writes the adjoints of the vertices that depend on an input (the
+        # others stay -0.0): the ones eager backward() judges. On a nan or ±inf among them
+        # the point is re-run eagerly, for the eager error.
         if strict_mode and (
             self._unjudged
             or not all_finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
         ):
             self._eagerly(point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
+
+    def _judged_forward(self, point: Sequence[float], values: list[float]) -> None:
+        """The forward replay under strict(): on a nan or ±inf value (or an error from a
+        custom rule's own strict arithmetic), the point is re-run eagerly, which raises
+        the eager error; if that passes (a folded sum's terms keep stale values, and are
+        checked through the sum), the replay's values stand."""
+        try:
+            forward(self._main, values)
+            if self._extra.steps:
+                forward(self._extra, values)
+        except NonFiniteError:
+            self._eagerly(point, gradient=False)
+            raise
+        if not all_finite(values):
+            self._eagerly(point, gradient=False)
 
     def _start(self, point: Sequence[float]) -> list[float]:
         """The values a replay starts from: the stored ones, the point's at the inputs, and
@@ -416,6 +450,26 @@ class Program:
             results.append(ValueAndGrad(result.value, grads))
         return results
 
+    def batch(self, X: object, *, gradient: bool = True, chunk: int | None = None) -> BatchResult:
+        """The program at N points at once, over NumPy arrays (``pip install 'fnad[batch]'``).
+
+        ``X`` is an ``(N, k)`` array (or list of rows) in :attr:`input_names` order, or
+        ``{input name: 1-D array}`` (inputs left out keep their stored values). Returns a
+        :class:`~fnad.compiled.batch.BatchResult`: ``values`` ``(N,)``, ``gradient``
+        ``(N, k)`` (None for ``gradient=False``), ``aux`` ``(N, a)``. Points run ``chunk``
+        at a time (default: 16 MiB per matrix; see docs/batch.md), each instruction one
+        NumPy operation over the chunk, with the results of :meth:`evaluate`.
+
+        >>> import fnad
+        >>> prog = fnad.compile(lambda x, y: x * y + y.relu(), 0.0, 0.0)
+        >>> result = prog.batch({"x": [1.0, 2.0, 3.0], "y": [-1.0, 0.5, 2.0]})
+        >>> result.values, result.gradient[:, 0]
+        (array([-1. ,  1.5,  8. ]), array([-1. ,  0.5,  2. ]))
+        """
+        from fnad.compiled.batch import run_batch  # imports NumPy: not at `import fnad`
+
+        return run_batch(self, X, gradient=gradient, chunk=chunk)
+
     def jvp(
         self, primals: Sequence[SupportsFloat], tangents: Sequence[SupportsFloat]
     ) -> tuple[float, float]:
@@ -435,13 +489,17 @@ class Program:
         seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
         values = self._start(point)
         # Every vertex, unfolded: the tangents below read the values of a sum's terms.
-        forward(self._main, values, self._main.steps)
+        try:
+            forward(self._main, values, self._main.steps)
+        except NonFiniteError:  # a custom rule's own strict arithmetic: the eager error
+            self._eagerly(point, gradient=False)
+            raise
         if is_strict() and not all_finite(values):
             self._eagerly(point, gradient=False)
         tangent: dict[int, float] = {}
         for k, seed in zip(self._inputs, seeds, strict=True):
             tangent[k] = tangent[k] + seed if k in tangent else seed
-        push_tangents(self._main, self._ops, values, tangent)
+        push_tangents(self._main, self._ops, self._graph.labels, values, tangent)
         return values[self._output], tangent.get(self._output, 0.0)
 
     # -- back to a graph ---------------------------------------------------------------
@@ -504,7 +562,7 @@ class Program:
             theirs = (output.data, *(grads.get(leaves[name], 0.0) for name in self._names))
             names = ("the value", *(f"the gradient ∂/∂{name}" for name in self._names))
             for name, mine, eager in zip(names, (ours.value, *ours.gradient), theirs, strict=True):
-                if not (mine == eager or (mine != mine and eager != eager)):
+                if not _same(mine, eager):
                     where = f"{name} replays as {mine!r} but an eager trace gives {eager!r}"
                     break
         if where is not None:
@@ -523,7 +581,9 @@ def _first_difference(program: Program, fresh: Program) -> str | None:
     """Where two programs' graphs first differ, in words, or None if they are the same."""
     mine, theirs = _structure(program), _structure(fresh)
     for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        if a != b:
+        if a[0] != b[0] or not (
+            _same(a[1], b[1]) if type(a[1]) is float and type(b[1]) is float else a[1] == b[1]
+        ):
             label = program.table.labels[k]
             named = f" (label {label!r})" if label else ""
             if a[0] != b[0]:
@@ -540,6 +600,17 @@ def _first_difference(program: Program, fresh: Program) -> str | None:
     return None
 
 
+def _same(a: float, b: float) -> bool:
+    """Equal as a replay is to eager: bit for bit (``0.0`` is not ``-0.0``), any nan to any nan.
+
+    >>> _same(0.0, -0.0), _same(float("nan"), -float("nan")), _same(2.0, 2.0)
+    (False, True, True)
+    """
+    if a != a:
+        return b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
 def _structure(program: Program) -> list[tuple[str, object]]:
     """Each vertex as (op, its argument slots, or a constant's value, or "input")."""
     table = program.table
@@ -550,21 +621,6 @@ def _structure(program: Program) -> list[tuple[str, object]]:
 
 
 # --------------------------------------------------------------------------- compile
-
-
-def _parameter_names(f: Callable[..., Any], count: int) -> list[str]:
-    try:
-        parameters = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):
-        parameters = []
-    names: list[str] = []
-    for p in parameters:
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and len(names) < count:
-            names.append(p.name)
-        elif p.kind is p.VAR_POSITIONAL:
-            break
-    names.extend(f"arg{i}" for i in range(len(names), count))
-    return names
 
 
 @overload
@@ -606,7 +662,7 @@ def compile(  # noqa: A001
         raise TransformError(
             f"fnad.compile: the first argument must be a function, got {describe(f)}"
         )
-    names = _parameter_names(f, len(example_args))
+    names = parameter_names(f, len(example_args))
     values = [to_float(v, "fnad.compile", i) for i, v in enumerate(example_args, 1)]
     with Tape() as tape:
         leaves = [Node(v, label=name) for v, name in zip(values, names, strict=True)]

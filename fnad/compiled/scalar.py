@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from fnad._internal import (
+    Vertex,
     as_result,
     float_partials,
     non_finite_value,
@@ -47,8 +48,9 @@ from fnad.compiled.instructions import (
     Instructions,
     math_tanh,
 )
-from fnad.engine.core import (
+from fnad.engine import (
     is_strict,
+    judging_off,
 )
 
 __all__ = [
@@ -111,7 +113,7 @@ def forward(
 
 def backward(block: Instructions, v: list[float], adj: list[float]) -> None:
     """The reverse pass: the chain rule in the reverse of the forward order, accumulated
-    exactly as :func:`fnad.engine.core.backpropagate` does (so the bits agree)."""
+    exactly as :func:`fnad.engine.backward.backpropagate` does (so the bits agree)."""
     mul, add, mul_a, add_a, relu, tanh = B_MUL, B_ADD, B_MUL_A, B_ADD_A, B_RELU, B_TANH
     sum_, sum_relu, sum_tanh, sums = B_SUM, B_SUM_RELU, B_SUM_TANH, block.sums
     for step in reversed(block.fused):
@@ -167,27 +169,33 @@ def backward(block: Instructions, v: list[float], adj: list[float]) -> None:
 
 
 def push_tangents(
-    block: Instructions, ops_of: Sequence[str], v: list[float], tangent: dict[int, float]
+    block: Instructions,
+    ops_of: Sequence[str],
+    labels_of: Sequence[str],
+    v: list[float],
+    tangent: dict[int, float],
 ) -> None:
     """Forward mode over the block: Σ partialᵢ·tangentᵢ over the arguments that have a
-    tangent, in argument order, as :func:`fnad.jvp` computes it."""
+    tangent, in argument order, as :func:`fnad.jvp` computes it. Under strict() the first
+    tangent that is nan or ±inf raises the error :func:`fnad.jvp` raises (the partials' own
+    terms are not judged, as there)."""
     strict_mode = is_strict()
-    for step in block.steps:
-        i = step[2]
-        if i in tangent:
-            continue
-        args = block.arguments(step)
-        rule = block.rules.get(i) or BUILTIN[SPECIALISED_NAME[step[0]]]
-        parts = float_partials(rule, [v[j] for j in args], v[i])
-        total: float | None = None
-        for j, partial in zip(args, parts, strict=True):
-            incoming = tangent.get(j)
-            if incoming is not None:
-                term = partial * incoming
-                total = term if total is None else total + term
-        if total is not None:
-            if strict_mode and total - total:
-                raise non_finite_value(
-                    f"forward mode through {ops_of[i]}", [v[j] for j in args], total
-                )
-            tangent[i] = total
+    with judging_off():
+        for step in block.steps:
+            i = step[2]
+            if i in tangent:
+                continue
+            args = block.arguments(step)
+            rule = block.rules.get(i) or BUILTIN[SPECIALISED_NAME[step[0]]]
+            parts = float_partials(rule, [v[j] for j in args], v[i])
+            total: float | None = None
+            for j, partial in zip(args, parts, strict=True):
+                incoming = tangent.get(j)
+                if incoming is not None:
+                    term = partial * incoming
+                    total = term if total is None else total + term
+            if total is not None:
+                if strict_mode and total - total:
+                    shown = [Vertex(v[j], ops_of[j], labels_of[j]) for j in args]
+                    raise non_finite_value(f"forward mode through {ops_of[i]}", shown, total)
+                tangent[i] = total

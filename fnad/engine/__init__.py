@@ -1,69 +1,28 @@
 """The engine: Node, Tape, the rule table, the built-in ops, and the one chain rule.
 
-Everything else in fnad is built on this package; it imports nothing of fnad above it.
+Everything else in fnad is built on this package; it imports nothing of fnad above it
+(only :mod:`fnad._internal`, :mod:`fnad._floats` and :mod:`fnad.errors`). Its modules, each
+importing only from the ones listed before it::
+
+    rules      Rule, RuleTable: one entry per op (forward, partials); no Node
+    scope      which tape is current (per thread and task), the default tape, strict()
+    methods    Node's operators, op methods and NumPy protocol (a mixin, one line per op)
+    node       Node: the immutable value, its identity, its read-only attributes
+    recording  the hot path: how an op becomes a new Node in the graph (Tape's base class)
+    backward   backpropagate, the one chain rule, and the Gradients it returns
+    tape       Tape: the scope, the networkx DiGraph, backward, pickling
+    ops        the built-in ops: the derivative cheat sheet, and fnad.exp & co.
+    tracing    check_output, what every tracer asks of a traced function's result
+    table      GraphTable, the flat form every interpreter reads; record() puts one on a tape
+
+One call goes the other way, on purpose: ``scope.current_tape`` imports ``Tape`` when a
+context needs its first default tape (a Node needs the current tape; a Tape makes Nodes).
 """
 
-from fnad.engine.core import (
-    CONST,
-    DEFAULT_TAPE_WARNING,
-    DisplayHook,
-    Gradients,
-    Node,
-    Operand,
-    Tape,
-    backpropagate,
-    current_tape,
-    is_strict,
-    set_display_hook,
-    strict,
-    to_float,
-)
-from fnad.engine.ops import (
-    LEAKY_RELU_SLOPE,
-    BinaryOp,
-    Scalar,
-    UnaryOp,
-    abs,
-    acos,
-    acosh,
-    asin,
-    asinh,
-    atan,
-    atan2,
-    atanh,
-    ceil,
-    cos,
-    cosh,
-    erf,
-    evaluate,
-    exp,
-    exp2,
-    expm1,
-    floor,
-    fmod,
-    gelu,
-    hypot,
-    leaky_relu,
-    log,
-    log1p,
-    log2,
-    log10,
-    maximum,
-    minimum,
-    mod,
-    power,
-    relu,
-    sigmoid,
-    sign,
-    silu,
-    sin,
-    sinh,
-    softplus,
-    sqrt,
-    tan,
-    tanh,
-    value,
-)
+from fnad.engine import ops
+from fnad.engine.backward import Gradients, backpropagate, chain_term
+from fnad.engine.node import CONST, DisplayHook, Node, Operand, set_display_hook, to_float
+from fnad.engine.ops import *  # noqa: F403  (the built-in ops: ops.__all__)
 from fnad.engine.rules import (
     RESERVED,
     Forward,
@@ -75,72 +34,40 @@ from fnad.engine.rules import (
     isolated_rules,
     use_rules,
 )
+from fnad.engine.scope import DEFAULT_TAPE_WARNING, current_tape, is_strict, judging_off, strict
+from fnad.engine.table import INPUT, GraphTable, input_names, record, restore_tape, vertices_of
+from fnad.engine.tape import Tape
 
 __all__ = [
     "CONST",
     "DEFAULT_TAPE_WARNING",
-    "LEAKY_RELU_SLOPE",
+    "INPUT",
     "RESERVED",
-    "BinaryOp",
     "DisplayHook",
     "Forward",
     "Gradients",
+    "GraphTable",
     "Node",
     "Operand",
     "Partials",
     "Rule",
     "RuleTable",
-    "Scalar",
     "Tape",
-    "UnaryOp",
-    "abs",
-    "acos",
-    "acosh",
-    "asin",
-    "asinh",
-    "atan",
-    "atan2",
-    "atanh",
     "backpropagate",
     "builtin_rules",
-    "ceil",
-    "cos",
-    "cosh",
+    "chain_term",
     "current_rules",
     "current_tape",
-    "erf",
-    "evaluate",
-    "exp",
-    "exp2",
-    "expm1",
-    "floor",
-    "fmod",
-    "gelu",
-    "hypot",
+    "input_names",
     "is_strict",
     "isolated_rules",
-    "leaky_relu",
-    "log",
-    "log1p",
-    "log2",
-    "log10",
-    "maximum",
-    "minimum",
-    "mod",
-    "power",
-    "relu",
+    "judging_off",
+    "record",
+    "restore_tape",
     "set_display_hook",
-    "sigmoid",
-    "sign",
-    "silu",
-    "sin",
-    "sinh",
-    "softplus",
-    "sqrt",
     "strict",
-    "tan",
-    "tanh",
     "to_float",
     "use_rules",
-    "value",
+    "vertices_of",
 ]
+__all__ += ops.__all__

@@ -16,6 +16,17 @@ partials are themselves recorded) and the edge labels of a rendered graph.
 A partial may return a plain number where the arguments are Nodes (``1.0`` for ``add``):
 a constant has no derivative of its own.
 
+Optionally a rule also has **array forms**, the same two functions over float64 NumPy
+arrays (one element per point of a batch, :meth:`fnad.Program.batch`)::
+
+    array_forward   (a, b) -> a * b                      elementwise
+    array_partials  (a, b, out) -> (b, a)                arrays, or numbers that broadcast
+
+They follow the scalar forms' conventions elementwise (kinks, IEEE specials, signed
+zeros) and are called under ``numpy.errstate(all="ignore")`` (:func:`array_errors`), so
+IEEE results raise no warnings. A rule without them still runs in a batch, point by
+point. This module never imports NumPy: only calling an array form does.
+
 Invariants:
 
 - a rule never changes after registration (``Rule`` is frozen);
@@ -23,7 +34,8 @@ Invariants:
 - the engine looks rules up by ``Node.op`` in the table of the node's tape, so a graph
   always differentiates with the rules it was built with.
 
-This module depends only on :mod:`fnad.errors`.
+Dependencies inside the engine: none (a rule knows no Node: its partials compute with
+whatever they are given). Outside it: :mod:`fnad._internal` and :mod:`fnad.errors`.
 """
 
 from __future__ import annotations
@@ -43,10 +55,13 @@ from fnad.errors import RuleError, UnknownOpError
 
 __all__ = [
     "RESERVED",
+    "ArrayForward",
+    "ArrayPartials",
     "Forward",
     "Partials",
     "Rule",
     "RuleTable",
+    "array_errors",
     "builtin_rules",
     "current_rules",
     "isolated_rules",
@@ -62,6 +77,12 @@ Forward = Callable[..., float]
 # once for floats and once for Nodes.
 Partials = Callable[..., Sequence[Any]]
 """``partials(*args: Scalar, out: Scalar) -> tuple[Scalar | float, ...]``, one per argument."""
+
+ArrayForward = Callable[..., Any]
+"""``array_forward(*args: ndarray) -> ndarray``: the forward function over float64 arrays."""
+
+ArrayPartials = Callable[..., Sequence[Any]]
+"""``array_partials(*args: ndarray, out: ndarray) -> tuple[ndarray | float, ...]``."""
 
 _OP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -86,6 +107,10 @@ class Rule:
     samples: tuple[tuple[float, ...], ...] = ()
     """Points away from kinks and poles where the rule can be checked numerically."""
     doc: str = ""
+    array_forward: ArrayForward | None = None
+    """The forward function over float64 NumPy arrays, elementwise; None: point by point."""
+    array_partials: ArrayPartials | None = None
+    """The partials over float64 NumPy arrays, elementwise; None: point by point."""
 
     def __attrs_post_init__(self) -> None:
         name = self.name
@@ -104,11 +129,17 @@ class Rule:
         for role, fn, count in (
             ("forward", self.forward, self.arity),
             ("partials", self.partials, self.arity + 1),
+            ("array_forward", self.array_forward, self.arity),
+            ("array_partials", self.array_partials, self.arity + 1),
         ):
+            if fn is None and role.startswith("array"):
+                continue
             if not callable(fn):
                 raise RuleError(f"op {name!r}: {role} must be callable, got {fn!r}")
             if accepts_positional(fn, count) is False:
-                expected = "its arguments" if role == "forward" else "its arguments then `out`"
+                expected = (
+                    "its arguments" if role.endswith("forward") else "its arguments then `out`"
+                )
                 raise RuleError(
                     f"op {name!r} has arity {self.arity} but its {role} cannot be called with "
                     f"{count} positional arguments ({expected}); fix the signature or the arity"
@@ -189,6 +220,22 @@ class RuleTable(Mapping[str, Rule]):
     def lookup(self) -> Mapping[str, Rule]:
         """A read-only live view of the table, for fast ``.get(name)`` lookups."""
         return self._view
+
+
+@contextmanager
+def array_errors() -> Iterator[None]:
+    """The floating-point state array forms run in: IEEE results, no warnings (NumPy's
+    ``errstate(all="ignore")``). Imports NumPy.
+
+    >>> import numpy as np
+    >>> with array_errors():
+    ...     np.array([1.0, -1.0]) / 0.0
+    array([ inf, -inf])
+    """
+    import numpy
+
+    with numpy.errstate(all="ignore"):
+        yield
 
 
 _BUILTINS = RuleTable()

@@ -32,20 +32,24 @@ Invariants:
   even if the op is re-registered later.
 - **Immutable and flat.** Columns are tuples or arrays of atoms (integers as ``array('i')``); no Node, no networkx graph,
   so a table pickles and crosses processes as plain data.
+
+Dependencies inside the engine: :mod:`fnad.engine.node`, :mod:`fnad.engine.rules` and
+:mod:`fnad.engine.tape`.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Mapping, Sequence
-from typing import SupportsFloat
+from typing import SupportsFloat, cast
 
 import attrs
 
-from fnad.engine.core import CONST, Node, Operand, Tape, to_float
+from fnad.engine.node import CONST, Node, Operand, to_float
 from fnad.engine.rules import Rule, RuleTable
+from fnad.engine.tape import Tape
 
-__all__ = ["INPUT", "GraphTable", "input_names", "record", "vertices_of"]
+__all__ = ["INPUT", "GraphTable", "input_names", "record", "restore_tape", "vertices_of"]
 
 INPUT = ""
 """The ``op`` of an input (a variable made with ``fnad.Node(...)``)."""
@@ -89,7 +93,7 @@ class GraphTable:
 
     @property
     def output(self) -> int:
-        """The output vertex: the last of its ancestors."""
+        """The output vertex: the last of its ancestors (a whole tape's table has none)."""
         return self.outputs[0]
 
     @property
@@ -107,6 +111,31 @@ class GraphTable:
         for rule in self.rules.values():
             table.register(rule)
         return table
+
+    @classmethod
+    def of_tape(cls, tape: Tape) -> GraphTable:
+        """Every vertex of ``tape``, in recording order, and no outputs: what a Tape pickles
+        as (:func:`restore_tape`). Its ops are resolved by name on the tape it is recorded
+        on, so ``rules`` is empty."""
+        nodes = tape._nodes_in_order()
+        index = {node: k for k, node in enumerate(nodes)}
+        starts = array("i", [0])
+        sources = array("i")
+        for node in nodes:
+            if node.inputs:
+                sources.extend([index[a] for a in node.inputs])
+            starts.append(len(sources))
+        return cls(
+            ops=tuple(n.op for n in nodes),
+            labels=tuple(n.label for n in nodes),
+            values=tuple(n.data for n in nodes),
+            starts=starts,
+            sources=sources,
+            rules={},
+            inputs=(),
+            names=(),
+            outputs=(),
+        )
 
     @classmethod
     def of(
@@ -152,6 +181,16 @@ class GraphTable:
         )
 
 
+def restore_tape(table: GraphTable, grads: tuple[Sequence[int], Sequence[float]]) -> Tape:
+    """A Tape from its pickle: :meth:`GraphTable.of_tape` recorded again as it was (stored
+    values, no rule evaluated), with the gradients of its last backward."""
+    tape = Tape()
+    nodes = record(table, tape, evaluate=False)
+    positions, values = grads
+    tape._grads = {nodes[i]: g for i, g in zip(positions, values, strict=True)}  # type: ignore[misc]
+    return tape
+
+
 def vertices_of(output: Node, also: Sequence[Node] = ()) -> list[Node]:
     """``output``'s ancestors in ``networkx.topological_sort`` order (output last), then
     the other vertices that the nodes in ``also`` need, in recording order: the vertex
@@ -173,6 +212,7 @@ def record(
     *,
     at: Mapping[int, SupportsFloat] | None = None,
     bind: Mapping[int, Operand] | None = None,
+    evaluate: bool = True,
 ) -> list[Node | float]:
     """Record ``table`` on ``tape`` (default: a fresh tape with the table's own rules),
     evaluating every op through the rules; return one Node per vertex.
@@ -181,6 +221,8 @@ def record(
     their stored values). ``bind`` stands given Nodes or numbers in for vertices, as they
     are: nothing is recorded for a bound vertex, and an op that uses a bound number records
     it as a constant (custom ops rebuild their partials on the caller's arguments this way).
+    ``evaluate=False`` records every vertex with its stored value and runs no rule (a
+    Tape's pickle is restored this way).
 
     >>> import fnad
     >>> x = fnad.Node(3.0, label="x")
@@ -204,6 +246,11 @@ def record(
     order = (
         range(len(ops)) if table.ids is None else sorted(range(len(ops)), key=table.ids.__getitem__)
     )
+    if not evaluate:
+        for k in order:
+            args = tuple(cast(Node, nodes[j]) for j in sources[starts[k] : starts[k + 1]])
+            nodes[k] = tape._recorded(values[k], ops[k], args, labels[k])
+        return nodes
     with tape:
         for k in order:
             op = ops[k]
@@ -216,8 +263,8 @@ def record(
             elif op == CONST:
                 nodes[k] = tape.constant(values[k], label=labels[k])
             else:
-                args = [nodes[j] for j in sources[starts[k] : starts[k + 1]]]
-                nodes[k] = tape.apply(op, *args, label=labels[k])
+                operands = [nodes[j] for j in sources[starts[k] : starts[k + 1]]]
+                nodes[k] = tape.apply(op, *operands, label=labels[k])
     return nodes
 
 

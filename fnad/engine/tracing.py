@@ -1,16 +1,61 @@
-"""What a traced function returned: the one check every tracer (the transforms, ``fnad.compile``)
-applies to a user function's result, so they all answer a wrong return value the same way."""
+"""What every tracer (the transforms, ``fnad.compile``) does alike: name a traced function's
+arguments (:func:`parameter_names`) and check what it returned (:func:`check_output`), so a
+graph traced by any of them reads, and answers a wrong return value, the same way.
+
+Dependencies inside the engine: :mod:`fnad.engine.node` and :mod:`fnad.engine.tape`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import numbers
+import weakref
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from fnad._internal import describe, name_of
-from fnad.engine.core import Node, Tape, to_float
+from fnad.engine.node import Node, to_float
+from fnad.engine.tape import Tape
 from fnad.errors import OutputTypeError, TapeError
 
-__all__ = ["check_output"]
+__all__ = ["check_output", "parameter_names"]
+
+# f -> the names of its leading positional parameters; inspect.signature costs more than a
+# small trace, and a transformed function is called again and again.
+_positional: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def parameter_names(f: Callable[..., Any], count: int) -> list[str]:
+    """Names for ``count`` positional arguments of ``f``: its parameters' names, then
+    ``arg{i}`` (past them, or for ``*args``). The labels of a traced function's inputs,
+    so that every message about them (strict() errors included) names them alike.
+
+    >>> parameter_names(lambda x, y, *rest: x, 4)
+    ['x', 'y', 'arg2', 'arg3']
+    """
+    try:
+        known = _positional.get(f)
+    except TypeError:  # not weakly referenceable
+        known = None
+    if known is None:
+        try:
+            parameters = list(inspect.signature(f).parameters.values())
+        except (TypeError, ValueError):
+            parameters = []
+        leading: list[str] = []
+        for p in parameters:
+            if p.kind is p.VAR_POSITIONAL:
+                break
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                leading.append(p.name)
+        known = tuple(leading)
+        with contextlib.suppress(TypeError):  # not weakly referenceable: computed each time
+            _positional[f] = known
+    names = list(known[:count])
+    names.extend(f"arg{i}" for i in range(len(names), count))
+    return names
 
 
 def check_output(name: str, f: object, tape: Tape, out: object) -> Node | float:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any, NamedTuple, Union
 
-from fnad.engine.core import CONST
+from fnad.engine import CONST
 from fnad.engine.rules import Rule, RuleTable
 from fnad.engine.table import GraphTable
 from fnad.errors import GraphFormatError

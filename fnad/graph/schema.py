@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 
-from fnad.engine.core import CONST
+from fnad.engine import CONST
 from fnad.engine.table import INPUT, input_names
 
 __all__ = [

@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape
 import attrs
 import networkx as nx
 
-from fnad.engine.core import Node, backpropagate
+from fnad.engine import Node, backpropagate
 from fnad.errors import OperandTypeError
 from fnad.graph.schema import (
     GRAPHML_KEYS,

@@ -18,17 +18,19 @@ import math
 import random
 from typing import NamedTuple
 
-from fnad.engine.core import to_float
+from fnad.engine import to_float
 from fnad.errors import OperandTypeError, OperandValueError
 
-__all__ = ["Dataset", "Point", "moons"]
+__all__ = ["Dataset", "Point", "moons", "spirals"]
 
 Point = tuple[float, float]
 """A point of the plane, ``(x, y)``."""
 
 
 class Dataset(NamedTuple):
-    """Points and their ±1 labels, index for index; unpacks as ``points, labels = ...``."""
+    """Points and their labels, index for index; unpacks as ``points, labels = ...``.
+
+    Labels are ±1 for :func:`moons` and class indices 0, 1, … for :func:`spirals`."""
 
     points: tuple[Point, ...]
     labels: tuple[int, ...]
@@ -87,5 +89,61 @@ def moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
             points.append((x, y))
             labels.append(label)
     order = list(range(n))
+    rng.shuffle(order)
+    return Dataset(tuple(points[i] for i in order), tuple(labels[i] for i in order))
+
+
+def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int = 0) -> Dataset:
+    """``classes`` interleaved spiral arms, labelled 0 to ``classes - 1``: a multi-class toy set.
+
+    CS231n's spiral data: arm ``c`` has ``n // classes`` points (the first arms one more when
+    ``n`` does not divide), at radii evenly spaced from 0 to 1 and angles
+    ``2π·c/classes + 4·r`` turning with the radius ``r``, plus Gaussian noise of standard deviation
+    ``noise`` on the angle; points are shuffled. Train ``MLP(2, [16, 16, classes])`` on it
+    with :func:`fnad.nn.softmax_cross_entropy` and measure it with :func:`fnad.nn.accuracy`.
+
+    Args:
+        n: number of points (at least ``classes``).
+        classes: number of arms (at least 2).
+        noise: standard deviation of the angular noise, in radians (0: on the arms).
+        seed: the data depend on this and nothing else.
+
+    >>> points, labels = spirals(6, classes=3, noise=0.0)
+    >>> sorted(labels), len(points)
+    ([0, 0, 1, 1, 2, 2], 6)
+    >>> spirals(90, seed=3) == spirals(90, seed=3)
+    True
+    >>> spirals(2, classes=3)
+    Traceback (most recent call last):
+    ...
+    fnad.errors.OperandValueError: spirals: n must be an int >= classes (3), one point per arm at least, got 2
+    """
+    for name, number in (("n", n), ("classes", classes), ("seed", seed)):
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise OperandTypeError(
+                f"spirals: {name} must be an int, got {number!r} ({type(number).__name__})"
+            )
+    if classes < 2:
+        raise OperandValueError(f"spirals: classes must be an int >= 2, got {classes}")
+    if n < classes:
+        raise OperandValueError(
+            f"spirals: n must be an int >= classes ({classes}), one point per arm at least, got {n}"
+        )
+    sigma = to_float(noise, "spirals")
+    if not (sigma >= 0.0 and math.isfinite(sigma)):
+        raise OperandValueError(f"spirals: noise must be a finite number >= 0, got {noise!r}")
+    rng = random.Random(seed)
+    points: list[Point] = []
+    labels: list[int] = []
+    for c in range(classes):
+        count = n // classes + (1 if c < n % classes else 0)
+        for i in range(count):
+            radius = i / (count - 1) if count > 1 else 1.0
+            angle = 2.0 * math.pi * c / classes + 4.0 * radius
+            if sigma:
+                angle += rng.gauss(0.0, sigma)
+            points.append((radius * math.sin(angle), radius * math.cos(angle)))
+            labels.append(c)
+    order = list(range(len(points)))
     rng.shuffle(order)
     return Dataset(tuple(points[i] for i in order), tuple(labels[i] for i in order))

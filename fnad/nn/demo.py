@@ -5,6 +5,7 @@ Run it as ``fnad demo`` or ``python -m fnad.nn.demo``::
     fnad demo                      # 100 steps with a progress bar, then a summary
     fnad demo --plot moons.png     # also draw the decision boundary (.png, .svg or .pdf)
     fnad demo --flow flow.png      # also draw the gradient flow of every step (docs/flow.md)
+    fnad demo --landscape l.png    # also draw the loss landscape around the trained model
     fnad demo --json               # only a JSON summary on stdout: steps, loss, accuracy, seconds
 
 The setup is micrograd's: 100 points with noise 0.1, the hinge loss plus L2 regularisation
@@ -38,7 +39,10 @@ from fnad._internal import format_of, positive_int
 from fnad.errors import OutputFormatError
 from fnad.nn.datasets import Point, moons
 from fnad.nn.flow import FlowStats, flow_step, history_as_dict, plot_flow
-from fnad.nn.model import MLP, MOONS, accuracy, hinge_loss, l2, train_step
+from fnad.nn.landscape import loss_landscape, plot_landscape, score_program
+from fnad.nn.losses import accuracy, hinge_loss, l2
+from fnad.nn.model import MLP
+from fnad.nn.training import MOONS, train_step
 
 __all__ = [
     "ALPHA",
@@ -111,7 +115,8 @@ def train(
     model had when the step began, as micrograd's demo prints them. The step is compiled
     once and replayed (:func:`fnad.nn.train_step`); ``compiled=False`` traces every step.
     Given a list ``flows``, each step's gradient flow statistics are appended to it (the
-    training is the same; the statistics read each step's graph, so it is traced eagerly).
+    training is the same; the statistics are read from the compiled step's replay,
+    :func:`fnad.nn.flow.flow_step`, or from each step's graph with ``compiled=False``).
 
     >>> from fnad.nn.datasets import moons
     >>> points, labels = moons(10, noise=0.1, seed=0)
@@ -126,7 +131,7 @@ def train(
             )
         else:
             (model, loss, acc), stats = flow_step(
-                model, points, labels, learning_rate(k, steps), ALPHA
+                model, points, labels, learning_rate(k, steps), ALPHA, compiled=compiled
             )
             flows.append(stats)
         if on_step is not None:
@@ -174,7 +179,13 @@ def plot(
     y0, y1 = min(ys) - 0.5, max(ys) + 0.5
     gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
     gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
-    scores = [[model((x, y)) for x in gx] for y in gy]
+    # Every grid point at once: the model's score as a program, batched over NumPy arrays
+    # (matplotlib needs NumPy, so it is there).
+    import numpy as np
+
+    mesh_x, mesh_y = np.meshgrid(gx, gy)
+    batch = score_program(model).batch({"x0": mesh_x.ravel(), "x1": mesh_y.ravel()}, gradient=False)
+    scores = batch.values.reshape(resolution, resolution).tolist()
     classes = [[1.0 if s > 0.0 else -1.0 for s in row] for row in scores]
 
     width, height = PLOT_SIZE
@@ -279,8 +290,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> parser = argparse.ArgumentParser()
     >>> add_arguments(parser)
     >>> args = parser.parse_args(["--steps", "5", "--json"])
-    >>> args.steps, args.seed, args.json, args.plot, args.flow
-    (5, 1337, True, None, None)
+    >>> args.steps, args.seed, args.json, args.plot, args.flow, args.landscape
+    (5, 1337, True, None, None, None)
     """
     parser.add_argument(
         "--steps",
@@ -326,10 +337,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--flow",
-        metavar="FILE.png",
+        metavar="FILE",
         default=None,
-        help="write the gradient flow of every step (|gradient| per layer, dead relu units) "
-        "to this PNG (needs matplotlib)",
+        help="draw the gradient flow of every step (|gradient| per layer, dead relu units) "
+        "into FILE, as PNG, SVG or PDF by its extension (needs matplotlib)",
+    )
+    parser.add_argument(
+        "--landscape",
+        metavar="FILE",
+        default=None,
+        help="draw the loss landscape around the trained model (the training loss on a "
+        "50x50 grid of two filter-normalised random directions, Li et al. 2018) into FILE, "
+        "as PNG, SVG or PDF by its extension (needs matplotlib and numpy)",
     )
 
 
@@ -353,6 +372,10 @@ def run(
         if args.flow is not None:
             check_plot_path(args.flow)
             _require("matplotlib", "--flow")
+        if getattr(args, "landscape", None) is not None:
+            check_plot_path(args.landscape)
+            _require("matplotlib", "--landscape")
+            _require("numpy", "--landscape")
         if not args.json:
             _require("tqdm", "the progress bar")
     except _MissingExtra as error:
@@ -377,17 +400,22 @@ def run(
             bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=False)
             bar.update(1)
 
-    # Flow statistics read each step's graph, so --flow trains eagerly; without it the
-    # demo replays the compiled step.
+    # With --flow, the statistics come from the same compiled replay (its gradient and
+    # the hidden units' outputs); --eager traces every step, with or without --flow.
     flows: list[FlowStats] | None = [] if args.flow is not None else None
     started = time.perf_counter()
     try:
         model = train(model, points, labels, steps, on_step, flows, compiled=not args.eager)
+        seconds = time.perf_counter() - started
+        # Each step reports the loss its model had *before* its update (as micrograd prints
+        # it); the summary is the trained model's, after the last update. The bar ends on the
+        # trained model's numbers too, so the two never disagree.
+        loss, acc = evaluate(model, points, labels)
+        if bar is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}", refresh=True)
     finally:
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - started
-    loss, acc = evaluate(model, points, labels)
     summary = Summary(steps, loss, acc, seconds, args.seed, args.samples, args.noise)
 
     if args.plot is not None:
@@ -407,6 +435,22 @@ def run(
             )
             return 2
 
+    landscape = getattr(args, "landscape", None)
+    if landscape is not None:
+        title = f"training loss around the trained {model!r} on the moons"
+        try:
+            plot_landscape(
+                loss_landscape(model, points, labels, alpha=ALPHA, seed=args.seed),
+                landscape,
+                title,
+            )
+        except OSError as error:
+            print(
+                f"fnad demo: error: cannot write the landscape to {landscape!r}: {error}",
+                file=err,
+            )
+            return 2
+
     if args.json:
         document = summary.as_dict()
         if flows is not None:
@@ -418,11 +462,17 @@ def run(
             f"{steps} steps in {seconds:.1f} s",
             file=out,
         )
-        print(f"final loss {loss:.4f}, training accuracy {acc:.1%}", file=out)
+        print(
+            f"final loss {loss:.4f}, training accuracy {acc:.1%} (the trained model, after "
+            f"step {steps})",
+            file=out,
+        )
         if args.plot is not None:
             print(f"wrote {args.plot}", file=out)
         if args.flow is not None:
             print(f"wrote {args.flow}", file=out)
+        if landscape is not None:
+            print(f"wrote {landscape}", file=out)
     return 0
 
 

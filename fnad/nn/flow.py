@@ -6,7 +6,7 @@ pass none at all (dead), and whether the gradient shrinks or grows from layer to
 after ``loss.backward()``:
 
 >>> import fnad
->>> from fnad.nn.model import MLP, hinge_loss
+>>> from fnad.nn import MLP, hinge_loss
 >>> from fnad.nn.flow import flow_stats
 >>> with fnad.Tape():
 ...     net = MLP(2, [4, 4, 1], seed=1).trace()
@@ -47,10 +47,13 @@ from typing import Any
 
 import attrs
 
-from fnad.engine.core import Gradients, Node, Tape
+from fnad._internal import format_of
+from fnad.engine import Gradients, Node, Tape
 from fnad.errors import OperandTypeError, RenderError, TapeError
 from fnad.graph.schema import encode_float
-from fnad.nn.model import MLP, StepResult, accuracy, hinge_loss, l2
+from fnad.nn.losses import accuracy, hinge_loss, l2
+from fnad.nn.model import MLP
+from fnad.nn.training import StepResult, step_program
 from fnad.viz.render import number
 from fnad.viz.summary import GradStats, euclidean_norm, place
 
@@ -280,25 +283,48 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
             if tape.local_derivatives(node)[0] != 0.0:
                 active[group] = active.get(group, 0) + 1
 
+    return _assemble(net, net.gradient(grads), active, evaluations, loss.data, neurons)
+
+
+def _assemble(
+    model: MLP[Any],
+    gradient: Sequence[float],
+    active: dict[str, int],
+    evaluations: dict[str, int],
+    loss: float,
+    neurons: bool,
+) -> FlowStats:
+    """The statistics of a step from its gradient (in ``parameters()`` order) and, per relu
+    neuron named ``L1.N3``, how many of its evaluations passed gradient."""
     layers: list[LayerFlow] = []
     norms: list[float] = []
-    for i, layer in enumerate(net.layers):
-        relu = layer.neurons[0].nonlin
-        weight_grads = [grads.get(w, 0.0) for n in layer.neurons for w in n.w]
-        bias_grads = [grads.get(n.b, 0.0) for n in layer.neurons]
+    position = 0
+    samples = 0
+    for i, layer in enumerate(model.layers):
+        relu = layer.neurons[0].activation == "relu"
+        weight_grads: list[float] = []
+        bias_grads: list[float] = []
         per_neuron = []
         for j, neuron in enumerate(layer.neurons):
             name = f"L{i}.N{j}"
+            w = list(gradient[position : position + neuron.nin])
+            b = gradient[position + neuron.nin]
+            position += neuron.nin + 1
+            weight_grads.extend(w)
+            bias_grads.append(b)
+            is_relu = neuron.activation == "relu"
             per_neuron.append(
                 NeuronFlow(
                     name=name,
-                    weights=GradStats.of([grads.get(w, 0.0) for w in neuron.w]),
-                    bias=grads.get(neuron.b, 0.0),
-                    relu=neuron.nonlin,
-                    active=active.get(name, 0) if neuron.nonlin else 0,
-                    evaluations=evaluations.get(name, 0) if neuron.nonlin else 0,
+                    weights=GradStats.of(w),
+                    bias=b,
+                    relu=is_relu,
+                    active=active.get(name, 0) if is_relu else 0,
+                    evaluations=evaluations.get(name, 0) if is_relu else 0,
                 )
             )
+        # Only relu units count: the hinge loss's own relus sit in the output neuron's group.
+        samples = max(samples, *(n.evaluations for n in per_neuron))
         norm = euclidean_norm(weight_grads + bias_grads)
         norms.append(norm)
         layers.append(
@@ -316,8 +342,7 @@ def flow_stats(net: MLP[Node], grads: Gradients[float], *, neurons: bool = False
         )
     for i in range(len(layers) - 1):
         layers[i] = attrs.evolve(layers[i], ratio=_ratio(norms[i], norms[i + 1]))
-    samples = max(evaluations.values(), default=0)
-    return FlowStats(tuple(layers), loss.data, samples)
+    return FlowStats(tuple(layers), loss, samples)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -334,19 +359,30 @@ def flow_step(
     alpha: float = 1e-4,
     *,
     neurons: bool = False,
+    compiled: bool = True,
 ) -> tuple[StepResult, FlowStats]:
     """:func:`fnad.nn.train_step` (same arithmetic, same result) plus the step's
     :func:`flow_stats`.
 
+    By default the step is the compiled one (:func:`fnad.nn.step_program` with the hidden
+    units' outputs as auxiliary values) and the statistics are read from the replay's
+    numbers: its gradient and, for the dead units, each relu's output at each point (a relu
+    passes gradient exactly where its output is not ≤ 0). They equal the statistics of an
+    eager step, which ``compiled=False`` computes from the traced graph.
+
     >>> from fnad.nn.datasets import moons
-    >>> from fnad.nn.model import train_step
+    >>> from fnad.nn.training import train_step
     >>> points, labels = moons(20, noise=0.1, seed=0)
     >>> result, stats = flow_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
     >>> result == train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
     True
     >>> [layer.name for layer in stats.layers], stats.samples
     (['L0', 'L1'], 20)
+    >>> flow_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5, compiled=False)[1] == stats
+    True
     """
+    if compiled:
+        return _compiled_flow_step(model, points, labels, lr, alpha, neurons)
     with Tape() as tape:
         net = model.trace()
         scores = [net(x) for x in points]
@@ -359,15 +395,50 @@ def flow_step(
     return result, stats
 
 
+def _compiled_flow_step(
+    model: MLP[float],
+    points: Sequence[Sequence[float]],
+    labels: Sequence[float],
+    lr: float,
+    alpha: float,
+    neurons: bool,
+) -> tuple[StepResult, FlowStats]:
+    program = step_program(model, points, labels, alpha, hidden=True)
+    replay = program.evaluate(model._parameter_values())
+    hidden = model.layers[:-1]
+    width = sum(layer.nout for layer in hidden)
+    count = len(replay.aux) // (1 + width)  # aux: the scores, then width values per point
+    scores, units = replay.aux[:count], replay.aux[count:]
+    active: dict[str, int] = {}
+    evaluations: dict[str, int] = {}
+    offset = 0
+    for i, layer in enumerate(hidden):
+        for j, neuron in enumerate(layer.neurons):
+            if neuron.activation != "relu":
+                continue
+            name = f"L{i}.N{j}"
+            outputs = units[offset + j :: width]
+            evaluations[name] = len(outputs)
+            # relu'(x) is 0 where x <= 0 and 1 elsewhere (nan included); relu(x) <= 0
+            # exactly where x <= 0
+            active[name] = sum(1 for out in outputs if not out <= 0.0)
+        offset += layer.nout
+    stats = _assemble(model, replay.gradient, active, evaluations, replay.value, neurons)
+    result = StepResult(model.step(replay.gradient, lr), replay.value, accuracy(scores, labels))
+    return result, stats
+
+
 # --------------------------------------------------------------------------- picture
 
 
-def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title: str = "") -> None:
-    """Write a PNG of a run's gradient flow: one statistics value per training step.
+def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title: str = "") -> Any:
+    """Draw a run's gradient flow, one statistics value per training step, into ``path``
+    (PNG, SVG or PDF by its extension).
 
-    Top: the mean |gradient| of each layer's weights against the step (log scale), so a
-    layer whose gradient vanishes or explodes stands out. Bottom: the fraction of dead relu
-    units of each hidden layer. The picture is :data:`FLOW_PLOT_SIZE` pixels, drawn with
+    Top: the loss at each step (log scale). Middle: the mean |gradient| of each layer's
+    weights against the step (log scale), so a layer whose gradient vanishes or explodes
+    stands out. Bottom: the fraction of dead relu units of each hidden layer, up to the most
+    seen (at least 25%). Returns the matplotlib ``Figure`` (which shows itself in Jupyter). The picture is :data:`FLOW_PLOT_SIZE` pixels, drawn with
     matplotlib's Agg renderer through a bare ``Figure`` (no pyplot state is touched).
     """
     if not history:
@@ -381,12 +452,26 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
             "plot_flow() needs matplotlib, which is not installed; install the demo extra: "
             "pip install 'fnad[demo]'"
         ) from None
+    kind = format_of(
+        os.fspath(path),
+        ("png", "svg", "pdf"),
+        "cannot write the flow plot to",
+        "a picture format fnad writes",
+        "name the file .png, .svg or .pdf",
+    )
     names = [layer.name for layer in history[0].layers]
     steps = list(range(len(history)))
     width, height = FLOW_PLOT_SIZE
     figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI, layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    losses_axes, top, bottom = figure.subplots(3, 1, sharex=True, height_ratios=[2, 3, 1.6])
+    losses_axes.plot(
+        steps, [_positive(stats.loss) for stats in history], color="#252525", linewidth=1.5
+    )
+    losses_axes.set_yscale("log")
+    losses_axes.set_ylabel("loss")
+    losses_axes.grid(True, which="major", alpha=0.3)
     colors = ["#2171b5", "#cb181d", "#238b45", "#6a51a3", "#d94801", "#525252"]
+    most_dead = 0.0
     for k, name in enumerate(names):
         color = colors[k % len(colors)]
         means = [_positive(stats.layers[k].weights.mean_abs) for stats in history]
@@ -395,13 +480,16 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
         top.plot(steps, maxima, color=color, linewidth=0.8, linestyle=":", alpha=0.8)
         if history[0].layers[k].relu:
             dead = [stats.layers[k].dead_fraction or 0.0 for stats in history]
-            bottom.plot(steps, dead, color=color, linewidth=1.5, label=f"{name}")
+            most_dead = max(most_dead, *dead)
+            bottom.step(steps, dead, where="mid", color=color, linewidth=1.5, label=f"{name}")
     top.set_yscale("log")
-    top.set_ylabel("|∂loss/∂weight|  (dotted: max)")
+    top.set_ylabel("|∂loss/∂weight|\n(dotted: max)")
     top.legend(loc="upper right", fontsize="small")
     top.grid(True, which="major", alpha=0.3)
-    bottom.set_ylim(-0.03, 1.03)
-    bottom.set_ylabel("dead relu units")
+    # Up to the most dead units seen (at least 25%), so a few dead units are not a flat
+    # line at the bottom of an empty panel.
+    bottom.set_ylim(-0.02, min(1.0, max(0.25, most_dead * 1.25)) + 0.02)
+    bottom.set_ylabel("dead relu\nunits")
     bottom.set_xlabel("training step")
     bottom.yaxis.set_major_formatter("{x:.0%}")
     bottom.grid(True, alpha=0.3)
@@ -409,7 +497,8 @@ def plot_flow(history: Sequence[FlowStats], path: str | os.PathLike[str], title:
         bottom.legend(loc="upper right", fontsize="small")
     if title:
         figure.suptitle(title, fontsize="medium")
-    figure.savefig(os.fspath(path), format="png", dpi=_DPI)
+    figure.savefig(os.fspath(path), format=kind, dpi=_DPI)
+    return figure
 
 
 def _positive(value: float) -> float:

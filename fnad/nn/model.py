@@ -14,7 +14,8 @@ the whole graph is freed, so a thousand steps use the memory of one. (A Node kee
 alive and the tape its Nodes, so it is the cyclic garbage collector that frees them.)
 
 >>> import fnad
->>> from fnad.nn.model import MLP, hinge_loss
+>>> from fnad.nn.model import MLP
+>>> from fnad.nn.losses import hinge_loss
 >>> model = MLP(2, [4, 1], seed=0)
 >>> len(model.parameters())
 17
@@ -31,49 +32,41 @@ A model whose parameters are floats also runs on floats, fast, with no graph at 
 >>> model((1.0, -1.0)) == net((1.0, -1.0)).data
 True
 
-The loss :func:`hinge_loss` plus :func:`l2` is the one of micrograd's demo,
-``mean(relu(1 - yᵢ·scoreᵢ)) + α·Σ p²``; :func:`train_step` is one step of that demo.
+Hidden layers apply relu, tanh or sigmoid (``activation``); the output layer is linear.
+``model.save(path)`` / ``MLP.load(path)`` keep a model as JSON (:mod:`fnad.nn.files`).
+The losses live in :mod:`fnad.nn.losses`, training steps in :mod:`fnad.nn.training` and
+optimizers in :mod:`fnad.nn.optim`; their names still import from here, as before the split.
 
-This module uses only fnad's public API (``Node``, ``Tape``, the ops); it depends on
-:mod:`fnad.engine.core`, :mod:`fnad.engine.ops` and :mod:`fnad.errors`, and nothing depends on it.
+This module records through ``Node`` and ``Tape`` only; it depends on
+:mod:`fnad.engine`, :mod:`fnad._floats` (the activations on floats), :mod:`fnad.errors`
+and :mod:`fnad.nn.arrays` (NumPy inputs, without importing NumPy).
 """
 
 from __future__ import annotations
 
 import itertools
-import math
+import os
 import random
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
-from fnad.compiled.program import Program
-from fnad.engine.core import Node, Operand, Tape, current_tape, to_float
-from fnad.engine.ops import relu, value
-from fnad.engine.rules import current_rules
+from fnad import _floats
+from fnad.engine import Node, Operand, Tape, current_tape, to_float
 from fnad.errors import ImmutableError, MissingAttributeError, OperandTypeError, OperandValueError
+from fnad.nn import arrays
 
 __all__ = [
+    "ACTIVATIONS",
     "MLP",
-    "MOONS",
-    "Adam",
     "Layer",
-    "MoonsSettings",
     "Neuron",
-    "StepResult",
-    "accuracy",
-    "hinge_loss",
-    "l2",
-    "step_program",
-    "train_step",
 ]
 
 P = TypeVar("P", float, Node)
 """What a model's parameters are: floats (a model at rest) or Nodes (a traced model)."""
 Q = TypeVar("Q", float, Node)
-S = TypeVar("S", float, Node)
 
 Seed = int | random.Random | None
 """An int seed, a ``random.Random`` to draw from, or None for an unseeded generator."""
@@ -104,6 +97,27 @@ def _float_relu(x: float) -> float:
     return 0.0 if x < 0.0 else x
 
 
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+"""The activations a neuron can apply to its weighted sum (``linear``: none)."""
+
+_ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+
+
+def _activation(who: str, activation: object) -> str:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise OperandValueError(
+            f"{who}: activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got "
+            f"{activation!r}"
+        )
+    return activation
+
+
+def _hidden(activation: str) -> str:
+    # Neuron.of's activation for a neuron that is not linear ("relu" for a linear one, which
+    # nonlin=False overrides).
+    return "relu" if activation == "linear" else activation
+
+
 def _leaf(tape: Tape, data: float, label: str) -> Node:
     with tape:
         return Node(data, label=label)
@@ -114,10 +128,12 @@ def _leaf(tape: Tape, data: float, label: str) -> Node:
 
 @attrs.frozen(init=False)
 class Neuron(Generic[P]):
-    """``act = b + Σ wᵢ·xᵢ``, then ``relu(act)`` if ``nonlin``: micrograd's neuron, immutable.
+    """``act = b + Σ wᵢ·xᵢ``, then its activation: micrograd's neuron, immutable.
 
     ``Neuron(nin)`` draws the weights uniformly from [-1, 1] and sets the bias to 0, as
-    micrograd does; ``seed`` makes that reproducible.
+    micrograd does; ``seed`` makes that reproducible. The activation is relu (micrograd's
+    hidden neurons) unless ``activation`` says ``"tanh"``, ``"sigmoid"`` or ``"linear"``;
+    ``nonlin=False`` is micrograd's spelling of ``"linear"``.
 
     >>> n = Neuron(3, seed=0)
     >>> n.nin, n.b, len(n.parameters())
@@ -126,30 +142,49 @@ class Neuron(Generic[P]):
     0.0
     >>> Neuron(2, nonlin=False, seed=0) == Neuron(2, nonlin=False, seed=0)
     True
+    >>> import math
+    >>> Neuron.of([1.0], 0.0, activation="tanh")((0.5,)) == math.tanh(0.5)
+    True
     """
 
     w: tuple[P, ...]
     """The weights, one per input."""
     b: P
     """The bias."""
-    nonlin: bool
-    """Whether a relu follows (micrograd's hidden neurons) or not (its output neuron)."""
+    activation: str
+    """What follows the weighted sum: one of :data:`ACTIVATIONS`."""
 
-    def __init__(self: Neuron[float], nin: int, *, nonlin: bool = True, seed: Seed = None) -> None:
+    def __init__(
+        self: Neuron[float],
+        nin: int,
+        *,
+        nonlin: bool = True,
+        activation: str = "relu",
+        seed: Seed = None,
+    ) -> None:
         rng = _rng(seed)
         nin = _count("Neuron", "nin", nin)
-        self.__attrs_init__(tuple(rng.uniform(-1.0, 1.0) for _ in range(nin)), 0.0, bool(nonlin))
+        act = _activation("Neuron", activation) if nonlin else "linear"
+        self.__attrs_init__(tuple(rng.uniform(-1.0, 1.0) for _ in range(nin)), 0.0, act)
 
     @classmethod
-    def of(cls, w: Sequence[Q], b: Q, nonlin: bool = True) -> Neuron[Q]:
+    def of(
+        cls, w: Sequence[Q], b: Q, nonlin: bool = True, *, activation: str = "relu"
+    ) -> Neuron[Q]:
         """A neuron with exactly these parameters (floats or Nodes).
 
         >>> Neuron.of([0.5, -2.0], 1.0, nonlin=False)((2.0, 1.0))
         0.0
         """
+        act = _activation("Neuron.of", activation) if nonlin else "linear"
         neuron: Neuron[Q] = object.__new__(Neuron)
-        neuron.__attrs_init__(tuple(w), b, nonlin)
+        neuron.__attrs_init__(tuple(w), b, act)
         return neuron
+
+    @property
+    def nonlin(self) -> bool:
+        """Whether an activation follows the weighted sum (micrograd's name), i.e. not linear."""
+        return self.activation != "linear"
 
     @property
     def nin(self) -> int:
@@ -175,12 +210,17 @@ class Neuron(Generic[P]):
         act: Any = self.b
         for wi, xi in zip(self.w, x, strict=True):
             act = act + wi * xi
-        if not self.nonlin:
+        activation = self.activation
+        if activation == "relu":
+            return _float_relu(act) if type(act) is float else act.relu()
+        if activation == "linear":
             return act
-        return _float_relu(act) if type(act) is float else act.relu()
+        if type(act) is float:
+            return _floats.tanh(act) if activation == "tanh" else _floats.sigmoid(act)
+        return act.tanh() if activation == "tanh" else act.sigmoid()
 
     def __repr__(self) -> str:
-        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+        return f"{_ACTIVATION_NAMES[self.activation]}Neuron({len(self.w)})"
 
 
 def _preview_value(x: object) -> str:
@@ -212,11 +252,20 @@ class Layer(Generic[P]):
     neurons: tuple[Neuron[P], ...]
 
     def __init__(
-        self: Layer[float], nin: int, nout: int, *, nonlin: bool = True, seed: Seed = None
+        self: Layer[float],
+        nin: int,
+        nout: int,
+        *,
+        nonlin: bool = True,
+        activation: str = "relu",
+        seed: Seed = None,
     ) -> None:
         rng = _rng(seed)
         nout = _count("Layer", "nout", nout)
-        self.__attrs_init__(tuple(Neuron(nin, nonlin=nonlin, seed=rng) for _ in range(nout)))
+        act = _activation("Layer", activation)
+        self.__attrs_init__(
+            tuple(Neuron(nin, nonlin=nonlin, activation=act, seed=rng) for _ in range(nout))
+        )
 
     @classmethod
     def of(cls, neurons: Sequence[Neuron[Q]]) -> Layer[Q]:
@@ -263,10 +312,12 @@ class Layer(Generic[P]):
 
 @attrs.frozen(init=False)
 class MLP(Generic[P]):
-    """A multi-layer perceptron: relu hidden layers and a linear output layer.
+    """A multi-layer perceptron: hidden layers with an activation, and a linear output layer.
 
     ``MLP(2, [16, 16, 1])`` is the network of micrograd's moons demo: 2 inputs, two hidden
     layers of 16 relu neurons, one linear output neuron (337 parameters).
+    ``activation="tanh"`` (or ``"sigmoid"``, ``"linear"``) changes the hidden layers'; the
+    output layer stays linear, so its outputs are scores (logits) for any loss.
 
     >>> model = MLP(2, [16, 16, 1], seed=1337)
     >>> model.shape, len(model.parameters())
@@ -278,12 +329,23 @@ class MLP(Generic[P]):
 
     ``model(x)`` returns the single output of a one-output network; ``model.outputs(x)``
     returns all the outputs of any network.
+
+    >>> MLP(2, [8, 3], activation="tanh", seed=0)
+    MLP(2, [8, 3], activation='tanh')
     """
 
     layers: tuple[Layer[P], ...]
 
-    def __init__(self: MLP[float], nin: int, nouts: Sequence[int], *, seed: Seed = None) -> None:
+    def __init__(
+        self: MLP[float],
+        nin: int,
+        nouts: Sequence[int],
+        *,
+        activation: str = "relu",
+        seed: Seed = None,
+    ) -> None:
         rng = _rng(seed)
+        activation = _activation("MLP", activation)
         nin = _count("MLP", "nin", nin)
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise OperandTypeError(
@@ -293,7 +355,8 @@ class MLP(Generic[P]):
         last = len(nouts) - 1
         self.__attrs_init__(
             tuple(
-                Layer(sizes[i], sizes[i + 1], nonlin=i != last, seed=rng) for i in range(len(nouts))
+                Layer(sizes[i], sizes[i + 1], nonlin=i != last, activation=activation, seed=rng)
+                for i in range(len(nouts))
             )
         )
 
@@ -324,7 +387,27 @@ class MLP(Generic[P]):
 
         The same order as micrograd's ``MLP.parameters()``, and the order of the
         gradients that :meth:`gradient` returns and :meth:`step` takes.
+
+        A float model's parameters are floats (a float subclass that prints and computes
+        as one), values rather than variables: micrograd's ``p.data -= lr * p.grad`` has
+        nothing to update, and says how fnad does it instead.
+
+        >>> model = MLP(2, [2, 1], seed=0)
+        >>> p = model.parameters()[0]
+        >>> p == model.layers[0].neurons[0].w[0], isinstance(p, float)
+        (True, True)
+        >>> p.data -= 0.1 * p.grad
+        Traceback (most recent call last):
+        ...
+        fnad.errors.MissingAttributeError: MLP(...).parameters() are plain floats, ...
         """
+        params = self._parameter_values()
+        if params and type(params[0]) is float:
+            return tuple(map(_FloatParameter, params))
+        return params
+
+    def _parameter_values(self) -> tuple[P, ...]:
+        """:meth:`parameters` as stored: builtin floats (or Nodes), for the fast paths."""
         return tuple(p for layer in self.layers for p in layer.parameters())
 
     def labels(self) -> tuple[str, ...]:
@@ -348,7 +431,8 @@ class MLP(Generic[P]):
         >>> zeros((3.0, 4.0))
         0.0
         """
-        given = tuple(values)
+        # builtin floats, not the float subclass parameters() hands out
+        given = tuple(float(v) if type(v) is _FloatParameter else v for v in values)
         expected = sum(len(n.w) + 1 for layer in self.layers for n in layer.neurons)
         if len(given) != expected:
             raise OperandValueError(
@@ -361,7 +445,9 @@ class MLP(Generic[P]):
             neurons = []
             for neuron in layer.neurons:
                 w = tuple(next(it) for _ in neuron.w)
-                neurons.append(Neuron.of(w, next(it), neuron.nonlin))
+                neurons.append(
+                    Neuron.of(w, next(it), neuron.nonlin, activation=_hidden(neuron.activation))
+                )
             layers.append(Layer.of(neurons))
         return MLP.of(layers)
 
@@ -381,7 +467,7 @@ class MLP(Generic[P]):
         with target:
             return self.with_parameters(
                 Node(p, label=name)
-                for p, name in zip(self.parameters(), self.labels(), strict=True)
+                for p, name in zip(self._parameter_values(), self.labels(), strict=True)
             )
 
     def gradient(self: MLP[Node], grads: Mapping[Node, float]) -> tuple[float, ...]:
@@ -416,19 +502,36 @@ class MLP(Generic[P]):
     # -- forward -----------------------------------------------------------------------
 
     @overload
-    def outputs(self: MLP[float], x: Sequence[float]) -> tuple[float, ...]: ...
+    def outputs(
+        self: MLP[float], x: Sequence[float], *, hidden: list[Any] | None = None
+    ) -> tuple[float, ...]: ...
     @overload
-    def outputs(self: MLP[Node], x: Sequence[Operand]) -> tuple[Node, ...]: ...
-    def outputs(self, x: Sequence[Any]) -> tuple[Any, ...]:
+    def outputs(
+        self: MLP[Node], x: Sequence[Operand], *, hidden: list[Any] | None = None
+    ) -> tuple[Node, ...]: ...
+    def outputs(self, x: Sequence[Any], *, hidden: list[Any] | None = None) -> tuple[Any, ...]:
         """Every output of the last layer for the input ``x``.
 
         On a traced network, numbers in ``x`` are recorded once as constants (not once per
-        neuron that reads them); on a float network ``x`` must be numbers.
+        neuron that reads them); on a float network ``x`` must be numbers. ``x`` may be a
+        1-D NumPy array (a row of sklearn's ``make_moons`` output, say). Given a list
+        ``hidden``, the outputs of every hidden layer (after their activation), layer by
+        layer, are appended to it (the gradient-flow statistics read them).
+
+        >>> hidden = []
+        >>> MLP(2, [3, 2, 1], seed=0).outputs((1.0, 2.0), hidden=hidden) and len(hidden)
+        5
         """
+        x = arrays.point(x, f"{self!r}")
         if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
             raise OperandTypeError(
                 f"{self!r}: the input is {_preview_value(x)}, not a sequence of "
                 f"{self.layers[0].nin} numbers; pass e.g. model([0.5, -1.0])"
+            )
+        if len(x) != self.layers[0].nin:
+            raise OperandValueError(
+                f"{self!r}: the input has {len(x)} numbers, the network reads "
+                f"{self.layers[0].nin}: {_preview(x)}; pass one number per input"
             )
         values: Sequence[Any]
         first = self.layers[0].neurons[0].b
@@ -447,6 +550,8 @@ class MLP(Generic[P]):
             ]
         for layer in self.layers:
             values = layer(values)
+            if hidden is not None and layer is not self.layers[-1]:
+                hidden.extend(values)
         return tuple(values)
 
     @overload
@@ -473,7 +578,7 @@ class MLP(Generic[P]):
         >>> round(w - w2, 12), b2
         (0.5, 1.0)
         """
-        params = self.parameters()
+        params = self._parameter_values()
         if len(grads) != len(params):
             raise OperandValueError(
                 f"MLP.step: got {len(grads)} gradients for {len(params)} parameters; pass "
@@ -484,12 +589,85 @@ class MLP(Generic[P]):
             p - rate * to_float(g, "MLP.step") for p, g in zip(params, grads, strict=True)
         )
 
+    # -- files ---------------------------------------------------------------------------
+
+    def save(self: MLP[float], path: str | os.PathLike[str]) -> None:
+        """Write the model to ``path`` as JSON (:mod:`fnad.nn.files`): no pickle, exact floats.
+
+        >>> import os, tempfile
+        >>> model = MLP(2, [4, 1], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.json")
+        >>> model.save(path)
+        >>> MLP.load(path) == model
+        True
+        """
+        from fnad.nn import files  # files builds models, so it imports this module
+
+        files.save(self, path)
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> MLP[float]:
+        """The model saved at ``path`` by :meth:`save`, bit for bit.
+
+        The file is untrusted input: it is size-bounded (``max_bytes``, default
+        :data:`fnad.nn.files.MAX_MODEL_BYTES`) and checked field by field, and anything
+        wrong is a :class:`~fnad.errors.ModelFileError` naming the place. Nothing is run.
+        """
+        from fnad.nn import files
+
+        if max_bytes is None:
+            return files.load(path)
+        return files.load(path, max_bytes=max_bytes)
+
+    @property
+    def activation(self) -> str:
+        """The hidden layers' activation (``"relu"`` for micrograd's network; the output layer
+        is linear). A network built with :meth:`of` from layers of different activations
+        says ``"mixed"``."""
+        hidden = {n.activation for layer in self.layers[:-1] for n in layer.neurons}
+        if not hidden:
+            return "relu"  # a single layer: no hidden activation to name
+        return hidden.pop() if len(hidden) == 1 else "mixed"
+
     def __repr__(self) -> str:
         nin, *nouts = self.shape
-        return f"MLP({nin}, {nouts})"
+        activation = self.activation
+        if activation == "relu":
+            return f"MLP({nin}, {nouts})"
+        return f"MLP({nin}, {nouts}, activation={activation!r})"
 
 
 # --------------------------------------------------------------------------- habits
+
+
+class _FloatParameter(float):
+    """A float model's parameter: a float that explains, when asked for ``.data`` or
+    ``.grad``, that fnad's models are values updated by returning new ones."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+    def _refuse(self, name: str) -> MissingAttributeError:
+        return MissingAttributeError(
+            f"MLP(...).parameters() are plain floats, not micrograd Values: a parameter has "
+            f"no .{name}, and a model is never updated in place. The fnad way: with "
+            "fnad.Tape(): net = model.trace(); loss = ...; grads = net.gradient("
+            "loss.backward()); then model = model.step(grads, lr) (a new model). "
+            "fnad.nn.train_step(model, points, labels, lr) does a whole step, compiled"
+        )
+
+    @property
+    def data(self) -> float:
+        raise self._refuse("data")
+
+    @property
+    def grad(self) -> float:
+        raise self._refuse("grad")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise self._refuse(name)
 
 
 def _refuse_model_assignment(model: object, name: str, value: object = None) -> None:
@@ -525,249 +703,39 @@ for _model_class in (Neuron, Layer, MLP):
 del _model_class
 
 
-# --------------------------------------------------------------------------- losses
+# --------------------------------------------------------------------------- old paths
 
+# The losses, training steps and optimizers lived here before fnad.nn was split by role;
+# ``from fnad.nn.model import train_step`` keeps working (read lazily: those modules import
+# this one).
+_MOVED = {
+    "hinge_loss": "fnad.nn.losses",
+    "l2": "fnad.nn.losses",
+    "accuracy": "fnad.nn.losses",
+    "MOONS": "fnad.nn.training",
+    "MoonsSettings": "fnad.nn.training",
+    "StepResult": "fnad.nn.training",
+    "train_step": "fnad.nn.training",
+    "step_program": "fnad.nn.training",
+    "Adam": "fnad.nn.optim",
+}
 
-def hinge_loss(scores: Sequence[S], labels: Sequence[float]) -> S:
-    """The mean hinge loss ``mean(relu(1 - yᵢ·scoreᵢ))`` for labels ``yᵢ`` of ±1.
+if TYPE_CHECKING:
+    from fnad.nn.losses import accuracy as accuracy
+    from fnad.nn.losses import hinge_loss as hinge_loss
+    from fnad.nn.losses import l2 as l2
+    from fnad.nn.optim import Adam as Adam
+    from fnad.nn.training import MOONS as MOONS
+    from fnad.nn.training import MoonsSettings as MoonsSettings
+    from fnad.nn.training import StepResult as StepResult
+    from fnad.nn.training import step_program as step_program
+    from fnad.nn.training import train_step as train_step
+else:
 
-    A Node if the scores are Nodes, a float if they are floats.
+    def __getattr__(name: str) -> Any:
+        home = _MOVED.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
 
-    >>> hinge_loss([2.0, 0.5, -1.0], [1, 1, 1])
-    0.8333333333333333
-    """
-    if len(scores) != len(labels) or not scores:
-        raise OperandValueError(
-            f"hinge_loss: got {len(scores)} scores and {len(labels)} labels; "
-            "pass one label per score, at least one of each"
-        )
-    for position, label in enumerate(labels):
-        if isinstance(label, bool) or label not in (-1, 1):
-            raise OperandValueError(
-                f"hinge_loss: label {position} is {label!r}; labels must be -1 or +1 (the hinge "
-                "loss is for ±1 labels). For 0/1 labels, as sklearn's make_moons gives, pass "
-                "[2 * y - 1 for y in labels]"
-            )
-    total: S | None = None
-    for score, label in zip(scores, labels, strict=True):
-        margin = relu(1 - label * score)
-        total = margin if total is None else total + margin
-    assert total is not None
-    return total * (1.0 / len(scores))
-
-
-def l2(parameters: Iterable[S], alpha: float) -> S | float:
-    """The L2 regularisation ``alpha · Σ p²`` (0.0 for no parameters).
-
-    >>> l2([1.0, 2.0], 0.5)
-    2.5
-    """
-    total: S | None = None
-    for p in parameters:
-        square = p * p
-        total = square if total is None else total + square
-    if total is None:
-        return 0.0
-    return alpha * total
-
-
-def accuracy(scores: Iterable[float | Node], labels: Iterable[float]) -> float:
-    """The fraction of scores whose sign matches the ±1 label (a score of 0 counts as -1).
-
-    >>> accuracy([0.3, -2.0, 0.0], [1, 1, -1])
-    0.6666666666666666
-    """
-    scores, labels = list(scores), list(labels)
-    if len(scores) != len(labels):
-        raise OperandValueError(
-            f"accuracy: got {len(scores)} scores and {len(labels)} labels; pass one label per score"
-        )
-    pairs = [(value(s) > 0.0) == (y > 0) for s, y in zip(scores, labels, strict=True)]
-    if not pairs:
-        raise OperandValueError("accuracy: no scores given")
-    return sum(pairs) / len(pairs)
-
-
-@attrs.frozen
-class MoonsSettings:
-    """The settings of micrograd's moons demo, in one place.
-
-    ``fnad demo``, :func:`train_step`'s default, ``examples/train_moons.py`` and the
-    benchmarks all read :data:`MOONS`, so they train the same network the same way.
-
-    >>> MOONS.layers, MOONS.alpha, MOONS.seed
-    ((16, 16, 1), 0.0001, 1337)
-    >>> MOONS.learning_rate(0, 100), MOONS.learning_rate(50, 100)
-    (1.0, 0.55)
-    """
-
-    layers: tuple[int, ...] = (16, 16, 1)
-    """The layer sizes after the 2 inputs: ``MLP(2, [16, 16, 1])``."""
-    alpha: float = 1e-4
-    """The weight α of the L2 regularisation ``α·Σ p²``."""
-    lr_start: float = 1.0
-    """The learning rate of the first step."""
-    lr_drop: float = 0.9
-    """How far the learning rate falls, linearly, over the run (to 0.1)."""
-    steps: int = 100
-    samples: int = 100
-    """How many moons points."""
-    noise: float = 0.1
-    """The noise of the moons points."""
-    seed: int = 1337
-    """The seed of the data and of the initial weights."""
-
-    def learning_rate(self, k: int, steps: int) -> float:
-        """The rate of step ``k`` of ``steps``: micrograd's ``1.0 - 0.9·k/100``, stretched."""
-        return self.lr_start - self.lr_drop * k / steps
-
-
-MOONS = MoonsSettings()
-"""micrograd's moons demo: ``MLP(2, [16, 16, 1])``, α = 1e-4, learning rate 1.0 → 0.1."""
-
-
-class StepResult(NamedTuple):
-    """What :func:`train_step` returns."""
-
-    model: MLP[float]
-    """The network after the step."""
-    loss: float
-    """The loss of the network *before* the step (what micrograd's demo prints)."""
-    accuracy: float
-    """Its training accuracy before the step."""
-
-
-def train_step(
-    model: MLP[float],
-    points: Sequence[Sequence[float]],
-    labels: Sequence[float],
-    lr: float,
-    alpha: float = MOONS.alpha,
-    *,
-    compiled: bool = True,
-) -> StepResult:
-    """One step of micrograd's moons demo: hinge loss + ``alpha``·L2, backward, SGD.
-
-    The step's graph has the same structure at every step (only the parameters change),
-    so by default it is traced once per network shape and data set, compiled to a
-    :class:`fnad.Program` and replayed at the model's parameters: the loss, accuracy and
-    gradients are bit for bit those of an eager trace, many times faster. The last few
-    compiled steps are kept. ``compiled=False`` traces and differentiates the step
-    eagerly, on a fresh tape that is closed before returning.
-
-    >>> from fnad.nn.datasets import moons
-    >>> points, labels = moons(20, noise=0.1, seed=0)
-    >>> result = train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5)
-    >>> result.model.shape, round(result.loss, 4), result.accuracy
-    ((2, 8, 1), 1.0241, 0.5)
-    >>> train_step(MLP(2, [8, 1], seed=0), points, labels, lr=0.5, compiled=False) == result
-    True
-    """
-    if compiled:
-        replay = step_program(model, points, labels, alpha).evaluate(model.parameters())
-        return StepResult(
-            model.step(replay.gradient, lr), replay.value, accuracy(replay.aux, labels)
-        )
-    with Tape() as tape:
-        net = model.trace()
-        scores = [net(x) for x in points]
-        loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha)
-        grads = net.gradient(loss.backward())
-        result = StepResult(model.step(grads, lr), loss.data, accuracy(scores, labels))
-    tape.close()
-    return result
-
-
-_STEP_PROGRAMS: dict[tuple[Any, ...], Program] = {}
-_KEPT_STEP_PROGRAMS = 4
-_STEP_PROGRAMS_LOCK = threading.Lock()
-
-
-def step_program(
-    model: MLP[float],
-    points: Sequence[Sequence[float]],
-    labels: Sequence[float],
-    alpha: float = 1e-4,
-) -> Program:
-    """The compiled loss of :func:`train_step` for this network's structure and this data:
-    inputs are the parameters (named by their labels), the output is the loss, and the
-    auxiliary values are the scores.
-
-    >>> from fnad.nn.datasets import moons
-    >>> points, labels = moons(4, seed=0)
-    >>> prog = step_program(MLP(2, [2, 1], seed=0), points, labels)
-    >>> prog.input_names[:3], len(prog.evaluate(MLP(2, [2, 1], seed=1).parameters()).aux)
-    (('L0.N0.w0', 'L0.N0.w1', 'L0.N0.b'), 4)
-    """
-    structure = tuple((len(n.w), n.nonlin) for layer in model.layers for n in layer.neurons)
-    data = (tuple(tuple(map(float, x)) for x in points), tuple(map(float, labels)))
-    table = current_rules()
-    # The rules themselves, not only the table: defop(..., replace=True) changes a rule in
-    # place, and a program keeps the rules it was traced with.
-    key = (structure, data, float(alpha), id(table), tuple(table[name] for name in table))
-    with _STEP_PROGRAMS_LOCK:
-        program = _STEP_PROGRAMS.pop(key, None)
-    if program is None or program.rules is not current_rules():
-        with Tape() as tape:
-            net = model.trace()
-            scores = [net(x) for x in points]
-            loss = hinge_loss(scores, labels) + l2(net.parameters(), alpha)
-            program = Program.from_nodes(loss, net.parameters(), aux=scores)
-        tape.close()
-    with _STEP_PROGRAMS_LOCK:
-        _STEP_PROGRAMS[key] = program  # most recently used last
-        while len(_STEP_PROGRAMS) > _KEPT_STEP_PROGRAMS:
-            del _STEP_PROGRAMS[next(iter(_STEP_PROGRAMS))]
-    return program
-
-
-# --------------------------------------------------------------------------- Adam
-
-
-@attrs.frozen
-class Adam:
-    """The Adam optimizer as an immutable value: ``step`` returns the new model *and* optimizer.
-
-    >>> model = MLP(2, [4, 1], seed=0)
-    >>> opt = Adam(lr=0.01)
-    >>> grads = [1.0] * len(model.parameters())
-    >>> model2, opt2 = opt.step(model, grads)
-    >>> opt2.t, round(model.parameters()[0] - model2.parameters()[0], 6)
-    (1, 0.01)
-    """
-
-    lr: float = 0.001
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    t: int = 0
-    """Steps taken so far."""
-    m: tuple[float, ...] = ()
-    """First-moment estimates, one per parameter (empty before the first step)."""
-    v: tuple[float, ...] = ()
-    """Second-moment estimates."""
-
-    def step(self, model: MLP[float], grads: Sequence[float]) -> tuple[MLP[float], Adam]:
-        """One Adam update of ``model`` for ``grads`` (in ``parameters()`` order)."""
-        params = model.parameters()
-        if len(grads) != len(params):
-            raise OperandValueError(
-                f"Adam.step: got {len(grads)} gradients for {len(params)} parameters"
-            )
-        m = self.m or (0.0,) * len(params)
-        v = self.v or (0.0,) * len(params)
-        if len(m) != len(params):
-            raise OperandValueError(
-                f"Adam.step: this optimizer state is for {len(m)} parameters, the model has "
-                f"{len(params)}; start a fresh Adam() for a different model"
-            )
-        t = self.t + 1
-        b1, b2 = self.beta1, self.beta2
-        new_m = tuple(b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True))
-        new_v = tuple(b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True))
-        c1, c2 = 1 - b1**t, 1 - b2**t
-        new_params = tuple(
-            p - self.lr * (mi / c1) / (math.sqrt(vi / c2) + self.eps)
-            for p, mi, vi in zip(params, new_m, new_v, strict=True)
-        )
-        return model.with_parameters(new_params), attrs.evolve(self, t=t, m=new_m, v=new_v)
+        return getattr(importlib.import_module(home), name)

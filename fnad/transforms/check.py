@@ -38,9 +38,9 @@ from typing import Any
 
 import attrs
 
-from fnad._internal import name_of
-from fnad.engine.core import Node, Tape, to_float
-from fnad.engine.rules import RuleTable, current_rules, use_rules
+from fnad._internal import float_partials, name_of, run_forward
+from fnad.engine import Node, Tape, to_float
+from fnad.engine.rules import Rule, RuleTable, array_errors, current_rules, use_rules
 from fnad.errors import GradCheckError, OperandTypeError
 from fnad.transforms.functional import ScalarFunction, grad, jvp
 
@@ -542,7 +542,75 @@ def _check_op(
             continue
         checked += count
         problems.extend(f"at {point}: {m}" for m in mismatches)
+    problems.extend(_check_array_forms(rule))
     return OpCheck(name, rule.samples, checked, tuple(problems))
+
+
+_SPECIAL = (0.0, -0.0, math.inf, -math.inf, math.nan)
+_ARRAY_RTOL = 1e-12  # NumPy's exp, tanh, ... may differ from the C library's by a few ulps
+
+
+def _array_points(rule: Rule) -> list[tuple[float, ...]]:
+    """The samples, and each sample with one argument replaced by a special value."""
+    points = list(rule.samples)
+    for sample in rule.samples[:1]:
+        for position in range(rule.arity):
+            for special in _SPECIAL:
+                points.append((*sample[:position], special, *sample[position + 1 :]))
+    return points
+
+
+def _close(array: float, scalar: float) -> bool:
+    if math.isnan(array) or math.isnan(scalar):
+        return math.isnan(array) and math.isnan(scalar)
+    if math.isinf(array) or math.isinf(scalar):
+        return array == scalar
+    return abs(array - scalar) <= _ARRAY_RTOL * max(abs(array), abs(scalar))
+
+
+def _check_array_forms(rule: Rule) -> list[str]:
+    """The rule's array forms against its scalar forms, at the samples and at special
+    values, elementwise (a few ulps of difference allowed); one line per disagreement."""
+    if rule.array_forward is None and rule.array_partials is None:
+        return []
+    try:
+        import numpy as np
+    except ImportError:  # without NumPy no batch runs, so no array form can be wrong
+        return []
+    points = _array_points(rule)
+    if not points:
+        return []
+    columns = [np.array(column, dtype=np.float64) for column in zip(*points, strict=False)]
+    problems: list[str] = []
+    try:
+        outs = [run_forward(rule, point) for point in points]
+        expected = [tuple(float_partials(rule, p, o)) for p, o in zip(points, outs, strict=True)]
+        with array_errors():
+            if rule.array_forward is not None:
+                got = np.broadcast_to(rule.array_forward(*columns), (len(points),)).tolist()
+                for point, mine, theirs in zip(points, got, outs, strict=True):
+                    if not _close(mine, theirs):
+                        problems.append(
+                            f"at {point}: array forward gives {mine!r}, the scalar forward "
+                            f"{theirs!r}"
+                        )
+                        break
+            if rule.array_partials is not None:
+                parts = rule.array_partials(*columns, np.array(outs))
+                if len(parts) != rule.arity:
+                    return [f"array partials return {len(parts)} values for {rule.arity} arguments"]
+                arrays = [np.broadcast_to(p, (len(points),)).tolist() for p in parts]
+                for k, point in enumerate(points):
+                    mine_all = tuple(a[k] for a in arrays)
+                    if not all(map(_close, mine_all, expected[k])):
+                        problems.append(
+                            f"at {point}: array partials give {mine_all!r}, the scalar "
+                            f"partials {expected[k]!r}"
+                        )
+                        break
+    except Exception as error:  # a broken array form is a finding to report, not a crash
+        problems.append(f"array forms: {type(error).__name__}: {error}")
+    return problems
 
 
 def check_rules(
@@ -558,7 +626,10 @@ def check_rules(
     """Check every op of ``table`` (default: the current one) at its declared sample points.
 
     At each sample point, every partial derivative of orders 1 to ``order`` in each mode
-    is compared with finite differences (see :func:`check_grad`). ``ops`` restricts the check
+    is compared with finite differences (see :func:`check_grad`). An op's array forms
+    (:attr:`fnad.Rule.array_forward`, :attr:`~fnad.Rule.array_partials`) are compared
+    with its scalar forms at the samples and at 0, -0, ±inf and nan (relative 1e-12, the
+    same nan and inf), where NumPy is installed. ``ops`` restricts the check
     to some op names. Returns a :class:`RuleCheckReport`; it never raises for a wrong
     rule, so that one report lists every problem (call ``report.raise_if_failed()``).
 

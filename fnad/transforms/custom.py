@@ -42,9 +42,17 @@ from decimal import Decimal
 from typing import Any, SupportsFloat, overload
 
 from fnad._internal import accepts_positional, describe, float_partials, run_forward
-from fnad.engine.core import CONST, Node, Operand, Tape, to_float
+from fnad.engine import CONST, Node, Operand, Tape, to_float
 from fnad.engine.ops import BinaryOp, UnaryOp, evaluate
-from fnad.engine.rules import Partials, Rule, RuleTable, current_rules
+from fnad.engine.rules import (
+    ArrayForward,
+    ArrayPartials,
+    Partials,
+    Rule,
+    RuleTable,
+    array_errors,
+    current_rules,
+)
 from fnad.engine.table import GraphTable, record
 from fnad.errors import FnadError, OperandTypeError, RuleError, UnknownOpError
 
@@ -401,6 +409,53 @@ def _probe(rule: Rule, table: RuleTable) -> None:
         rule.partials(*nodes, out_node)  # a RuleError if they cannot run on Nodes
 
 
+def _check_array_forms(name: str, arity: int, forward: object, partials: object) -> None:
+    for role, fn, count, shape in (
+        ("array_impl", forward, arity, _args(arity)),
+        ("array_partials", partials, arity + 1, f"{_args(arity)}, out"),
+    ):
+        if fn is None:
+            continue
+        if not callable(fn):
+            raise RuleError(f"op {name!r}: {role} must be callable, got {describe(fn)}")
+        if accepts_positional(fn, count) is False:
+            raise RuleError(
+                f"op {name!r}: {role}{_signature_text(fn)} cannot be called with {count} "
+                f"array argument(s); e.g. {role}=lambda {shape}: ..."
+            )
+
+
+def _probe_arrays(rule: Rule) -> None:
+    """Run the array forms once at the samples (as arrays), so mistakes surface at defop."""
+    if not rule.samples or (rule.array_forward is None and rule.array_partials is None):
+        return
+    import numpy as np
+
+    columns = [np.array(column, dtype=np.float64) for column in zip(*rule.samples, strict=False)]
+    out = np.array([run_forward(rule, point) for point in rule.samples])
+    try:
+        with array_errors():
+            if rule.array_forward is not None:
+                np.broadcast_to(np.asarray(rule.array_forward(*columns), np.float64), out.shape)
+            if rule.array_partials is not None:
+                parts = tuple(rule.array_partials(*columns, out))
+                if len(parts) != rule.arity:
+                    raise RuleError(
+                        f"op {rule.name!r}: array_partials returned {len(parts)} value(s) for "
+                        f"{rule.arity} argument(s); return one array (or number) per argument"
+                    )
+                for part in parts:
+                    np.broadcast_to(np.asarray(part, np.float64), out.shape)
+    except FnadError:
+        raise
+    except Exception as error:
+        raise RuleError(
+            f"op {rule.name!r}: its array forms failed on the samples as arrays "
+            f"({type(error).__name__}: {error}); they take float64 arrays, one per argument "
+            "(and `out`), and return arrays of the same shape (or numbers)"
+        ) from error
+
+
 # --------------------------------------------------------------------------- defop
 
 
@@ -416,6 +471,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomUnaryOp: ...
 @overload
 def defop(
@@ -427,6 +484,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomBinaryOp: ...
 @overload
 def defop(
@@ -438,6 +497,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomNaryOp: ...
 @overload
 def defop(
@@ -449,6 +510,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomNaryOp: ...
 @overload
 def defop(
@@ -460,6 +523,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomNaryOp: ...
 @overload
 def defop(
@@ -471,6 +536,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomNaryOp: ...
 def defop(
     name: str,
@@ -481,6 +548,8 @@ def defop(
     replace: bool = False,
     table: RuleTable | None = None,
     doc: str | None = None,
+    array_impl: ArrayForward | None = None,
+    array_partials: ArrayPartials | None = None,
 ) -> CustomUnaryOp | CustomBinaryOp | CustomNaryOp:
     """Register op ``name`` and return it as a function of Nodes and floats.
 
@@ -499,6 +568,10 @@ def defop(
         replace: allow replacing an op already registered under ``name``.
         table: the :class:`~fnad.RuleTable` to register into; by default the current one.
         doc: the op's docstring; by default ``impl``'s.
+        array_impl, array_partials: optional array forms, the same two functions over
+            float64 NumPy arrays, elementwise, for :meth:`fnad.Program.batch` (e.g.
+            ``array_impl=np.log1p``). Without them a batch runs this op point by point;
+            :func:`fnad.check_rules` compares them with ``impl`` and ``partials``.
 
     Returns a :class:`CustomUnaryOp`, :class:`CustomBinaryOp` or :class:`CustomNaryOp`,
     after the arity. Raises :class:`~fnad.RuleError` for every malformed registration.
@@ -532,6 +605,7 @@ def defop(
         )
     arity = _impl_arity(name, impl)
     _check_partials_signature(name, arity, impl, partials)
+    _check_array_forms(name, arity, array_impl, array_partials)
     rule = Rule(
         name,
         arity,
@@ -539,10 +613,13 @@ def defop(
         _checked_partials(name, arity, partials),
         samples=_samples(name, arity, samples),
         doc=(doc if doc is not None else getattr(impl, "__doc__", None)) or "",
+        array_forward=array_impl,
+        array_partials=array_partials,
     )
     staging = target.copy()
     staging.register(rule, replace=True)
     _probe(rule, staging)
+    _probe_arrays(rule)
     target.register(rule, replace=replace)
     if arity == 1:
         return CustomUnaryOp(rule)

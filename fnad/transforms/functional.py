@@ -42,6 +42,7 @@ Invariants this module keeps:
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -50,7 +51,7 @@ from contextvars import ContextVar
 from typing import Any, Generic, Literal, SupportsFloat, TypeAlias, TypeVar, cast, overload
 
 from fnad._internal import describe, name_of, non_finite_value
-from fnad.engine.core import (
+from fnad.engine import (
     CONST,
     Node,
     Operand,
@@ -58,12 +59,20 @@ from fnad.engine.core import (
     backpropagate,
     chain_term,
     is_strict,
+    judging_off,
     to_float,
 )
+from fnad.engine import ops as fnad_functions
 from fnad.engine.ops import Scalar
 from fnad.engine.rules import Rule, builtin_rules
-from fnad.engine.tracing import check_output
-from fnad.errors import OutputTypeError, RuleError, TapeError, TransformError
+from fnad.engine.tracing import check_output, parameter_names
+from fnad.errors import (
+    MissingAttributeError,
+    OutputTypeError,
+    RuleError,
+    TapeError,
+    TransformError,
+)
 
 __all__ = [
     "ScalarFunction",
@@ -92,9 +101,23 @@ def _identity(x: Scalar, out: Scalar) -> tuple[float]:
     return (1.0,)
 
 
+def _same(x: Any) -> Any:
+    """The identity's array form: the array itself."""
+    return x
+
+
 if IDENTITY not in builtin_rules():  # importlib.reload must not register it twice
     builtin_rules().register(
-        Rule(IDENTITY, 1, float, _identity, samples=((0.5,), (-1.5,)), doc=_identity.__doc__ or "")
+        Rule(
+            IDENTITY,
+            1,
+            float,
+            _identity,
+            samples=((0.5,), (-1.5,)),
+            doc=_identity.__doc__ or "",
+            array_forward=_same,
+            array_partials=_identity,
+        )
     )
 
 
@@ -318,15 +341,19 @@ def _trace(
             values.append(value)
         else:
             values.append(to_float(value, f"fnad.{name}", i + 1))
+    # The variables are named after f's parameters, as fnad.compile names its inputs, so a
+    # strict() error reads the same from a transform, an eager trace and a replay.
+    names = parameter_names(f, len(args))
     try:
         call_args = list(args)
         variables: list[Node] = []
         for i, value in zip(argnums, values, strict=True):
             if isinstance(value, Node):
-                variable = tape.apply(IDENTITY, value)
+                with judging_off():  # an argument as given, as unjudged as a leaf's value
+                    variable = tape.apply(IDENTITY, value, label=names[i])
             else:
                 with tape:
-                    variable = Node(value)
+                    variable = Node(value, label=names[i])
             call_args[i] = variable
             variables.append(variable)
         try:
@@ -334,6 +361,11 @@ def _trace(
                 result = f(*call_args, **kwargs)
         except TapeError as error:
             raise TapeError(f"{error}\n({_where(name, f, tape, nested, joined)})") from error
+        except AttributeError as error:
+            undifferentiated = _plain_argument(error, call_args, argnums, kwargs)
+            if undifferentiated is None:
+                raise
+            raise _plain_argument_error(name, f, error, undifferentiated, argnums) from None
         aux: object = None
         if has_aux:
             if not (isinstance(result, (tuple, list)) and len(result) == 2):
@@ -349,6 +381,69 @@ def _trace(
             tape.close()
         raise
     return _Trace(tape, nested, joined, variables, out, aux)
+
+
+def _plain_argument(
+    error: AttributeError,
+    call_args: Sequence[object],
+    argnums: tuple[int, ...],
+    kwargs: Mapping[str, Any],
+) -> str | None:
+    """How to name the argument ``f`` asked a Node attribute of (``y.relu()``) although the
+    transform passed it as the plain number it was given (not in argnums); else None."""
+    obj = getattr(error, "obj", None)
+    attribute = getattr(error, "name", None)
+    if not isinstance(obj, numbers.Real) or not isinstance(attribute, str):
+        return None
+    if not hasattr(Node, attribute):
+        return None
+    for i, value in enumerate(call_args):
+        if value is obj and i not in argnums:
+            return f"argument {i} ({obj!r})"
+    for key, value in kwargs.items():
+        if value is obj:
+            return f"keyword argument {key}={obj!r}"
+    return None
+
+
+def _parameter_name(f: object, index: int) -> str:
+    """The name of ``f``'s positional parameter ``index``, or ``"..."`` if it has none."""
+    try:
+        parameters = list(inspect.signature(f).parameters.values())  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "..."
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return positional[index].name if index < len(positional) else "..."
+
+
+def _plain_argument_error(
+    name: str, f: object, error: AttributeError, which: str, argnums: tuple[int, ...]
+) -> MissingAttributeError:
+    attribute = str(getattr(error, "name", ""))
+    function = (
+        getattr(fnad_functions, attribute, None) if attribute in fnad_functions.__all__ else None
+    )
+    fixes = []
+    argument = "..."
+    if which.startswith("argument "):
+        index = int(which.split()[1])
+        argument = _parameter_name(f, index)
+        fixes.append(f"differentiate it too (argnums={tuple(sorted({*argnums, index}))})")
+    else:
+        argument = which.split()[2].split("=")[0]
+    if callable(function):
+        fixes.append(
+            f"use the function form fnad.{attribute}({argument}), which takes numbers and "
+            "Nodes alike"
+        )
+    else:
+        fixes.append("pass a fnad.Node")
+    return MissingAttributeError(
+        f"fnad.{name}: {name_of(f)} asked its {which} for .{attribute}, but that argument "
+        f"is a plain {type(getattr(error, 'obj', None)).__name__}, not a Node: fnad.{name} "
+        f"differentiates only argnums={argnums[0] if len(argnums) == 1 else argnums} and "
+        f"passes the other arguments as they are; {' or '.join(fixes)}"
+    )
 
 
 def _where(name: str, f: object, tape: Tape, nested: bool, joined: bool) -> str:
@@ -431,7 +526,7 @@ def _active(tape: Tape, out: Node, variables: Sequence[Node]) -> list[Node]:
 def _reverse(
     tape: Tape, out: Node | float, variables: Sequence[Node], *, create_graph: bool
 ) -> list[Node | float]:
-    """∂out/∂variable for each variable, by :func:`fnad.engine.core.backpropagate` restricted to
+    """∂out/∂variable for each variable, by :func:`fnad.engine.backward.backpropagate` restricted to
     the paths from the variables to ``out`` and stopped at the variables (their own
     inputs belong to an enclosing transform)."""
     if not isinstance(out, Node):
@@ -441,11 +536,14 @@ def _reverse(
         return [0.0] * len(variables)
     sinks = set(variables)
     order = [node for node in reversed(forward) if node not in sinks]
+    # The active nodes receive the adjoints worth recording, and are the ones strict() judges:
+    # the others (constants, Nodes from outside f) get no gradient from this transform.
+    active = set(forward)
     adjoints: dict[Node, Node | float]
     if create_graph:
-        adjoints = backpropagate(order, out, create_graph=True, into=set(forward))
+        adjoints = backpropagate(order, out, create_graph=True, into=active)
     else:
-        adjoints = dict(backpropagate(order, out))
+        adjoints = dict(backpropagate(order, out, into=active))
     return [adjoints.get(v, 0.0) for v in variables]
 
 
@@ -591,19 +689,21 @@ def value_and_grad(
 @overload
 def value_and_grad(
     f: Callable[..., Any], argnums: int = 0, *, has_aux: Literal[True]
-) -> Transformed[tuple[tuple[float, float], Any], tuple[tuple[Node, Node], Any]]: ...
+) -> Transformed[tuple[tuple[float, Any], float], tuple[tuple[Node, Any], Node]]: ...
 @overload
 def value_and_grad(
     f: Callable[..., Any], argnums: Sequence[int], *, has_aux: Literal[True]
 ) -> Transformed[
-    tuple[tuple[float, tuple[float, ...]], Any], tuple[tuple[Node, tuple[Node, ...]], Any]
+    tuple[tuple[float, Any], tuple[float, ...]], tuple[tuple[Node, Any], tuple[Node, ...]]
 ]: ...
 def value_and_grad(
     f: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False
 ) -> Transformed[Any, Any]:
     """``f``'s value and its :func:`grad`, from one trace.
 
-    With ``has_aux=True`` the result is ``((value, grad), aux)``, as in JAX.
+    With ``has_aux=True`` the result is ``((value, aux), grad)``, as in JAX
+    (``(value, aux), grad = fnad.value_and_grad(loss, has_aux=True)(w)``). Before fnad 0.2 it
+    was ``((value, grad), aux)``, which JAX code unpacked without error, swapping the two.
 
     >>> import fnad
     >>> fnad.value_and_grad(lambda x: x.exp())(0.0)
@@ -611,7 +711,7 @@ def value_and_grad(
     >>> fnad.value_and_grad(lambda x, y: x / y, argnums=(0, 1))(1.0, 2.0)
     (0.5, (0.5, -0.25))
     >>> fnad.value_and_grad(lambda x: (x * x, x + 1), has_aux=True)(3.0)
-    ((9.0, 6.0), 4.0)
+    ((9.0, 4.0), 6.0)
     """
     nums, single = _normalize_argnums("value_and_grad", argnums)
 
@@ -620,8 +720,10 @@ def value_and_grad(
         trace = _trace("value_and_grad", f, args, resolved, kwargs, has_aux=has_aux)
         try:
             grads = _gradient(trace)
-            result = _value(trace), grads[0] if single else tuple(grads)
-            return (result, trace.export_aux()) if has_aux else result
+            gradient = grads[0] if single else tuple(grads)
+            if has_aux:  # JAX's shape: ((value, aux), grad)
+                return (_value(trace), trace.export_aux()), gradient
+            return _value(trace), gradient
         finally:
             trace.release()
 

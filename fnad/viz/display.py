@@ -14,7 +14,7 @@ In a notebook, a cell that ends with
 
 How it plugs in, with dependencies pointing one way (core never imports the renderer):
 ``Node`` and ``Gradients`` have ``_repr_mimebundle_``, Jupyter's display protocol, which
-asks a hook that this module installs with :func:`fnad.engine.core.set_display_hook` when fnad is
+asks a hook that this module installs with :func:`fnad.engine.node.set_display_hook` when fnad is
 imported. Tape, Program, Explanation and MLP are registered with IPython's display
 formatters (``for_type``, IPython's API for showing types one does not own) when fnad is
 imported inside IPython, or when :func:`register_ipython` is called. Nothing here runs, and
@@ -33,24 +33,46 @@ from __future__ import annotations
 
 import contextlib
 import html
+import re
 import sys
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
-from fnad.compiled import Program
-from fnad.engine.core import Gradients, Node, Tape, set_display_hook
+from fnad.compiled import Program, ValueAndGrad
+from fnad.engine import Gradients, Node, Tape, set_display_hook
 from fnad.errors import FnadError, RenderError
-from fnad.graph.writer import to_networkx
+from fnad.graph.writer import snapshot, to_networkx
 from fnad.viz.explain import Explanation
-from fnad.viz.render import render
+from fnad.viz.render import (
+    MAX_RENDER_NODES,
+    Drawing,
+    dot_to_svg,
+    printable,
+    render,
+    shorten,
+    to_dot,
+)
+from fnad.viz.summary import summarize, summary_to_dot
 
-__all__ = ["GRADIENT_ROWS", "TEXT_VERTICES", "graph_text", "mime_bundle", "register_ipython"]
+__all__ = [
+    "GRADIENT_ROWS",
+    "PRESETS_LAYER",
+    "TEXT_VERTICES",
+    "graph_text",
+    "last_backward",
+    "mime_bundle",
+    "node_svg",
+    "register_ipython",
+]
 
 TEXT_VERTICES = 40
 """How many vertices (nearest the output) the text form of a graph lists."""
 
 GRADIENT_ROWS = 20
 """How many inputs the table of a :class:`~fnad.Gradients` lists."""
+
+PRESETS_LAYER = re.compile(r"L\d+")
+"""A group name of the "layer" grouping: an nn network's layer."""
 
 _SVG = "image/svg+xml"
 _HTML = "text/html"
@@ -60,22 +82,29 @@ _HTML = "text/html"
 
 
 def _number(value: float) -> str:
-    return f"{value:.6g}"
+    return f"{value + 0.0:.6g}"  # 0, never -0, for people
 
 
-def graph_text(z: Node, limit: int = TEXT_VERTICES) -> str:
+def graph_text(
+    z: Node, limit: int = TEXT_VERTICES, *, gradients: Mapping[Node, float] | None = None
+) -> str:
     """``z``'s graph as text, one vertex a line: the ``limit`` vertices recorded last.
 
     Each line shows the vertex id (as in :func:`fnad.to_networkx`), its label or its op
-    with its arguments in order, its value and its gradient ∂z/∂vertex.
+    with its arguments in order, its value and its gradient ∂z/∂vertex (or, given
+    ``gradients``, the gradient they hold for it, 0 if none: see :func:`fnad.render.to_dot`).
+    Labels are shortened and escaped as in pictures.
     """
     graph = to_networkx(z)
     total = graph.number_of_nodes()
+    nodes = snapshot(z).nodes if gradients is not None else None
     first = max(0, total - limit)
     rows: list[tuple[str, str, str, str]] = []
     for vertex in range(first, total):
         attributes = graph.nodes[vertex]
         op, label = attributes["op"], attributes["label"]
+        label = printable(shorten(label))
+        op = printable(shorten(op))
         if op == "":
             name, kind = label, "input"
         elif op == "const":
@@ -88,6 +117,8 @@ def graph_text(z: Node, limit: int = TEXT_VERTICES) -> str:
             name = f"{op}({', '.join(f'v{source}' for _, source in sorted(arguments))})"
             kind = f'"{label}"' if label else ""
         grad = attributes.get("grad")  # constants may carry none
+        if nodes is not None and gradients is not None and grad is not None:
+            grad = gradients.get(nodes[vertex], 0.0)
         values = f"data {_number(attributes['data'])}" + (
             "" if grad is None else f"  grad {_number(grad)}"
         )
@@ -97,7 +128,8 @@ def graph_text(z: Node, limit: int = TEXT_VERTICES) -> str:
     lines.extend(
         f"{vertex:<3} {name:<{width}} {kind:<6}  {values}" for vertex, name, kind, values in rows
     )
-    lines[-1] += "  (output)"
+    if gradients is None:
+        lines[-1] += "  (output)"
     return "\n".join(lines)
 
 
@@ -118,16 +150,16 @@ def mime_bundle(
 ) -> dict[str, Any] | None:
     """Jupyter's display data for a Node (its graph) or Gradients (a table), else None.
 
-    The hook :mod:`fnad.engine.core` calls from ``_repr_mimebundle_``. It never raises: a node
-    whose graph cannot be drawn falls back to text, and one whose tape was closed to its
-    plain ``repr``.
+    The hook :mod:`fnad.engine.node` calls from ``_repr_mimebundle_``. It never raises: a node
+    whose graph cannot be drawn falls back to text, and one whose tape was closed (or whose
+    graph fails in any other way) to its plain ``repr``.
     """
     try:
         if isinstance(obj, Node):
             return _node_bundle(obj, include, exclude)
         if isinstance(obj, Gradients) and _wanted(_HTML, include, exclude):
             return {_HTML: _gradients_html(obj), "text/plain": repr(obj)}
-    except FnadError:  # e.g. a closed tape: there is no graph left to show
+    except Exception:
         return None
     return None
 
@@ -136,14 +168,65 @@ def _node_bundle(
     z: Node, include: Container[str] | None, exclude: Container[str] | None
 ) -> dict[str, Any] | None:
     note = ""
+    recorded = last_backward(z)
     if _wanted(_SVG, include, exclude):
         try:
-            return {_SVG: render(z).svg, "text/plain": repr(z)}
+            return {_SVG: node_svg(z, recorded), "text/plain": repr(z)}
         except RenderError as error:
             note = f"{error} — showing the graph as text instead."
+        except Exception as error:
+            note = f"the graph could not be drawn ({type(error).__name__}) — showing it as text."
     if _wanted(_HTML, include, exclude):
-        return {_HTML: _pre(graph_text(z), note), "text/plain": repr(z)}
+        gradients = None if recorded is None else recorded[0]
+        if recorded is not None:
+            note = (note + " " if note else "") + _recorded_caption(recorded[1])
+        return {_HTML: _pre(graph_text(z, gradients=gradients), note), "text/plain": repr(z)}
     return None
+
+
+def last_backward(z: Node) -> tuple[Mapping[Node, float], Node] | None:
+    """The gradients of the tape's last ``backward()`` and its output, when that output is
+    not ``z`` (so ``z``'s own picture, which takes ``z`` as the output, would contradict
+    ``node.grad``); else None."""
+    recorded: Mapping[Node, float] = z.tape._grads  # what node.grad reads
+    if not recorded:
+        return None
+    position = z.tape.position
+    output = max(recorded, key=position)  # every other vertex is its ancestor: recorded before
+    return None if output is z else (recorded, output)
+
+
+def _recorded_caption(output: Node) -> str:
+    name = shorten(output.label or output.op or "an input")
+    return (
+        f"grad = ∂f/∂v for f = {name} (data {_number(output.data)}), the output of the last "
+        "backward(), as node.grad reads it"
+    )
+
+
+def node_svg(z: Node, recorded: tuple[Mapping[Node, float], Node] | None = None) -> str:
+    """The SVG a notebook shows for ``z``: its graph as :func:`fnad.render` draws it, with the
+    gradients of ``recorded`` (:func:`last_backward`) if given; an nn network's graph above
+    ``MAX_RENDER_NODES`` vertices as its summary by layer (:func:`fnad.summarize`)."""
+    total = len(z.tape.backward_order(z))
+    if total > MAX_RENDER_NODES:
+        summary = summarize(z, by="layer")
+        if any(PRESETS_LAYER.fullmatch(name) for name in summary):
+            caption = (
+                f"{total:,} vertices, too many to draw one by one: grouped by layer "
+                f"(fnad.summarize(z, by='layer')); fnad.render(z) draws the "
+                f"{MAX_RENDER_NODES} nearest the output"
+            )
+            return dot_to_svg(summary_to_dot(summary, caption=caption)).decode("utf-8")
+    if recorded is None:
+        return render(z).svg
+    dot = to_dot(
+        z,
+        max_nodes=MAX_RENDER_NODES,
+        gradients=recorded[0],
+        caption=_recorded_caption(recorded[1]),
+    )
+    return Drawing(dot).svg
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
@@ -180,13 +263,55 @@ def _tape_html(tape: Tape) -> str:
     return f"<code>{html.escape(repr(tape))}</code>: {html.escape(state)}"
 
 
+def _names(names: list[str], shown: int = 5) -> str:
+    """The first ``shown`` names, escaped and shortened, and how many more there are."""
+    listed = ", ".join(printable(shorten(name)) for name in names[:shown])
+    return listed + (f", … {len(names) - shown:,} more" if len(names) > shown else "")
+
+
 def _program_html(program: Program) -> str:
-    rows = [(name, _number(value)) for name, value in program.inputs.items()]
+    inputs = list(program.inputs.items())
+    rows = [(printable(shorten(name)), _number(value)) for name, value in inputs[:GRADIENT_ROWS]]
+    more = len(inputs) - len(rows)
+    footer = f"<div>… and {more:,} more inputs</div>" if more > 0 else ""
+    title = (
+        f"fnad.Program with {len(inputs):,} input{'s' if len(inputs) != 1 else ''} "
+        f"({_names([name for name, _ in inputs])})"
+    )
     return (
-        f"<div><code>{html.escape(repr(program))}</code>: value {_number(program.value)} at "
+        f"<div><code>{html.escape(title)}</code>: value {_number(program.value)} at "
         "the stored inputs; call it, or .value_and_grad(name=value, …)</div>"
         + _table(("input", "stored value"), rows)
+        + footer
     )
+
+
+def _value_and_grad_html(result: ValueAndGrad) -> str:
+    grads = list(result.grads.items())
+    rows = [(printable(shorten(name)), _number(grad)) for name, grad in grads[:GRADIENT_ROWS]]
+    more = len(grads) - len(rows)
+    footer = f"<div>… and {more:,} more inputs</div>" if more > 0 else ""
+    return (
+        f"<div>value {html.escape(_number(result.value))}; the gradient, ∂value/∂input:</div>"
+        + _table(("input", "gradient"), rows)
+        + footer
+    )
+
+
+def _adam_state(optimizer: Any) -> str:
+    state = f"{len(optimizer.m):,} parameters" if optimizer.m else "no step taken yet"
+    return (
+        f"Adam(lr={optimizer.lr!r}, beta1={optimizer.beta1!r}, beta2={optimizer.beta2!r}, "
+        f"eps={optimizer.eps!r}, t={optimizer.t!r}; moments of {state})"
+    )
+
+
+def _adam_html(optimizer: Any) -> str:
+    return f"<code>{html.escape(_adam_state(optimizer))}</code>"
+
+
+def _adam_text(optimizer: Any, printer: Any, cycle: bool) -> None:
+    printer.text(_adam_state(optimizer))
 
 
 def _explanation_html(explanation: Explanation) -> str:
@@ -200,7 +325,7 @@ def _explanation_text(explanation: Explanation, printer: Any, cycle: bool) -> No
 def _mlp_html(model: Any) -> str:
     rows = []
     for index, layer in enumerate(model.layers):
-        activation = "ReLU" if layer.neurons[0].nonlin else "linear"
+        activation = str(layer.neurons[0].activation).replace("relu", "ReLU")
         count = len(layer.parameters())
         rows.append((f"L{index}", str(layer.nin), str(layer.nout), activation, f"{count:,}"))
     total = len(model.parameters())
@@ -234,6 +359,9 @@ def register_ipython(display_formatter: Any = None) -> bool:
     formatters["text/plain"].for_type(Explanation, _explanation_text)
     # fnad.nn is imported on demand: register MLP by name, so this does not import it.
     formatters[_HTML].for_type_by_name("fnad.nn.model", "MLP", _mlp_html)
+    formatters[_HTML].for_type(ValueAndGrad, _value_and_grad_html)
+    formatters[_HTML].for_type_by_name("fnad.nn.optim", "Adam", _adam_html)
+    formatters["text/plain"].for_type_by_name("fnad.nn.optim", "Adam", _adam_text)
     return True
 
 

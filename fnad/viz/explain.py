@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from fnad.engine.core import Node
+from fnad.engine import Node
 from fnad.errors import OperandTypeError, TapeError
 from fnad.graph.writer import snapshot
 from fnad.viz.render import number, printable, vertex_title

@@ -22,11 +22,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, overload
 
-from fnad._internal import format_of, printable
-from fnad.engine.core import CONST, Node
+import attrs
+
+from fnad._internal import INVISIBLE, format_of, printable
+from fnad.engine import CONST, Node
 from fnad.errors import GraphSizeError, RenderError
 from fnad.graph.schema import SCHEMA, SCHEMA_VERSION
 from fnad.graph.writer import GraphLike, Snapshot, snapshot
@@ -34,6 +37,8 @@ from fnad.graph.writer import GraphLike, Snapshot, snapshot
 __all__ = [
     "FILL",
     "FORMATS",
+    "MAX_ATTRIBUTE_CHARS",
+    "MAX_LABEL_CHARS",
     "MAX_RENDER_NODES",
     "Drawing",
     "dot_quote",
@@ -43,9 +48,11 @@ __all__ = [
     "output_format",
     "printable",
     "render",
+    "shorten",
     "to_dot",
     "to_svg",
     "vertex_title",
+    "visible",
 ]
 
 MAX_RENDER_NODES = 200
@@ -62,8 +69,9 @@ def dot_quote(text: str) -> str:
     """``text`` as a DOT double-quoted string that graphviz shows literally.
 
     Quotes and backslashes are escaped (so graphviz's ``\\N``-style escapes cannot
-    fire), newlines become line breaks, and other control characters are shown as
-    ``\\xNN``.
+    fire), newlines become line breaks, and other control characters, and every character
+    a reader could not see or that changes the direction of the text (:func:`visible`), are
+    shown as ``\\xNN`` or ``\\uNNNN``.
 
     >>> print(dot_quote('x"]; evil -> x [label="'))
     "x\\"]; evil -> x [label=\\""
@@ -79,8 +87,8 @@ def dot_quote(text: str) -> str:
             out.append("\\n")
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\\\x{code:02x}")
-        elif 0xD800 <= code < 0xE000:  # lone surrogates cannot be written as UTF-8
-            out.append(f"\\\\u{code:04x}")
+        elif ch != " " and not visible(ch):  # bidi controls, zero-width, lone surrogates
+            out.append(f"\\\\x{code:02x}" if code < 0x100 else f"\\\\u{code:04x}")
         else:
             out.append(ch)
     out.append('"')
@@ -102,7 +110,7 @@ def html_text(text: str) -> str:
     for ch in text:
         if ch in _HTML_ENTITIES:
             out.append(_HTML_ENTITIES[ch])
-        elif ch.isprintable() or ch == " ":
+        elif ch == " " or visible(ch):
             out.append(ch)
         else:
             code = ord(ch)
@@ -120,28 +128,67 @@ _HTML_ENTITIES = {
 }
 
 
-def number(value: float) -> str:
-    """A value as a learner reads it: 6 significant digits, ``7`` rather than ``7.0``.
+def visible(ch: str) -> bool:
+    """Whether a character shows as itself: not a control, format (bidi controls such as
+    U+202E, U+2066; zero-width characters), separator other than the space, surrogate or
+    unassigned character, nor a printable-but-blank filler such as U+3164.
 
-    >>> number(7.0), number(0.1 + 0.2), number(float("-inf")), number(1e-12)
-    ('7', '0.3', '-inf', '1e-12')
+    >>> visible("θ"), visible("\u202e"), visible("\u200b"), visible("\u3164"), visible(" ")
+    (True, False, False, False, False)
     """
-    return f"{value:.6g}"
+    return ch.isprintable() and ch != " " and ch not in INVISIBLE
+
+
+MAX_LABEL_CHARS = 60
+"""Longest label (or op name) a picture shows whole; longer ones are shortened to this many
+characters plus a marker saying how many were left out. Exports keep every label whole."""
+
+MAX_ATTRIBUTE_CHARS = 2_000
+"""Longest label a DOT attribute (``name``, ``op``) carries; graphviz refuses any quoted
+string above 16 KiB, and escaping may grow a character to 7."""
+
+
+def shorten(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and a visible marker of what is left out.
+
+    >>> shorten("w" * 100)
+    'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww… (+40 characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit:,} characters)"
+
+
+def number(value: float) -> str:
+    """A value as a learner reads it: 6 significant digits, ``7`` rather than ``7.0``, and
+    ``0`` for both signed zeros (exports keep the sign).
+
+    >>> number(7.0), number(0.1 + 0.2), number(float("-inf")), number(1e-12), number(-0.0)
+    ('7', '0.3', '-inf', '1e-12', '0')
+    """
+    return f"{value + 0.0:.6g}"  # -0.0 + 0.0 is 0.0; every other value is unchanged
 
 
 def vertex_title(node: Node, vertex: int) -> str:
-    """How a vertex is named to a reader: its label, else the op, else ``input #id``."""
+    """How a vertex is named to a reader: its label, else the op, else ``input #id``
+    (shortened above :data:`MAX_LABEL_CHARS`)."""
     if node.label:
-        return node.label
+        return shorten(node.label)
     if node.op == CONST:
         return number(node.data)
-    return node.op or f"input #{vertex}"
+    return shorten(node.op) or f"input #{vertex}"
 
 
 # --------------------------------------------------------------------------- DOT
 
 
-def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
+def to_dot(
+    z: GraphLike,
+    *,
+    max_nodes: int | None = None,
+    gradients: Mapping[Node, float] | None = None,
+    caption: str = "",
+) -> str:
     """``z``'s graph in graphviz DOT: every id and label quoted and escaped.
 
     Each vertex shows its label (or op), its kind, its value and its gradient ∂z/∂v.
@@ -156,6 +203,12 @@ def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
 
     With ``max_nodes``, a larger graph is collapsed: the ``max_nodes`` vertices nearest
     the output are drawn and the rest become one dashed "hidden" vertex.
+
+    ``gradients`` shows other gradients than ∂z/∂v: for instance the tape's last
+    ``backward()``, from an output downstream of ``z``, as ``node.grad`` reads them (a vertex
+    it lacks shows 0). Then ``z`` is drawn as what it is (an input or an op), not as the
+    output, and each edge's ``grad ←`` is that gradient times the local derivative.
+    ``caption`` is a line of text over the picture.
 
     >>> from fnad import Node
     >>> x = Node(2.0, label="x")
@@ -175,17 +228,20 @@ def to_dot(z: GraphLike, *, max_nodes: int | None = None) -> str:
     }
     """
     snap = snapshot(z)
+    is_output = gradients is None
+    if gradients is not None:
+        snap = attrs.evolve(snap, grads=[gradients.get(node, 0.0) for node in snap.nodes])
     total = len(snap.nodes)
     shown: list[int] | None = None  # None: draw every vertex
     if max_nodes is not None and total > max_nodes:
         shown = _nearest(snap, max(1, max_nodes))
-    lines = _header(total, shown)
+    lines = _header(total, shown, caption)
     edges: list[str] = []
     hidden: list[tuple[int, int]] = []  # (target, port) of each argument not drawn
     visible = None if shown is None else set(shown)
     for vertex in range(total) if shown is None else shown:
         arguments = _arguments(snap, vertex)
-        lines.append(_vertex_line(snap, vertex, arguments))
+        lines.append(_vertex_line(snap, vertex, arguments, is_output))
         for source, positions, partial, flow in arguments:
             if visible is not None and source not in visible:
                 hidden.append((vertex, positions[0]))
@@ -218,12 +274,12 @@ def _nearest(snap: Snapshot, limit: int) -> list[int]:
     return sorted(kept)
 
 
-def _header(total: int, shown: list[int] | None) -> list[str]:
+def _header(total: int, shown: list[int] | None, text: str = "") -> list[str]:
     """The ``digraph`` line and the default attributes; a caption when collapsed."""
-    caption = ""
+    notes = [text] if text else []
     if shown is not None:
-        note = f"showing {len(shown)} of {total:,} vertices, those nearest the output"
-        caption = f", labelloc=t, label={dot_quote(note)}"
+        notes.append(f"showing {len(shown)} of {total:,} vertices, those nearest the output")
+    caption = f", labelloc=t, label={dot_quote(chr(10).join(notes))}" if notes else ""
     return [
         "digraph fnad {",
         f'  graph [rankdir=LR, fontname="Helvetica", schema="{SCHEMA}", '
@@ -233,10 +289,10 @@ def _header(total: int, shown: list[int] | None) -> list[str]:
     ]
 
 
-def _kind(snap: Snapshot, vertex: int) -> str:
+def _kind(snap: Snapshot, vertex: int, is_output: bool = True) -> str:
     """``"output"``, ``"input"``, ``"const"`` or ``"op"``: the key of :data:`FILL`."""
     node = snap.nodes[vertex]
-    if vertex == snap.output:
+    if vertex == snap.output and is_output:
         return "output"
     if not node.inputs:
         return "const" if node.op == CONST else "input"
@@ -252,7 +308,9 @@ def _arguments(snap: Snapshot, vertex: int) -> list[Argument]:
     return [(u, positions, p, f) for u, _, positions, p, f in snap.edges((vertex,))]
 
 
-def _vertex_line(snap: Snapshot, vertex: int, arguments: list[Argument]) -> str:
+def _vertex_line(
+    snap: Snapshot, vertex: int, arguments: list[Argument], is_output: bool = True
+) -> str:
     """One vertex: title, kind (and op), value and gradient, plus the exact values.
 
     An op vertex is a table: one row per argument on its left, where that argument's edge
@@ -260,11 +318,12 @@ def _vertex_line(snap: Snapshot, vertex: int, arguments: list[Argument]) -> str:
     back; so each number sits where its edge arrives, never between crossing edges.
     """
     node = snap.nodes[vertex]
-    kind = _kind(snap, vertex)
+    kind = _kind(snap, vertex, is_output)
     title = vertex_title(node, vertex)
-    second = kind if kind != "op" else ("" if title == node.op else f"op {node.op}")
-    if kind == "output" and title != node.op and node.inputs:
-        second = f"output, op {node.op}"
+    op = shorten(node.op)
+    second = kind if kind != "op" else ("" if title == op else f"op {op}")
+    if kind == "output" and title != op and node.inputs:
+        second = f"output, op {op}"
     grad = snap.grads[vertex]
     # Constants are not variables: backward gives them no gradient, and nor does the picture.
     shown = "" if kind == "const" else f"grad {number(grad)}"
@@ -277,10 +336,11 @@ def _vertex_line(snap: Snapshot, vertex: int, arguments: list[Argument]) -> str:
     else:
         label = dot_quote(text)
         extra = ""
-    extra += ", penwidth=2" if kind == "output" else ""
+    extra += ", penwidth=2" if vertex == snap.output else ""
     return (
         f'  "v{vertex}" [label={label}, fillcolor="{FILL[kind]}"{extra}, '
-        f"op={dot_quote(node.op)}, name={dot_quote(node.label)}, "
+        f"op={dot_quote(shorten(node.op, MAX_ATTRIBUTE_CHARS))}, "
+        f"name={dot_quote(shorten(node.label, MAX_ATTRIBUTE_CHARS))}, "
         f'data="{node.data!r}", grad="{grad!r}"];'
     )
 
@@ -417,8 +477,14 @@ def dot_to(text: str, kind: str) -> bytes:
     except subprocess.CalledProcessError as error:
         detail = error.stderr.decode("utf-8", "replace").strip() if error.stderr else ""
         raise RenderError(
-            f"graphviz's dot failed with exit status {error.returncode}: {detail or 'no message'}; "
+            f"graphviz's dot failed with exit status {error.returncode}: "
+            f"{printable(' '.join(detail.split()))[:500] or 'no message'}; "
             "please report this with the graph (fnad.to_json(z))"
+        ) from None
+    except OSError as error:  # dot died before reading its input: a broken pipe
+        raise RenderError(
+            f"graphviz's dot could not be run on this graph ({type(error).__name__}: "
+            f"{error.strerror or error}); please report this with the graph (fnad.to_json(z))"
         ) from None
     return drawn
 

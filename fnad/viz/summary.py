@@ -49,22 +49,32 @@ size and never recursive (the test suite summarises a million vertices).
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias, TypeVar, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar, Union
 
 import attrs
 import networkx as nx
 
-from fnad.engine.core import CONST, Node
+from fnad.engine import CONST, Node
 from fnad.errors import GraphFormatError, GraphSizeError, OperandTypeError
 from fnad.graph.schema import decode_float
 from fnad.graph.writer import snapshot
-from fnad.viz.render import FILL, dot_quote, dot_to_svg
+from fnad.viz.render import (
+    FILL,
+    MAX_ATTRIBUTE_CHARS,
+    dot_quote,
+    dot_to,
+    dot_to_svg,
+    output_format,
+    printable,
+    shorten,
+)
 
 __all__ = [
     "CONST_GROUP",
@@ -75,6 +85,7 @@ __all__ = [
     "GradStats",
     "GroupAssignment",
     "Grouping",
+    "Summary",
     "VertexInfo",
     "VertexTable",
     "assign_groups",
@@ -126,6 +137,66 @@ PRESETS = {
 (``L1.N3.w0`` is in layer ``L1`` and neuron ``L1.N3``), ``"op"`` puts every vertex in the
 group of its op (``input`` and ``const`` for leaves), ``"label"`` gives every labelled
 vertex the group of its own label."""
+
+
+# --------------------------------------------------------------------------- the result
+
+if TYPE_CHECKING:
+    _SummaryBase = nx.DiGraph[str]
+else:
+    _SummaryBase = nx.DiGraph
+
+
+class Summary(_SummaryBase):
+    """What :func:`summarize` returns: a ``networkx.DiGraph`` of groups that also shows
+    itself in Jupyter (the picture :func:`render_summary` draws, or a table of the groups
+    without graphviz)."""
+
+    def __repr__(self) -> str:
+        by = self.graph.get("by", "?")
+        return (
+            f"<fnad summary by {by}: {self.number_of_nodes():,} groups of "
+            f"{self.graph.get('vertices', 0):,} vertices; fnad.render_summary(s, 'summary.svg')>"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter's display: the summary drawn as SVG, else a table; never raises."""
+        text = repr(self)
+        try:
+            if self.number_of_nodes() <= MAX_DISPLAY_GROUPS:
+                svg = dot_to_svg(summary_to_dot(self)).decode("utf-8")
+                return {"image/svg+xml": svg, "text/plain": text}
+        except Exception:
+            pass
+        try:
+            return {"text/html": _summary_table(self), "text/plain": text}
+        except Exception:
+            return {"text/plain": text}
+
+
+MAX_DISPLAY_GROUPS = 200
+"""Above this many groups a :class:`Summary` shows itself as a table, not a picture."""
+
+
+def _summary_table(summary: nx.DiGraph[str]) -> str:
+    rows = []
+    for name, attributes in summary.nodes(data=True):
+        cells = (
+            shorten(printable(str(name))),
+            f"{attributes['count']:,}",
+            _short(attributes["grad_mean_abs"]),
+            _short(attributes["grad_max_abs"]),
+            f"{attributes['blocked']:,}",
+        )
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    head = "".join(
+        f"<th>{html.escape(h)}</th>"
+        for h in ("group", "vertices", "mean |grad|", "largest |grad|", "gradient stops")
+    )
+    return (
+        f"<div>{html.escape(repr(summary))}</div><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 # --------------------------------------------------------------------------- the table
@@ -482,7 +553,7 @@ def _grad_stats(prefix: str, grads: list[float]) -> dict[str, float | int]:
     }
 
 
-def summarize(source: Node | nx.DiGraph[Any], *, by: Grouping) -> nx.DiGraph[str]:
+def summarize(source: Node | nx.DiGraph[Any], *, by: Grouping) -> Summary:
     """The quotient graph of ``source``'s graph under the grouping ``by``.
 
     ``source`` is an output Node (its graph is read as :func:`fnad.to_networkx` reads it:
@@ -524,7 +595,7 @@ def _common_op(kinds: dict[str, int]) -> str:
     return "" if kind == INPUT_GROUP else kind
 
 
-def quotient(table: VertexTable, assignment: GroupAssignment) -> nx.DiGraph[str]:
+def quotient(table: VertexTable, assignment: GroupAssignment) -> Summary:
     """The quotient graph of ``table`` under ``assignment`` (see :func:`summarize`)."""
     names = assignment.names
     number_of = {name: k for k, name in enumerate(names)}
@@ -562,7 +633,7 @@ def quotient(table: VertexTable, assignment: GroupAssignment) -> nx.DiGraph[str]
     for (g, op), count in sorted(blocked.items()):
         stopped[g][op] = count
 
-    summary: nx.DiGraph[str] = nx.DiGraph(
+    summary = Summary(
         schema=SUMMARY_SCHEMA,
         version=1,
         output=assignment.groups[table.output],
@@ -624,22 +695,23 @@ def _kind(summary: nx.DiGraph[str], name: str) -> str:
 
 
 def _short(value: float) -> str:
-    return f"{value:.3g}"
+    return f"{value + 0.0:.3g}"  # 0, never -0, in a picture
 
 
 def _group_text(attributes: dict[str, Any], kind: str) -> str:
     count, own = attributes["count"], attributes["own"]
     ops = sorted(attributes["ops"].items(), key=lambda item: (-item[1], item[0]))
-    lines = [attributes["label"] + ("  (output)" if kind == "output" else "")]
+    lines = [shorten(str(attributes["label"])) + ("  (output)" if kind == "output" else "")]
     if count == 1:
-        lines.append(f"1 vertex: {ops[0][0]}")
+        lines.append(f"1 vertex: {shorten(ops[0][0])}")
     else:
-        lines.append(f"{count:,} vertices" + (f", {own:,} own" if 0 < own < count else ""))
-        shown = [f"{op} {n:,}" for op, n in ops[:4]] + (["…"] if len(ops) > 4 else [])
+        lines.append(f"{count:,} vertices" + (f" ({own:,} by name)" if 0 < own < count else ""))
+        shown = [f"{shorten(op)} {n:,}" for op, n in ops[:4]] + (["…"] if len(ops) > 4 else [])
         lines.append(" · ".join(shown))
     low, high = attributes["data_min"], attributes["data_max"]
     lines.append(f"data {_short(low)}" if low == high else f"data {_short(low)} … {_short(high)}")
-    prefix, which = ("own_grad", "|grad| own") if 0 < own < count else ("grad", "|grad|")
+    named = 0 < own < count
+    prefix, which = ("own_grad", f"|grad| of the {own:,} by name") if named else ("grad", "|grad|")
     lines.append(
         f"{which}: mean {_short(attributes[prefix + '_mean_abs'])}, "
         f"max {_short(attributes[prefix + '_max_abs'])}"
@@ -647,13 +719,38 @@ def _group_text(attributes: dict[str, Any], kind: str) -> str:
     stopped = sorted(attributes["blocked_ops"].items())
     if stopped:
         lines.append(
-            "local ∂ = 0: "
-            + ", ".join(f"{op} {n:,}/{attributes['ops'][op]:,}" for op, n in stopped)
+            "gradient stops at "
+            + ", ".join(f"{shorten(op)} {n:,} of {attributes['ops'][op]:,}" for op, n in stopped)
         )
     return "\n".join(lines)
 
 
-def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None) -> str:
+LEGEND = (
+    "How to read it: each box is a group of vertices of the graph (by {by}).",
+    "N vertices (K by name): K were put in the group by their name (a layer's parameters),",
+    "    the others are the ops computed from them.",
+    "|grad|: the size of the gradient ∂output/∂vertex, its mean and largest over the group.",
+    "gradient stops at relu 3 of 8: 3 of the group's 8 relu ops have a local derivative of 0",
+    "    (a negative input), so no gradient passes them.",
+    "Each arrow: the gradient carried back along the edges between two groups (their sum;",
+    "    'sizes add to' when signs cancel); wider is more. Dashed: into constants (unused).",
+)
+"""The legend under a summary picture; ``{by}`` is the grouping."""
+
+
+def _legend(by: str) -> str:
+    """The legend as a DOT graph label, one left-aligned line each (``\\l``)."""
+    lines = [line.format(by=by) for line in LEGEND]
+    return '"' + "\\l".join(dot_quote(line)[1:-1] for line in lines) + '\\l"'
+
+
+def summary_to_dot(
+    summary: nx.DiGraph[str],
+    *,
+    edge_labels: bool | None = None,
+    legend: bool = True,
+    caption: str = "",
+) -> str:
     """A :func:`summarize` graph in graphviz DOT, laid out left to right like full graphs.
 
     Each group shows its name, how many vertices of which ops it holds, its value range,
@@ -667,10 +764,12 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
     used. Edge labels are left out above :data:`MAX_EDGE_LABELS` edges unless
     ``edge_labels`` says otherwise (the SVG tooltip still has them). Groups named
     ``prefix.name`` that share a prefix are boxed together (the neurons of a layer).
+    With ``legend`` (the default) the picture ends with :data:`LEGEND`, which says all this
+    in plain words; ``caption`` is a line of text over it.
 
     >>> from fnad import Node
     >>> x = Node(2.0, label="x")
-    >>> print(summary_to_dot(summarize(x * 3.0, by="op")), end="")
+    >>> print(summary_to_dot(summarize(x * 3.0, by="op"), legend=False), end="")
     digraph fnad_summary {
       graph [rankdir=LR, fontname="Helvetica", schema="fnad.summary", version="1", by="op"];
       node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];
@@ -681,16 +780,19 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
       "g0" -> "g2" [label="1 edge\\ngrad ← 3", penwidth=5.0, flow="3.0", abs_flow="3.0", edges="1"];
       "g1" -> "g2" [label="1 edge\\ngrad ← 2", style=dashed, color="#94a3b8", penwidth=1.0, flow="2.0", abs_flow="2.0", edges="1"];
     }
+    >>> summary_to_dot(summarize(x * 3.0, by="op")).count("How to read it")
+    1
     """
     names = list(summary)
     key = {name: f"g{k}" for k, name in enumerate(names)}
     show_labels = (
         summary.number_of_edges() <= MAX_EDGE_LABELS if edge_labels is None else edge_labels
     )
+    by = str(summary.graph.get("by", ""))
     lines = [
         "digraph fnad_summary {",
         f'  graph [rankdir=LR, fontname="Helvetica", schema="{SUMMARY_SCHEMA}", version="1", '
-        f"by={dot_quote(str(summary.graph.get('by', '')))}];",
+        f"by={dot_quote(shorten(by, MAX_ATTRIBUTE_CHARS))}];",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=9, color="#475569"];',
     ]
@@ -708,12 +810,13 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
         text = _group_text(summary.nodes[name], kind)
         return (
             f"{indent}{dot_quote(key[name])} [label={dot_quote(text)}, "
-            f'fillcolor="{FILL[kind]}"{extra}, name={dot_quote(name)}];'
+            f'fillcolor="{FILL[kind]}"{extra}, '
+            f"name={dot_quote(shorten(str(name), MAX_ATTRIBUTE_CHARS))}];"
         )
 
     for k, (prefix, group) in enumerate(boxed.items()):
         lines.append(f'  subgraph "cluster_{k}" {{')
-        lines.append(f'    label={dot_quote(prefix)}; style="rounded"; color="#94a3b8";')
+        lines.append(f'    label={dot_quote(shorten(prefix))}; style="rounded"; color="#94a3b8";')
         lines.extend(vertex(name, "    ") for name in group)
         lines.append("  }")
     lines.extend(vertex(name, "  ") for name in names if name not in inside)
@@ -730,7 +833,7 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
         flow, abs_flow, count = attributes["flow"], attributes["abs_flow"], attributes["edges"]
         text = f"{count:,} edge{'s' if count != 1 else ''}\ngrad ← {_short(flow)}"
         if not math.isclose(abs(flow), abs_flow, rel_tol=1e-9):
-            text += f"\n(Σ|·| {_short(abs_flow)})"
+            text += f"\n(sizes add to {_short(abs_flow)})"
         label = f"label={dot_quote(text)}" if show_labels else f"tooltip={dot_quote(text)}"
         if kinds[source] == "const":
             style = ', style=dashed, color="#94a3b8", penwidth=1.0'
@@ -739,6 +842,14 @@ def summary_to_dot(summary: nx.DiGraph[str], *, edge_labels: bool | None = None)
         lines.append(
             f"  {dot_quote(key[source])} -> {dot_quote(key[target])} [{label}{style}, "
             f'flow="{flow!r}", abs_flow="{abs_flow!r}", edges="{count}"];'
+        )
+    if caption:
+        lines.append(f"  labelloc=t; label={dot_quote(caption)};")
+    if legend:
+        lines.append(
+            '  "legend" [class="legend", shape=plaintext, style="", fontsize=10, '
+            'fontcolor="#475569", '
+            f"label={_legend(shorten(by))}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -756,15 +867,23 @@ def _width(value: float, largest: float, widest: float) -> float:
 
 
 def render_summary(
-    summary: nx.DiGraph[str], path: str | os.PathLike[str], *, max_groups: int = 200
+    summary: nx.DiGraph[str],
+    path: str | os.PathLike[str],
+    *,
+    max_groups: int = 200,
+    legend: bool = True,
 ) -> Path:
-    """Draw a :func:`summarize` graph into an SVG file at ``path`` (see
-    :func:`summary_to_dot`); return the path.
+    """Draw a :func:`summarize` graph into a file at ``path`` (see :func:`summary_to_dot`);
+    return the path.
 
-    A summary of more than ``max_groups`` groups is refused with
-    :class:`~fnad.GraphSizeError` (choose a coarser grouping). Like :func:`fnad.render`,
-    this needs the graphviz package and its ``dot`` program.
+    The file's format follows its extension, as for :func:`fnad.render`: ``.svg``, ``.png``
+    or ``.pdf`` (any other is an :class:`~fnad.OutputFormatError`, raised before anything is
+    drawn). A summary of more than ``max_groups`` groups is refused with
+    :class:`~fnad.GraphSizeError` (choose a coarser grouping). ``legend=False`` leaves out
+    the lines that say how to read the picture. Like :func:`fnad.render`, this needs the
+    graphviz package and its ``dot`` program.
     """
+    kind = output_format(path)
     if summary.graph.get("schema") != SUMMARY_SCHEMA:
         raise OperandTypeError(
             f"render_summary: expected a graph from fnad.summarize, got one with schema "
@@ -783,5 +902,5 @@ def render_summary(
             "by='neuron') or raise max_groups"
         )
     target = Path(path)
-    target.write_bytes(dot_to_svg(summary_to_dot(summary)))
+    target.write_bytes(dot_to(summary_to_dot(summary, legend=legend), kind))
     return target

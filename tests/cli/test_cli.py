@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fnad
@@ -296,6 +296,8 @@ def test_any_text_exits_0_or_2_without_a_traceback(text: str, assignments: list[
         {name: st.sampled_from([-1.5, -0.5, 0.0, 0.25, 2.0]) for name in VARIABLES}
     ),
 )
+@example(("--x", "--x"), {"x": 2.0, "y": 0.0, "z": 0.0})  # argparse read it as an option
+@example(("--x*y", "--x*y"), {"x": 2.0, "y": -0.5, "z": 0.0})
 def test_cli_output_equals_the_python_api(pair: tuple[str, str], values: dict[str, float]) -> None:
     text, oracle_text = pair
     used = {name: value for name, value in values.items() if name in fnad.parse(text).variables}
@@ -534,12 +536,13 @@ def test_no_file_is_written_when_another_output_fails(tmp_path: Path, bad: list[
 def test_no_file_is_written_when_the_drawing_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    render_module = importlib.import_module("fnad.viz.render")  # fnad.render is the function
+    # the module itself: fnad.render is the function, and the old module path a proxy
+    render_module = importlib.import_module("fnad.viz.render")
 
-    def no_graphviz(text: str) -> bytes:
+    def no_graphviz(text: str, kind: str) -> bytes:
         raise fnad.RenderError("render() needs graphviz's `dot` program, which is not on PATH")
 
-    monkeypatch.setattr(render_module, "dot_to_svg", no_graphviz)
+    monkeypatch.setattr(render_module, "dot_to", no_graphviz)
     code, out, err = run(
         "grad", "x", "x=1", "--save", str(tmp_path / "g.json"), "--svg", str(tmp_path / "g.svg")
     )
@@ -550,14 +553,14 @@ def test_no_file_is_written_when_the_drawing_fails(
 def test_a_file_written_first_is_removed_when_a_later_write_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original_open = open
+    original_open = os.open
 
-    def disk_full_for_json(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if str(path).endswith(".json") and "w" in mode:
+    def disk_full_for_json(path: Any, flags: int, *args: Any, **kwargs: Any) -> Any:
+        if ".json" in str(path) and flags & os.O_WRONLY:
             raise OSError(28, "No space left on device", str(path))
-        return original_open(path, mode, *args, **kwargs)
+        return original_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", disk_full_for_json)
+    monkeypatch.setattr("os.open", disk_full_for_json)
     code, out, err = run(
         "grad", "x", "x=1", "--dot", str(tmp_path / "g.dot"), "--save", str(tmp_path / "g.json")
     )

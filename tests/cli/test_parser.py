@@ -540,3 +540,20 @@ def test_nothing_escapes_as_recursion_or_memory_error() -> None:
         except ExpressionError as error:
             seen.append(str(error)[:20])
     assert len(seen) == 5  # the long single name is a (valid) variable
+
+
+# --------------------------------------------------------------------------- issue 20: constants
+
+
+def test_pi_and_e_are_numbers_in_the_python_api_too() -> None:
+    from fnad.cli.parser import CONSTANTS, parse, parse_assignments
+
+    assert parse("2*pi").value_and_grad() == (2 * math.pi, {})
+    assert parse("e**x").variables == ("x",)
+    assert parse("e**x").value_and_grad(x=1.0) == (math.e, {"x": math.e})
+    assert math.isnan(parse("nan", allow_nonfinite=True).value_and_grad()[0])
+    with pytest.raises(ExpressionError, match=r"column 3: 'nan' is not a finite number"):
+        parse("x*nan")
+    for name in CONSTANTS:
+        with pytest.raises(ExpressionError, match=rf"cannot use '{name}' as a variable"):
+            parse_assignments([f"{name}=1"])

@@ -537,20 +537,32 @@ def test_strict_names_a_number_operand_as_eager_does() -> None:
     assert "(x=10.0, 1e+308)" in str(eager_error.value)
 
 
-def test_strict_judges_the_gradient_of_vertices_no_input_reaches() -> None:
+def test_strict_does_not_judge_a_vertex_computed_from_constants_alone() -> None:
     def f(x: Node) -> Node:
         k = x.tape.constant(1e-100) * x.tape.constant(1e-100)  # depends on no input
-        return (x * k) * 1e300  # ∂/∂k = 1e300·x overflows at x = 1e200
+        return (x * k) * 1e300  # ∂/∂k = 1e300·x overflows at x = 1e200: nobody's gradient
 
     program = fnad.compile(f, 1.0)
-    assert program.value_and_grad(1e200) == (1e300, {"x": 1e100})
+    with fnad.strict():
+        assert program.value_and_grad(1e200) == (1e300, {"x": 1e100})
+        assert fnad.value_and_grad(f)(1e200) == (1e300, 1e100)
+        with fnad.Tape():
+            x = Node(1e200, label="x")
+            assert f(x).backward()[x] == 1e100
+
+
+def test_strict_judges_a_leaf_that_is_not_an_input() -> None:
+    # The replay computes no adjoint for y; eager judges it, so the replay re-runs eagerly.
+    with fnad.Tape():
+        x, y = Node(1.0, label="x"), Node(0.0, label="y")
+        z = x * y.sqrt()
+    program = Program.from_nodes(z, [x])
+    assert program.value_and_grad(2.0) == (0.0, {"x": 0.0})
     with (
         fnad.strict(),
-        pytest.raises(fnad.NonFiniteError, match=r"gradient of mul \(data=1e-200\)"),
+        pytest.raises(fnad.NonFiniteError, match=r"gradient of y \(data=0.0\) became inf"),
     ):
-        program.value_and_grad(1e200)
-    with fnad.strict():
-        assert program(1e200) == 1e300  # no gradient asked for: nothing to judge
+        program.value_and_grad(2.0)
 
 
 def test_check_compares_with_an_eager_backward(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -560,3 +572,15 @@ def test_check_compares_with_an_eager_backward(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(fnad.compiled.program, "backward", lambda block, values, adjoints: None)
     with pytest.raises(fnad.ProgramMismatchError, match=r"the gradient ∂/∂x replays as -0\.0"):
         program.check(0.5, -2.0)
+
+
+def test_the_repr_of_a_program_with_many_inputs_stays_short() -> None:
+    """A network's program has hundreds of inputs: its repr names five and counts the rest."""
+    with fnad.Tape():
+        leaves = [Node(float(i), label=f"w{i}") for i in range(337)]
+        total = sum(leaves[1:], leaves[0])
+    program = Program.from_nodes(total, leaves)
+    assert repr(program) == (
+        "Program(673 vertices, inputs (w0, w1, w2, w3, w4, … 332 more), output op 'add')"
+    )
+    assert "w4," in repr(program) and "w5" not in repr(program)

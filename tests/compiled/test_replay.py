@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import fnad
 from fnad import Node, from_json, to_json
 from fnad.engine.rules import Rule, isolated_rules
-from tests.export_strategies import Expr, expressions, micrograd_readme, same
+from tests.export_strategies import Expr, expressions, same
+from tests.graphs import micrograd_readme
 
 
 def test_seed_round_trip() -> None:

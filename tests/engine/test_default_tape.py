@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 
 import fnad
-import fnad.engine.core
+import fnad.engine.scope
 from fnad.nn.datasets import moons
 from fnad.nn.model import MLP, hinge_loss, l2
 
@@ -74,7 +74,7 @@ def test_the_same_loop_with_a_tape_per_step_is_not_warned_about_and_stays_flat()
 
 
 def test_tapes_of_with_blocks_are_never_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fnad.engine.core, "DEFAULT_TAPE_WARNING", 1_000)
+    monkeypatch.setattr(fnad.engine.scope, "DEFAULT_TAPE_WARNING", 1_000)
 
     def big_block() -> int:
         with warnings.catch_warnings(record=True) as caught:
@@ -93,8 +93,8 @@ def test_tapes_of_with_blocks_are_never_warned_about(monkeypatch: pytest.MonkeyP
 
 def test_the_warning_shows_under_pythons_default_filters() -> None:
     script = (
-        "import fnad, fnad.engine.core\n"
-        "fnad.engine.core.DEFAULT_TAPE_WARNING = 1_000  # the real one is tested above\n"
+        "import fnad, fnad.engine.scope\n"
+        "fnad.engine.scope.DEFAULT_TAPE_WARNING = 1_000  # the real one is tested above\n"
         "y = fnad.Node(0.5)\n"
         "for _ in range(2_000):\n"
         "    y = y + 1\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import fnad
 from fnad import Node
+from fnad.engine.methods import NUMPY_UFUNCS
 from fnad.engine.ops import BinaryOp, UnaryOp
 from fnad.engine.rules import builtin_rules
 
@@ -37,7 +38,7 @@ def _on_nodes(name: str, arity: int) -> str:
         forms.append("`a.leaky_relu(negative_slope=0.01)`")
     elif hasattr(Node, name):
         forms.append(f"`a.{name}()`" if arity == 1 else f"`a.{name}(b)`")
-    forms += [f"`np.{u}`" for u, op in Node._NUMPY_OPS.items() if op == name and u != name]
+    forms += [f"`np.{u}`" for u, op in NUMPY_UFUNCS.items() if op == name and u != name]
     return ", ".join(forms)
 
 

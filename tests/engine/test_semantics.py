@@ -16,6 +16,7 @@ import pytest
 
 import fnad
 from fnad import Node
+from fnad.engine import tape as tape_module
 
 # --------------------------------------------------------------------------- immutability
 
@@ -386,6 +387,38 @@ def test_pickling_two_nodes_of_one_tape_keeps_them_on_one_tape() -> None:
         y = x + 1
     x2, y2 = pickle.loads(pickle.dumps((x, y)))
     assert x2.tape is y2.tape and y2.inputs[0] is x2
+
+
+@pytest.mark.parametrize("old", ["fnad.core", "fnad.engine.core"])
+def test_a_pickle_that_names_the_engines_old_module_still_loads(old: str) -> None:
+    """Tapes pickled before they pickled as tables (flat columns rebuilt by
+    ``_restore_tape`` of fnad.core, then of fnad.engine.core) still load."""
+
+    class Legacy:  # what Tape.__reduce__ returned then: y = x * x after y.backward()
+        def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+            columns = ([3.0, 9.0], ["", "mul"], ["x", ""], [0, 2], [0, 0])
+            return tape_module._restore_tape, (columns, ([0, 1], [6.0, 1.0]))
+
+    data = pickle.dumps(Legacy(), protocol=2)  # protocol 2 spells a function's module as text
+    assert b"fnad.engine.tape\n" in data
+    data = data.replace(b"fnad.engine.tape\n", old.encode() + b"\n")
+    with pytest.warns(DeprecationWarning, match=f"{old} moved to fnad.engine"):
+        tape = pickle.loads(data)
+    x, y = list(tape.graph)
+    assert (x.label, y.data, y.inputs, x.grad) == ("x", 9.0, (x, x), 6.0)
+    assert y.backward()[x] == 6.0
+
+
+def test_a_pickled_tape_is_a_table_recorded_again() -> None:
+    """A tape pickles as its GraphTable (plain columns) and comes back through record()."""
+    with fnad.Tape():
+        x = Node(3.0, label="x")
+        y = (x * x).with_label("y")
+        y.backward()
+    data = pickle.dumps(y)
+    assert b"GraphTable" in data and b"restore_tape" in data
+    clone = pickle.loads(data)
+    assert (clone.data, clone.label, clone.inputs[0].grad) == (9.0, "y", 6.0)
 
 
 # --------------------------------------------------------------------------- concurrency, memory

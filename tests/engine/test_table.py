@@ -13,17 +13,13 @@ import pytest
 import fnad
 from fnad import Node, Program
 from fnad.engine.table import INPUT, GraphTable, input_names, record, vertices_of
-
-
-def _seed() -> tuple[Node, Node, Node]:
-    x = Node(2.0, label="x")
-    y = Node(3.0, label="y")
-    return x, y, x * y + x**2 + y.relu()
+from tests.graphs import seed
 
 
 def test_vertices_are_the_backward_order_reversed_then_the_extras() -> None:
-    with fnad.Tape() as tape:
-        x, y, z = _seed()
+    z, x, y = seed()
+    tape = z.tape
+    with tape:
         unused = Node(5.0, label="unused")
         aux = (x * 3.0).tanh()
         table = GraphTable.of(z, [x, y, unused], aux=[aux])
@@ -55,9 +51,8 @@ def test_arguments_keep_their_order_and_repeats(build: object) -> None:
 
 
 def test_record_rebuilds_the_same_graph_at_new_inputs() -> None:
-    with fnad.Tape():
-        x, y, z = _seed()
-        table = GraphTable.of(z, [x, y])
+    z, x, y = seed()
+    table = GraphTable.of(z, [x, y])
     nodes = record(table, at={table.inputs[0]: 1.0})
     out = nodes[table.output]
     assert isinstance(out, Node)
@@ -112,9 +107,9 @@ def test_a_programs_rules_are_fixed_when_it_is_built() -> None:
 
 def test_a_table_is_plain_data() -> None:
     """No Node and no networkx graph inside: columns of atoms, and the rules by op name."""
-    with fnad.Tape() as tape:
-        x, y, z = _seed()
-        table = GraphTable.of(z, [x, y])
+    z, x, y = seed()
+    tape = z.tape
+    table = GraphTable.of(z, [x, y])
     atoms = (str, float, int, type(None))
     for column in ("ops", "labels", "values", "starts", "sources", "inputs", "names", "outputs"):
         assert all(isinstance(v, atoms) for v in getattr(table, column)), column

@@ -21,14 +21,7 @@ from fnad import Node, to_dot, to_graphml, to_json, to_networkx
 from fnad.graph.schema import SCHEMA, SCHEMA_VERSION, input_names
 from fnad.viz.render import dot_quote
 from tests.export_strategies import Expr, expressions, need_dot, need_graphviz_package, same
-
-
-def seed() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        z = x * y + x**2 + y.relu()
-    return z, x, y
+from tests.graphs import seed
 
 
 def strict_loads(text: str) -> Any:

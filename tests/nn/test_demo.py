@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -204,3 +205,24 @@ def test_example_script_handles_help() -> None:
     refused = subprocess.run([sys.executable, script, "0"], capture_output=True, text=True)
     assert refused.returncode == 2 and "must be at least 1" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_example_script_fast_and_eager_print_the_same_numbers() -> None:
+    script = str(ROOT / "examples" / "train_moons.py")
+    fast, eager = (
+        subprocess.run(
+            [sys.executable, script, "2", *flag], capture_output=True, text=True, check=True
+        ).stdout
+        for flag in ((), ("--eager",))
+    )
+    assert fast == eager and "step   1  loss" in fast
+    assert "fnad.compile(loss_of" in Path(script).read_text(encoding="utf-8")
+
+
+def test_the_progress_bar_ends_on_the_summary_loss() -> None:
+    status, out, err = run("--steps", "3", "--samples", "10")
+    assert status == 0
+    bar_loss = re.findall(r"loss=([0-9.]+)", err)[-1]
+    summary_loss = re.search(r"final loss ([0-9.]+)", out)
+    assert summary_loss is not None and bar_loss == summary_loss.group(1)
+    assert "(the trained model, after step 3)" in out

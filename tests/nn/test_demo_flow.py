@@ -88,3 +88,11 @@ def test_flow_option_needs_matplotlib_and_a_writable_path(
     status, out, err = run("--json", "--flow", "x.png", "--steps", "1", "--samples", "4")
     assert status == 2 and out == ""  # a missing extra is exit status 2 (docs/cli.md)
     assert "--flow needs matplotlib" in err and "pip install 'fnad[demo]'" in err
+
+
+def test_demo_flow_from_the_compiled_step_equals_the_eager_flow(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    options = ("--json", "--steps", "3", "--samples", "12", "--flow")
+    compiled = json.loads(run(*options, str(tmp_path / "a.png"))[1])
+    eager = json.loads(run(*options, str(tmp_path / "b.png"), "--eager")[1])
+    assert compiled["flow"] == eager["flow"] and compiled["loss"] == eager["loss"]

@@ -264,3 +264,74 @@ def test_plot_flow_writes_a_png(tmp_path: Path) -> None:
         position += 12 + length
     pixels = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
     assert len(set(pixels)) > 20  # a picture, not a blank canvas
+
+
+# --------------------------------------------------------------------------- compiled
+
+
+@pytest.mark.parametrize(
+    ("layers", "activation", "seed"),
+    [
+        ([4, 4, 1], "relu", 1),  # a dead unit at the first step (see the module's doctest)
+        ([16, 16, 1], "relu", 1337),  # the demo's network
+        ([6, 1], "tanh", 2),
+        ([5, 3, 1], "sigmoid", 3),
+        ([1], "relu", 4),  # no hidden layer
+    ],
+)
+def test_compiled_flow_equals_eager_flow_step_after_step(
+    layers: list[int], activation: str, seed: int
+) -> None:
+    points, labels = moons(24, noise=0.2, seed=seed)
+    eager_model = compiled_model = MLP(2, layers, activation=activation, seed=seed)
+    for k in range(4):
+        lr = 1.0 - 0.2 * k
+        (eager_model, *eager_numbers), eager = flow_step(
+            eager_model, points, labels, lr, neurons=True, compiled=False
+        )
+        (compiled_model, *compiled_numbers), compiled = flow_step(
+            compiled_model, points, labels, lr, neurons=True
+        )
+        assert compiled == eager  # every figure, bit for bit
+        assert compiled_numbers == eager_numbers and compiled_model == eager_model
+    assert compiled_model == train_step_n(
+        MLP(2, layers, activation=activation, seed=seed), points, labels, 4
+    )
+
+
+def train_step_n(model: MLP[float], points: object, labels: object, steps: int) -> MLP[float]:
+    for k in range(steps):
+        model = train_step(model, points, labels, 1.0 - 0.2 * k).model  # type: ignore[arg-type]
+    return model
+
+
+def test_compiled_flow_counts_dead_units_as_eager() -> None:
+    # A network whose first layer is dead on every point: all biases very negative.
+    points, labels = moons(8, noise=0.1, seed=0)
+    model = MLP(2, [3, 2, 1], seed=0)
+    values = list(model.parameters())
+    for j in range(3):
+        values[j * 3 + 2] = -100.0
+    model = model.with_parameters(values)
+    _, compiled = flow_step(model, points, labels, 0.1, neurons=True)
+    _, eager = flow_step(model, points, labels, 0.1, neurons=True, compiled=False)
+    assert compiled == eager
+    assert compiled.layers[0].dead == 3 and compiled.layers[0].neurons[0].evaluations == 8
+
+
+def test_plot_flow_shows_the_loss_and_sizes_the_dead_units_panel(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    points, labels = moons(20, noise=0.1, seed=0)
+    model = MLP(2, [8, 8, 1], seed=0)
+    history = []
+    for _ in range(4):
+        (model, _, _), stats = flow_step(model, points, labels, 0.5)
+        history.append(stats)
+    figure = plot_flow(history, tmp_path / "flow.svg")
+    assert (tmp_path / "flow.svg").read_bytes().startswith(b"<?xml")
+    loss_axes, gradients, dead_axes = figure.axes[:3]
+    assert gradients.get_yscale() == "log"
+    assert loss_axes.get_ylabel() == "loss"
+    assert list(loss_axes.lines[0].get_ydata()) == [stats.loss for stats in history]
+    most = max(layer.dead_fraction or 0.0 for stats in history for layer in stats.layers)
+    assert most < 0.5 and dead_axes.get_ylim()[1] <= max(0.25, most * 1.25) + 0.02

@@ -54,8 +54,11 @@ def test_has_aux_returns_the_aux_value_as_jax_does() -> None:
     assert g == 2 * 5.0 * 3.0
     assert aux == {"pred": 6.0, "note": "ok", "parts": [5.0, 2.0]}
     assert type(aux["pred"]) is float and type(aux["parts"][0]) is float
-    (value, grads), aux2 = fnad.value_and_grad(loss, argnums=[0, 1], has_aux=True)(2.0, 3.0)
+    (value, aux2), grads = fnad.value_and_grad(loss, argnums=[0, 1], has_aux=True)(2.0, 3.0)
     assert value == 25.0 and grads == (30.0, 20.0) and aux2 == aux
+    # JAX's shape ((value, aux), grad), so code ported from JAX cannot swap grad and aux
+    result = fnad.value_and_grad(lambda x: (x * x, "aux"), has_aux=True)(3.0)
+    assert result == ((9.0, "aux"), 6.0)
     # tuples, named tuples, other objects
     Pair = namedtuple("Pair", "a b")
     marker = object()

@@ -350,7 +350,7 @@ def test_bad_arguments_and_results_are_reported() -> None:
         fnad.grad(cube)("2")  # type: ignore[call-overload]
     with pytest.raises(OperandTypeError, match="booleans are not numbers"):
         fnad.grad(cube)(True)
-    with pytest.raises(TransformError, match=r"returned \(.*\) \(tuple\); it must return one"):
+    with pytest.raises(TransformError, match=r"returned \(Node\(.* \(tuple\); it must return one"):
         fnad.grad(lambda x: (x, x))(1.0)  # type: ignore[arg-type,return-value]
     with pytest.raises(TransformError, match="returned None"):
         fnad.grad(lambda x: None)(1.0)  # type: ignore[arg-type,return-value]
@@ -569,3 +569,39 @@ def test_jvp_and_vjp_agree_with_each_other_and_with_sympy(dag: Dag, data: st.Dat
     assert close(sum(t * g for t, g in zip(tangents, vjp_fn(1.0), strict=True)), pushed)
     # and grad is vjp with cotangent 1
     assert fnad.grad(f, argnums=tuple(range(n)))(*dag.point) == vjp_fn(1.0)
+
+
+# --------------------------------------------------------------------------- issue 20: plain arguments
+
+
+@pytest.mark.parametrize("transform", [fnad.grad, fnad.hessian])
+def test_a_method_on_an_undifferentiated_float_argument_says_what_happened_and_the_fix(
+    transform: Any,
+) -> None:
+    def f(x: Node, y: Any) -> Node:
+        result: Node = x * y.relu()
+        return result
+
+    name = transform.__name__
+    with pytest.raises(fnad.MissingAttributeError) as caught:
+        transform(f)(0.5, 1.5)
+    message = str(caught.value)
+    assert isinstance(caught.value, AttributeError)  # code catching AttributeError still works
+    assert message.startswith(f"fnad.{name}: f asked its argument 1 (1.5) for .relu")
+    assert "a plain float, not a Node" in message
+    assert "argnums=(0, 1)" in message and "fnad.relu(y)" in message
+    # both fixes it names work
+    assert transform(lambda x, y: x * fnad.relu(y))(0.5, 1.5) == (1.5 if name == "grad" else 0.0)
+    assert transform(f, argnums=(0, 1))(0.5, 1.5) == (
+        (1.5, 0.5) if name == "grad" else ((0.0, 1.0), (1.0, 0.0))
+    )
+
+
+def test_other_attribute_errors_in_f_are_left_alone() -> None:
+    with pytest.raises(AttributeError) as caught:
+        fnad.grad(lambda x, y: x * y.no_such_thing)(0.5, 1.5)
+    assert not isinstance(caught.value, fnad.FnadError)
+    with pytest.raises(
+        fnad.MissingAttributeError, match=r"keyword argument s=1\.5 .*fnad\.tanh\(s\)"
+    ):
+        fnad.grad(lambda x, s=1.0: x * s.tanh())(0.5, s=1.5)

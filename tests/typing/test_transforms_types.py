@@ -50,17 +50,17 @@ def test_option_types() -> None:
     assert_type(fnad.grad(with_aux, has_aux=True), Transformed[tuple[float, Any], tuple[Node, Any]])
     assert_type(fnad.grad(with_aux, has_aux=True)(1.0), tuple[float, Any])
     assert_type(fnad.grad(with_aux, argnums=[0], has_aux=True)(1.0), tuple[tuple[float, ...], Any])
-    assert_type(fnad.value_and_grad(with_aux, has_aux=True)(1.0), tuple[tuple[float, float], Any])
+    assert_type(fnad.value_and_grad(with_aux, has_aux=True)(1.0), tuple[tuple[float, Any], float])
     assert_type(
         fnad.value_and_grad(with_aux, (0,), has_aux=True)(1.0),
-        tuple[tuple[float, tuple[float, ...]], Any],
+        tuple[tuple[float, Any], tuple[float, ...]],
     )
-    (value, slope), aux = fnad.value_and_grad(with_aux, has_aux=True)(3.0)
+    (value, aux), slope = fnad.value_and_grad(with_aux, has_aux=True)(3.0)
     assert (value, slope, aux) == (9.0, 6.0, {"x": 3.0})
     with fnad.Tape():
         x = Node(1.0)
         assert_type(fnad.grad(with_aux, has_aux=True)(x), tuple[Node, Any])
-        assert_type(fnad.value_and_grad(with_aux, has_aux=True)(x), tuple[tuple[Node, Node], Any])
+        assert_type(fnad.value_and_grad(with_aux, has_aux=True)(x), tuple[tuple[Node, Any], Node])
     error: type[TypeError] = fnad.OutputTypeError
     assert issubclass(error, fnad.TransformError)
 

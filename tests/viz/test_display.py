@@ -7,6 +7,7 @@ in examples/ shows the same through a real kernel (tests/test_notebook.py).
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,12 @@ import pytest
 
 import fnad
 from fnad import Node
-from fnad.engine.core import set_display_hook
+from fnad.engine import set_display_hook
 from fnad.nn.model import MLP
 from fnad.viz.display import graph_text, mime_bundle, register_ipython
 from fnad.viz.render import Drawing
 from tests.export_strategies import need_dot, need_graphviz_package
+from tests.graphs import seed
 
 SVG = "image/svg+xml"
 HTML = "text/html"
@@ -38,14 +40,6 @@ def no_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
 
 
-def seed() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        z = x * y + x**2 + y.relu()
-    return x, y, z
-
-
 def svg_vertices(svg: str) -> int:
     root = ET.fromstring(svg.encode("utf-8"))
     return [g.get("class") for g in root.iter("{http://www.w3.org/2000/svg}g")].count("node")
@@ -60,7 +54,7 @@ def is_svg(text: str) -> bool:
 
 @pytest.mark.usefixtures("viz")
 def test_render_without_a_path_returns_a_drawing_that_displays_inline() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     drawing = fnad.render(z)
     assert isinstance(drawing, Drawing)
     bundle = drawing._repr_mimebundle_()
@@ -82,7 +76,7 @@ def test_render_without_a_path_returns_a_drawing_that_displays_inline() -> None:
     ],
 )
 def test_the_file_format_follows_the_extension(tmp_path: Path, name: str, magic: bytes) -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     path = fnad.render(z, tmp_path / name)
     assert path == tmp_path / name and path.read_bytes().startswith(magic)
     saved = fnad.render(z).save(tmp_path / f"saved-{name}")
@@ -91,7 +85,7 @@ def test_the_file_format_follows_the_extension(tmp_path: Path, name: str, magic:
 
 @pytest.mark.parametrize("name", ["seed.jpg", "seed", "seed.svg.txt", "seed.dot"])
 def test_other_extensions_are_refused_before_drawing(tmp_path: Path, name: str) -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     with pytest.raises(fnad.OutputFormatError) as info:
         fnad.render(z, tmp_path / name)  # no graphviz needed to refuse
     assert isinstance(info.value, ValueError)
@@ -104,7 +98,7 @@ def test_other_extensions_are_refused_before_drawing(tmp_path: Path, name: str) 
 
 @pytest.mark.usefixtures("viz")
 def test_a_node_shows_its_graph_as_svg() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z._repr_mimebundle_()
     assert bundle is not None and set(bundle) == {SVG, "text/plain"}
     assert is_svg(bundle[SVG]) and svg_vertices(bundle[SVG]) == 8
@@ -124,7 +118,7 @@ def test_a_large_graph_is_collapsed_as_render_does() -> None:
 
 @pytest.mark.usefixtures("no_dot")
 def test_without_dot_a_node_shows_its_graph_as_text_and_says_why() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z._repr_mimebundle_()
     assert bundle is not None and set(bundle) == {HTML, "text/plain"}
     page = bundle[HTML]
@@ -133,7 +127,7 @@ def test_without_dot_a_node_shows_its_graph_as_text_and_says_why() -> None:
 
 
 def test_include_and_exclude_are_respected() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z._repr_mimebundle_(include={HTML})
     assert bundle is not None and set(bundle) == {HTML, "text/plain"}
     assert z._repr_mimebundle_(exclude={SVG, HTML}) is None
@@ -147,7 +141,7 @@ def test_a_node_of_a_closed_tape_falls_back_to_its_repr() -> None:
 
 
 def test_graph_text_lists_the_vertices_nearest_the_output() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     lines = graph_text(z).splitlines()
     assert len(lines) == 8
     assert lines[0].split() == ["v0", "x", "input", "data", "2", "grad", "7"]
@@ -166,7 +160,7 @@ def no_hook() -> Iterator[None]:
 
 @pytest.mark.usefixtures("no_hook")
 def test_core_shows_nothing_rich_without_the_display_hook() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     assert z._repr_mimebundle_() is None and z.backward()._repr_mimebundle_() is None
 
 
@@ -174,7 +168,7 @@ def test_core_shows_nothing_rich_without_the_display_hook() -> None:
 
 
 def test_gradients_show_a_table_of_the_inputs() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     bundle = z.backward()._repr_mimebundle_()
     assert bundle is not None and set(bundle) == {HTML, "text/plain"}
     page = bundle[HTML]
@@ -202,14 +196,14 @@ def ipython_format(obj: object) -> dict[str, Any]:
 
 
 def test_through_ipythons_formatter_a_node_is_svg_or_text() -> None:
-    _, _, z = seed()
+    z, _, _ = seed()
     data = ipython_format(z)
     assert data["text/plain"] == repr(z)
     assert SVG in data or HTML in data
 
 
 def test_tape_program_explanation_and_mlp_get_short_summaries() -> None:
-    x, _, z = seed()
+    z, x, _ = seed()
     tape_page = ipython_format(z.tape)[HTML]
     assert "Tape(#" in tape_page and "nodes=8" in tape_page and "networkx.DiGraph" in tape_page
 
@@ -233,3 +227,211 @@ def test_tape_program_explanation_and_mlp_get_short_summaries() -> None:
 
 def test_no_ipython_running_means_nothing_is_registered() -> None:
     assert register_ipython() is False  # pytest is not an IPython shell
+
+
+# --------------------------------------------------------------------------- issue 20: pictures
+# that agree with the numbers
+
+
+def svg_texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg.encode("utf-8"))
+    return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+@pytest.mark.usefixtures("viz")
+def test_a_leaf_shown_after_backward_shows_the_gradient_node_grad_reads() -> None:
+    z, x, _ = seed()
+    z.backward()
+    assert x.grad == 7.0
+    bundle = x._repr_mimebundle_()
+    assert bundle is not None
+    texts = svg_texts(bundle[SVG])
+    assert texts[1:] == ["x", "input", "data 2", "grad 7"]  # not "output", not "grad 1"
+    assert texts[0].startswith("grad = ∂f/∂v for f = add (data 13), the output of the last")
+    # an intermediate node: every box shows its .grad, each edge the flow of that backward
+    with fnad.Tape():
+        a = Node(2.0, label="a")
+        b = (a * 3.0).with_label("b")
+        c = b * b
+    c.backward()
+    texts = svg_texts(b._repr_mimebundle_()[SVG])  # type: ignore[index]
+    assert "grad 36" in texts and "grad 12" in texts and "grad 1" not in texts  # a, b
+    assert "grad ← 36" in texts  # 12 × local ∂ 3 along a -> b
+    # the output of that backward is drawn as the output, as before
+    texts = svg_texts(c._repr_mimebundle_()[SVG])  # type: ignore[index]
+    assert "output" in texts and "grad 1" in texts
+
+
+@pytest.mark.usefixtures("no_dot")
+def test_without_dot_a_leaf_after_backward_lists_its_recorded_gradient() -> None:
+    z, x, _ = seed()
+    z.backward()
+    page = x._repr_mimebundle_()[HTML]  # type: ignore[index]
+    assert "data 2  grad 7" in page and "grad 1" not in page and "(output)" not in page
+    assert "the output of the last backward()" in page
+
+
+@pytest.mark.usefixtures("viz")
+def test_an_mlp_output_shows_its_summary_by_layer() -> None:
+    with fnad.Tape():
+        out = MLP(2, [16, 16, 1], seed=0).trace()((1.0, 2.0))
+    bundle = out._repr_mimebundle_()
+    assert bundle is not None and set(bundle) == {SVG, "text/plain"}
+    svg = bundle[SVG]
+    assert len(svg) < 30_000  # the collapsed graph was 365 KB
+    texts = svg_texts(svg)
+    assert texts[0].startswith("979 vertices, too many to draw one by one: grouped by layer")
+    assert {"L0", "L1", "L2 \xa0(output)"} <= set(texts) and "How to read it" in svg
+    assert svg_vertices(svg) == 4  # L0, L1, L2, const (the legend is class "node legend")
+
+
+@pytest.mark.usefixtures("viz")
+def test_pictures_show_0_for_a_negative_zero_and_exports_keep_it() -> None:
+    with fnad.Tape():
+        x = Node(1.0, label="x")
+        z = (x * -2.0).relu()
+    assert z.backward()[x] == 0.0 and math.copysign(1.0, z.backward()[x]) == -1.0
+    svg = fnad.render(z).svg
+    texts = " ".join(svg_texts(svg))
+    assert "-0" not in texts and "−0" not in texts and "grad 0" in texts
+    assert 'grad="-0.0"' in fnad.to_dot(z)  # the exact value rides along
+    assert '"grad":-0.0' in fnad.to_json(z)
+    assert "-0" not in graph_text(z)
+
+
+@pytest.mark.usefixtures("viz")
+@pytest.mark.parametrize("length", [20_000, 70_000, 1_000_000])
+def test_a_long_label_is_shortened_in_the_picture_and_kept_whole_in_exports(length: int) -> None:
+    with fnad.Tape():
+        x = Node(2.0, label="θ" * length)
+        z = (x * 3.0).with_label("z" * length)
+    svg = fnad.render(z).svg  # graphviz refused a quoted string over 16 KiB
+    texts = svg_texts(svg)
+    marker = f"… (+{length - 60:,} characters)"
+    assert "θ" * 60 + marker in texts and "z" * 60 + marker in texts
+    assert len(svg) < 20_000
+    bundle = z._repr_mimebundle_()
+    assert bundle is not None and "z" * 60 + marker in bundle[SVG]
+    assert list(fnad.from_json(fnad.to_json(z)).inputs) == ["θ" * length]
+    assert x.label == "θ" * length
+
+
+BIDI = ["\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200b", "\u200f", "\u3164"]
+
+
+@pytest.mark.usefixtures("viz")
+@pytest.mark.parametrize("character", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
+def test_invisible_and_direction_changing_characters_are_escaped_in_every_box(
+    character: str,
+) -> None:
+    with fnad.Tape():
+        x = Node(2.0, label=f"in{character}put")
+        k = x.tape.constant(3.0)
+        const = fnad.Node(0.0)  # an unlabelled input, to see every kind
+        z = (x * k + const).with_label(f"op{character}box")
+    document = fnad.to_json(z)
+    assert '"op":"const","label":""' in document
+    labelled = fnad.from_json(
+        document.replace('"op":"const","label":""', f'"op":"const","label":"c{character}c"')
+    ).as_node()
+    assert f"c{character}c" in [n.label for n in labelled.inputs[0].inputs]
+    escaped = f"\\u{ord(character):04x}"
+    for output in (z, labelled):
+        svg = fnad.render(output).svg
+        assert character not in svg
+        assert escaped in svg
+    assert f"in{escaped}put" in fnad.render(z).svg and f"op{escaped}box" in fnad.render(z).svg
+
+
+@pytest.mark.usefixtures("viz")
+def test_a_dot_that_dies_mid_pipe_is_a_render_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import graphviz  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    def broken_pipe(self: Any, format: str) -> bytes:  # noqa: A002 - graphviz's name
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(graphviz.Source, "pipe", broken_pipe)
+    z, _, _ = seed()
+    with pytest.raises(fnad.RenderError, match=r"dot could not be run on this graph"):
+        fnad.render(z)
+    bundle = z._repr_mimebundle_()  # never raises: the graph as text, and why
+    assert bundle is not None and set(bundle) == {HTML, "text/plain"}
+    assert "BrokenPipeError" in bundle[HTML] and "add(v5, v6)" in bundle[HTML]
+
+
+def test_the_display_hook_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fnad.viz.display as display
+
+    def boom(*args: Any, **kwargs: Any) -> str:
+        raise ValueError("unexpected")
+
+    z, _, _ = seed()
+    monkeypatch.setattr(display, "node_svg", boom)
+    bundle = z._repr_mimebundle_()
+    assert bundle is not None and "graph could not be drawn (ValueError)" in bundle[HTML]
+    monkeypatch.setattr(display, "graph_text", boom)
+    assert z._repr_mimebundle_() is None  # Jupyter shows repr(z)
+
+
+# --------------------------------------------------------------------------- issue 20: displays
+
+
+@pytest.mark.usefixtures("viz")
+def test_a_summary_displays_itself() -> None:
+    with fnad.Tape():
+        out = MLP(2, [4, 1], seed=0).trace()((1.0, 2.0))
+    summary = fnad.summarize(out, by="layer")
+    bundle = summary._repr_mimebundle_()
+    assert set(bundle) == {SVG, "text/plain"}
+    assert is_svg(bundle[SVG]) and "How to read it" in bundle[SVG]
+    assert bundle["text/plain"] == repr(summary)
+    assert repr(summary).startswith("<fnad summary by layer: 3 groups of 47 vertices")
+
+
+@pytest.mark.usefixtures("no_dot")
+def test_without_dot_a_summary_is_a_table() -> None:
+    with fnad.Tape():
+        out = MLP(2, [4, 1], seed=0).trace()((1.0, 2.0))
+    bundle = fnad.summarize(out, by="layer")._repr_mimebundle_()
+    assert set(bundle) == {HTML, "text/plain"}
+    assert "<td>L0</td><td>32</td>" in bundle[HTML] and "<th>gradient stops</th>" in bundle[HTML]
+
+
+@pytest.mark.usefixtures("viz")
+@pytest.mark.parametrize(("name", "magic"), [("s.png", b"\x89PNG"), ("s.pdf", b"%PDF")])
+def test_render_summary_follows_the_extension(tmp_path: Path, name: str, magic: bytes) -> None:
+    z, _, _ = seed()
+    path = fnad.render_summary(fnad.summarize(z, by="op"), tmp_path / name)
+    assert path.read_bytes().startswith(magic)
+
+
+def test_render_summary_refuses_other_extensions_before_drawing(tmp_path: Path) -> None:
+    z, _, _ = seed()
+    with pytest.raises(fnad.OutputFormatError, match=r"'\.jpg' is not a format fnad draws"):
+        fnad.render_summary(fnad.summarize(z, by="op"), tmp_path / "s.jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_value_and_grad_adam_and_long_programs_get_rich_displays() -> None:
+    z, _, _ = seed()
+    program = fnad.from_json(fnad.to_json(z))
+    page = ipython_format(program.value_and_grad(x=1.0))[HTML]
+    assert "value 7" in page and "<td>x</td><td>5</td>" in page
+
+    from fnad.nn.model import Adam
+
+    model = MLP(2, [16, 16, 1], seed=0)
+    _, optimizer = Adam(lr=0.01).step(model, [1.0] * len(model.parameters()))
+    data = ipython_format(optimizer)
+    assert data["text/plain"] == (
+        "Adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-08, t=1; moments of 337 parameters)"
+    )
+    assert "moments of 337 parameters" in data[HTML]
+
+    with fnad.Tape():
+        leaves = [Node(float(i), label=f"w{i}") for i in range(337)]
+        total = sum(leaves, Node(0.0, label="start"))
+    page = ipython_format(fnad.from_json(fnad.to_json(total)))[HTML]
+    assert "338 inputs (w0, w1, w2, w3, w4, … 333 more)" in page
+    assert page.count("<tr>") == 1 + 20 and "… and 318 more inputs" in page
+    assert len(page) < 3_000

@@ -14,14 +14,7 @@ from hypothesis import strategies as st
 import fnad
 from fnad import Node, explain, to_networkx
 from tests.export_strategies import Expr, expressions
-
-
-def seed() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        z = x * y + x**2 + y.relu()
-    return z, x, y
+from tests.graphs import seed
 
 
 def test_seed_example_dz_dx_is_y_plus_2x() -> None:

@@ -16,7 +16,8 @@ import pytest
 import fnad
 from fnad import Node, render
 from fnad.viz.render import number
-from tests.export_strategies import micrograd_readme, need_dot, need_graphviz_package
+from tests.export_strategies import need_dot, need_graphviz_package
+from tests.graphs import micrograd_readme, neuron, seed
 
 SVG = "{http://www.w3.org/2000/svg}"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -28,13 +29,6 @@ def viz() -> None:
     need_graphviz_package()
 
 
-def seed() -> Node:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        return x * y + x**2 + y.relu()
-
-
 def svg_texts(path: Path) -> tuple[list[str], int, int]:
     root = ET.parse(path).getroot()
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
@@ -44,7 +38,7 @@ def svg_texts(path: Path) -> tuple[list[str], int, int]:
 
 @pytest.mark.usefixtures("viz")
 def test_seed_svg_shows_the_chain_rule(tmp_path: Path) -> None:
-    path = render(seed(), tmp_path / "seed.svg")
+    path = render(seed()[0], tmp_path / "seed.svg")
     assert path == tmp_path / "seed.svg"
     texts, nodes, edges = svg_texts(path)
     assert (nodes, edges) == (8, 9)
@@ -58,13 +52,6 @@ def micrograd_example() -> Node:
     return micrograd_readme()[0]
 
 
-def neuron() -> Node:
-    with fnad.Tape():
-        x1, x2 = Node(1.0, label="x1"), Node(-2.0, label="x2")
-        w1, w2 = Node(0.5, label="w1"), Node(-0.3, label="w2")
-        return (x1 * w1 + x2 * w2 + Node(0.1, label="b")).tanh()
-
-
 def _arrow_tip(edge: ET.Element) -> tuple[float, float]:
     """Where an edge's arrowhead points: its right-most corner (the graph runs left to right)."""
     polygon = edge.find(f"{SVG}polygon")
@@ -74,7 +61,9 @@ def _arrow_tip(edge: ET.Element) -> tuple[float, float]:
     return x, y
 
 
-@pytest.mark.parametrize("make", [micrograd_example, neuron, seed])
+@pytest.mark.parametrize(
+    "make", [micrograd_example, neuron, lambda: seed()[0]], ids=["micrograd", "neuron", "seed"]
+)
 @pytest.mark.usefixtures("viz")
 def test_each_local_derivative_is_drawn_where_its_edge_arrives(make: Any) -> None:
     # The numbers of an edge are not a label floating mid-edge, where crossing edges make
@@ -163,8 +152,8 @@ def test_missing_graphviz_package_says_how_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz -> ImportError
     with pytest.raises(fnad.RenderError, match=r"pip install 'fnad\[viz\]'"):
-        render(seed(), tmp_path / "seed.svg")
-    assert fnad.to_dot(seed())  # DOT text needs no graphviz
+        render(seed()[0], tmp_path / "seed.svg")
+    assert fnad.to_dot(seed()[0])  # DOT text needs no graphviz
 
 
 def test_missing_dot_program_says_how_to_install(
@@ -173,7 +162,7 @@ def test_missing_dot_program_says_how_to_install(
     need_graphviz_package()
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(fnad.RenderError, match="`dot` program, which is not on PATH"):
-        render(seed(), tmp_path / "seed.svg")
+        render(seed()[0], tmp_path / "seed.svg")
 
 
 def test_committed_seed_svg_matches_the_seed_example() -> None:

@@ -32,14 +32,7 @@ from fnad.viz.summary import (
     summary_to_dot,
 )
 from tests.export_strategies import Expr, expressions, need_dot, need_graphviz_package
-
-
-def seed() -> tuple[Node, Node, Node]:
-    with fnad.Tape():
-        x = Node(2.0, label="x")
-        y = Node(3.0, label="y")
-        z = x * y + x**2 + y.relu()
-    return z, x, y
+from tests.graphs import seed
 
 
 def moons_loss(samples: int = 12, sizes: tuple[int, ...] = (4, 4, 1), seed: int = 3) -> Node:
@@ -408,6 +401,7 @@ def test_render_summary_of_the_moons_loss(tmp_path: Path) -> None:
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     assert text.count('class="node"') == 5 and text.count('class="edge"') == 7
+    assert text.count('class="node legend"') == 1 and "How to read it" in text
     png = subprocess.run(
         [dot, "-Tpng"],
         input=summary_to_dot(summarize(loss, by="neuron")).encode(),

@@ -1,0 +1,85 @@
+"""NumPy arrays where :mod:`fnad.nn` takes sequences of numbers, without importing NumPy (helpers of fnad.nn).
+
+An array is recognised by its ``shape``, ``ndim`` and ``tolist`` (NumPy's, and any array
+library's that follows it), so fnad never imports NumPy and works without it. ``tolist()``
+turns an array into nested lists of Python numbers, which the float paths take as they are.
+Errors name the array's shape and the shape expected.
+
+>>> rows([[1, 2], [3, 4]], "f", "points", 2)
+[[1, 2], [3, 4]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fnad.engine import Node
+from fnad.errors import OperandTypeError, OperandValueError
+
+__all__ = ["check_lengths", "is_array", "point", "rows", "shape_text", "values"]
+
+
+def is_array(x: object) -> bool:
+    """Whether ``x`` is an array (NumPy's or alike): it has a shape, an ndim and tolist()."""
+    return (
+        not isinstance(x, Node)
+        and hasattr(x, "shape")
+        and hasattr(x, "ndim")
+        and callable(getattr(x, "tolist", None))
+    )
+
+
+def shape_text(x: Any) -> str:
+    """``(100, 2)``: an array's shape as NumPy prints it."""
+    shape = tuple(int(n) for n in x.shape)
+    return repr(shape)
+
+
+def values(x: Any, who: str, what: str) -> Any:
+    """``x`` itself, or a 1-D array as a list of Python numbers; any other array is an error."""
+    if not is_array(x):
+        return x
+    if x.ndim != 1:
+        raise OperandValueError(
+            f"{who}: {what} is an array of shape {shape_text(x)}; pass a 1-D array (shape "
+            f"(n,)) or a sequence, one number per {what[:-1] if what.endswith('s') else what}"
+        )
+    return x.tolist()
+
+
+def rows(x: Any, who: str, what: str, width: int | None) -> Any:
+    """``x`` itself, or a 2-D array as a list of rows of Python numbers.
+
+    ``width`` (when given) is the number of columns the rows must have.
+    """
+    if not is_array(x):
+        return x
+    if x.ndim != 2 or (width is not None and x.shape[1] != width):
+        wanted = f"(n, {width})" if width is not None else "(n, k)"
+        raise OperandValueError(
+            f"{who}: {what} is an array of shape {shape_text(x)}; expected shape {wanted}, "
+            "one row per point"
+        )
+    result: list[Sequence[Any]] = x.tolist()
+    return result
+
+
+def check_lengths(who: str, first: str, a: Sequence[Any], second: str, b: Sequence[Any]) -> None:
+    """Refuse two sequences of different lengths, naming both."""
+    if len(a) != len(b):
+        raise OperandValueError(
+            f"{who}: {len(a)} {first} but {len(b)} {second}; pass one of each per point"
+        )
+
+
+def point(x: Any, who: str) -> Any:
+    """One input point: a sequence, or a 1-D array as a list (a 2-D array is an error)."""
+    if not is_array(x):
+        return x
+    if x.ndim != 1:
+        raise OperandTypeError(
+            f"{who}: the input is an array of shape {shape_text(x)}, not one point; "
+            "a model takes one point, e.g. model(X[0]); for every row, [model(x) for x in X]"
+        )
+    return x.tolist()
