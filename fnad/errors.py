@@ -19,6 +19,7 @@ __all__ = [
     "FnadError",
     "GradCheckError",
     "GraphArgumentError",
+    "GraphFileError",
     "GraphFormatError",
     "GraphSizeError",
     "ImmutableError",
@@ -111,6 +112,15 @@ class GraphFormatError(FnadError, ValueError):
 class GraphArgumentError(FnadError, TypeError):
     """A graph loader was given something that is neither a path nor a document's content
     (a file descriptor, None, a number...), or a limit or rule table of the wrong type."""
+
+
+class GraphFileError(FnadError, OSError):
+    """A graph loader could not read the file it was given (missing, unreadable): the
+    message names the path and, for a ``str``, why it was taken as a path and not as the
+    document's text. ``errno``, ``strerror`` and ``filename`` are the operating system's."""
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno 2] ..." form
+        return str(self.args[0]) if self.args else ""
 
 
 class GraphSizeError(FnadError, ValueError):

@@ -4,6 +4,7 @@
 full-size figures (a few minutes)::
 
     .venv/bin/python -m tests.hostile_documents 100      # documents of 100 MiB
+    .venv/bin/python -m tests.hostile_documents tokens 16   # one long token, 16 and 32 MiB
 """
 
 from __future__ import annotations
@@ -159,6 +160,205 @@ def graphml_chain_with_a_back_edge(vertices: int) -> bytes:
     return "".join(lines).encode()
 
 
+# --------------------------------------------------------------------------- one long token
+
+# A small graph (x * 2) as fnad writes it, whose label is replaced by one long token.
+_SMALL_JSON = (
+    '{"directed":true,"multigraph":false,"graph":{"schema":"fnad.graph","version":1,"output":2},'
+    '"nodes":[{"id":0,"op":"","label":LABEL,"data":1.0,"grad":2.0},'
+    '{"id":1,"op":"const","label":"","data":2.0,"grad":1.0},'
+    '{"id":2,"op":"mul","label":"","data":2.0,"grad":1.0}],'
+    '"edges":[{"source":0,"target":2,"positions":[0],"partial":2.0,"flow":2.0},'
+    '{"source":1,"target":2,"positions":[1],"partial":1.0,"flow":1.0}]EXTRA}'
+)
+
+
+def _small_graphml(label: str, escaped: bool = False) -> str:
+    with fnad.Tape():
+        y = fnad.Node(1.0, label="LABEL") * 2
+    path = os.path.join(tempfile.mkdtemp(), "small.graphml")
+    fnad.to_graphml(y, path)
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    flag = '<data key="v_label_escaped">true</data>' if escaped else ""
+    return text.replace(">LABEL</data>", f">{label}</data>{flag}")
+
+
+_GRAPHML_TEMPLATE = _small_graphml("LABEL")
+
+
+def _fnad_graphml(label: str, escaped: bool = False) -> str:
+    flag = '<data key="v_label_escaped">true</data>' if escaped else ""
+    return _GRAPHML_TEMPLATE.replace(">LABEL</data>", f">{label}</data>{flag}")
+
+
+def _other_layout(text: str) -> str:
+    """The same GraphML in a layout fnad does not write: read by the XML parser."""
+    return text.replace("<?xml version='1.0' encoding='utf-8'?>", '<?xml version="1.0"?>', 1)
+
+
+def _json_label(body: str, unit: str, size: int) -> bytes:
+    """The small JSON graph with the label ``"unit" * n`` filling ``size`` bytes."""
+    count = max(1, (size - len(_SMALL_JSON)) // len(unit.encode()))
+    return _SMALL_JSON.replace("LABEL", f'"{unit * count}"').replace("EXTRA", body).encode()
+
+
+def json_plain_label(size: int) -> bytes:
+    return _json_label("", "a", size)
+
+
+def json_unicode_escapes(size: int) -> bytes:
+    """A label of \\u03b8 escapes (what fnad.to_json writes for "θ" * n)."""
+    return _json_label("", "\\u03b8", size)
+
+
+def json_quote_escapes(size: int) -> bytes:
+    return _json_label("", '\\"', size)
+
+
+def json_short_escapes(size: int) -> bytes:
+    return _json_label("", "\\n", size)
+
+
+def json_raw_utf8(size: int) -> bytes:
+    return _json_label("", "θ", size)
+
+
+def json_long_float(size: int) -> bytes:
+    """data spelled with millions of digits (it reads as 1.0)."""
+    digits = max(1, size - len(_SMALL_JSON))
+    text = _SMALL_JSON.replace("LABEL", '"x"').replace("EXTRA", "")
+    return text.replace('"data":1.0', f'"data":1.{"0" * digits}', 1).encode()
+
+
+def json_long_integer(size: int) -> bytes:
+    """An ignored field holding an integer literal with millions of digits."""
+    digits = max(1, size - len(_SMALL_JSON))
+    return _SMALL_JSON.replace("LABEL", '"x"').replace("EXTRA", f',"n":{"7" * digits}').encode()
+
+
+def json_whitespace(size: int) -> bytes:
+    spaces = max(1, size - len(_SMALL_JSON))
+    return _SMALL_JSON.replace("LABEL", '"x"').replace("EXTRA", " " * spaces).encode()
+
+
+def json_long_key(size: int) -> bytes:
+    """An ignored field whose key is millions of characters long."""
+    count = max(1, size - len(_SMALL_JSON))
+    return _SMALL_JSON.replace("LABEL", '"x"').replace("EXTRA", f',"{"k" * count}":0').encode()
+
+
+def _graphml_label(unit: str, size: int, *, other: bool = False, escaped: bool = False) -> bytes:
+    count = max(1, (size - len(_GRAPHML_TEMPLATE)) // len(unit.encode()))
+    text = _fnad_graphml(unit * count, escaped)
+    return (_other_layout(text) if other else text).encode()
+
+
+def graphml_plain_label(size: int) -> bytes:
+    return _graphml_label("a", size)
+
+
+def graphml_entities(size: int) -> bytes:
+    """A label "a<" * n as fnad.to_graphml writes it: a&lt;a&lt;..."""
+    return _graphml_label("a&lt;", size)
+
+
+def graphml_character_references(size: int) -> bytes:
+    return _graphml_label("&#952;", size)
+
+
+def graphml_entities_other_layout(size: int) -> bytes:
+    return _graphml_label("a&lt;", size, other=True)
+
+
+def graphml_raw_utf8(size: int) -> bytes:
+    return _graphml_label("θ", size)
+
+
+def graphml_escaped_label(size: int) -> bytes:
+    """A label fnad had to escape (label_escaped): \\x07 escapes."""
+    return _graphml_label("\\x07", size, escaped=True)
+
+
+def graphml_cdata(size: int) -> bytes:
+    count = max(1, size - len(_GRAPHML_TEMPLATE))
+    return _other_layout(_fnad_graphml(f"<![CDATA[{'a' * count}]]>")).encode()
+
+
+def graphml_comment(size: int) -> bytes:
+    count = max(1, size - len(_GRAPHML_TEMPLATE))
+    text = _GRAPHML_TEMPLATE.replace(">LABEL<", ">x<").replace(
+        "<graphml ", f"<!--{'c' * count}--><graphml ", 1
+    )
+    return text.encode()
+
+
+def graphml_processing_instruction(size: int) -> bytes:
+    count = max(1, size - len(_GRAPHML_TEMPLATE))
+    text = _GRAPHML_TEMPLATE.replace(">LABEL<", ">x<").replace(
+        "<graphml ", f"<?pi {'p' * count}?><graphml ", 1
+    )
+    return text.encode()
+
+
+def graphml_attribute(size: int) -> bytes:
+    """An attribute value of millions of characters (on the root element)."""
+    count = max(1, size - len(_GRAPHML_TEMPLATE))
+    text = _GRAPHML_TEMPLATE.replace(">LABEL<", ">x<").replace(
+        "<graphml ", f'<graphml note="{"v" * count}" ', 1
+    )
+    return text.encode()
+
+
+def graphml_whitespace(size: int) -> bytes:
+    count = max(1, size - len(_GRAPHML_TEMPLATE))
+    return (
+        _GRAPHML_TEMPLATE.replace(">LABEL<", ">x<")
+        .replace("  </graph>", " " * count + "</graph>")
+        .encode()
+    )
+
+
+def graphml_nested(depth: int) -> bytes:
+    """``depth`` elements nested in one another inside the graph."""
+    text = _GRAPHML_TEMPLATE.replace(">LABEL<", ">x<")
+    return text.replace("  </graph>", "<a>" * depth + "</a>" * depth + "</graph>").encode()
+
+
+def json_nested(depth: int) -> bytes:
+    """``depth`` arrays nested in one another in an ignored field."""
+    return (
+        _SMALL_JSON.replace("LABEL", '"x"')
+        .replace("EXTRA", f',"n":{"[" * depth}{"]" * depth}')
+        .encode()
+    )
+
+
+TOKENS: dict[str, tuple[Callable[[int], bytes], Callable[..., Any]]] = {
+    "JSON: a plain label": (json_plain_label, fnad.from_json),
+    "JSON: a label of \\u escapes": (json_unicode_escapes, fnad.from_json),
+    'JSON: a label of \\" escapes': (json_quote_escapes, fnad.from_json),
+    "JSON: a label of \\n escapes": (json_short_escapes, fnad.from_json),
+    "JSON: a label of raw UTF-8": (json_raw_utf8, fnad.from_json),
+    "JSON: a float of millions of digits": (json_long_float, fnad.from_json),
+    "JSON: an integer of millions of digits": (json_long_integer, fnad.from_json),
+    "JSON: a run of whitespace": (json_whitespace, fnad.from_json),
+    "JSON: a key of millions of characters": (json_long_key, fnad.from_json),
+    "GraphML: a plain label": (graphml_plain_label, fnad.from_graphml),
+    "GraphML: a label of &lt; entities": (graphml_entities, fnad.from_graphml),
+    "GraphML: a label of &#952; references": (graphml_character_references, fnad.from_graphml),
+    "GraphML: entities, any other layout": (graphml_entities_other_layout, fnad.from_graphml),
+    "GraphML: a label of raw UTF-8": (graphml_raw_utf8, fnad.from_graphml),
+    "GraphML: an escaped label (\\x07)": (graphml_escaped_label, fnad.from_graphml),
+    "GraphML: a CDATA section": (graphml_cdata, fnad.from_graphml),
+    "GraphML: a comment": (graphml_comment, fnad.from_graphml),
+    "GraphML: a processing instruction": (graphml_processing_instruction, fnad.from_graphml),
+    "GraphML: an attribute value": (graphml_attribute, fnad.from_graphml),
+    "GraphML: a run of whitespace": (graphml_whitespace, fnad.from_graphml),
+}
+"""Documents with one long token of each kind (generator, loader); most are valid graphs."""
+
+
 SIZED: dict[str, tuple[Callable[[int], bytes], Callable[..., Any]]] = {
     "{} vertices": (empty_objects, fnad.from_json),
     "{} vertices before the header": (empty_objects_before_the_header, fnad.from_json),
@@ -198,7 +398,24 @@ def measure(load: Callable[..., Any], document: bytes) -> tuple[float, float, st
     return seconds, peak / len(document), message
 
 
+def tokens(mib: int) -> None:
+    """Time per MB and peak memory per MB of each long-token document at ``mib`` and 2x."""
+    print(f"one long token, {mib} and {2 * mib} MiB (ms per MiB; peak traced MiB per MiB):")
+    for name, (make, load) in TOKENS.items():
+        small, large = make(mib * 2**20), make(2 * mib * 2**20)
+        t1, m1, message = measure(load, small)
+        t2, m2, _ = measure(load, large)
+        print(
+            f"  {name:42} {1000 * t1 / mib:6.1f} {1000 * t2 / (2 * mib):6.1f} ms/MiB "
+            f"(x{t2 / t1:4.2f})  {m1:4.2f} {m2:4.2f}  {message[:50]}"
+        )
+        del small, large
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["tokens"]:
+        tokens(int(argv[1]) if len(argv) > 1 else 16)
+        return
     mib = int(argv[0]) if argv else 100
     size = mib * 2**20
     print(f"hostile documents of {mib} MiB (time, peak traced memory / size):")

@@ -6,9 +6,11 @@ built, in time linear in its size and memory a small multiple of it, and raises
 the fix (the list of checks is in :mod:`fnad.graph.reader`). Ops are resolved by name in the rule
 table, never as Python.
 
-A loaded document is traced once and compiled to a :class:`fnad.Program` (see
-:mod:`fnad.compiled.program`), which replays it through the rule table; at the document's own inputs
-it gives back the exported values and gradients bit for bit.
+A loaded document is never traced: the reader gives its :class:`~fnad.engine.table.GraphTable`
+(in the order an eager trace of it would have), each op's value is computed again through
+its rule, and :meth:`fnad.Program.from_table` compiles it (see :mod:`fnad.compiled.program`);
+the program replays it through the rule table and, at the document's own inputs, gives back
+the exported values and gradients bit for bit.
 
 >>> from fnad import Node, to_json
 >>> x, y = Node(2.0, label="x"), Node(3.0, label="y")
@@ -25,19 +27,24 @@ value = 7.0
 
 from __future__ import annotations
 
+import math
+from array import array
+
+import attrs
+
+from fnad._internal import run_forward
 from fnad.compiled.program import Program, ValueAndGrad
-from fnad.engine import CONST, Node, Tape
-from fnad.engine.rules import RuleTable, current_rules
+from fnad.engine import is_strict
+from fnad.engine.rules import RuleTable
+from fnad.engine.table import GraphTable, record
 from fnad.graph.reader import (
     MAX_BYTES,
     MAX_DEPTH,
     MAX_VERTICES,
-    CheckedGraph,
     Source,
     read_graphml,
     read_json,
 )
-from fnad.graph.schema import INPUT, input_names
 
 __all__ = [
     "MAX_BYTES",
@@ -71,8 +78,7 @@ def from_json(
     ...
     fnad.errors.GraphFormatError: graph document: unsupported schema version 9 (int); this fnad reads version 1; upgrade fnad to read it
     """
-    graph = read_json(source, rules=rules, max_bytes=max_bytes, max_vertices=max_vertices)
-    return _program(graph, rules)
+    return _program(read_json(source, rules=rules, max_bytes=max_bytes, max_vertices=max_vertices))
 
 
 def from_graphml(
@@ -98,38 +104,37 @@ def from_graphml(
     >>> from_graphml(path).value_and_grad(x=3.0)
     ValueAndGrad(value=10.0, grads={'x': 6.0})
     """
-    graph = read_graphml(source, rules=rules, max_bytes=max_bytes, max_vertices=max_vertices)
-    return _program(graph, rules)
+    return _program(
+        read_graphml(source, rules=rules, max_bytes=max_bytes, max_vertices=max_vertices)
+    )
 
 
 # --------------------------------------------------------------------------- compiling
 
 
-def _program(graph: CheckedGraph, rules: RuleTable | None) -> Program:
-    """Trace a checked document once on a private tape and compile it to a Program.
+def _program(table: GraphTable) -> Program:
+    """Compile a checked document's table: no Node, no tape.
 
-    The document's inputs are named by their labels (:func:`fnad.graph.schema.input_names`, with
-    the document's own ids for unlabelled or repeated ones), in document-id order.
+    Every op vertex's value is computed again by its rule from its arguments, in table
+    order, as an eager trace of the document computes it (the document's stored values
+    are kept for inputs and constants only), so a program is the one eager tracing would
+    give. Under :func:`fnad.strict`, a non-finite value is recorded on a tape instead, to
+    raise exactly the eager error.
     """
-    table = rules if rules is not None else current_rules()
-    nodes: list[Node] = []
-    leaves: list[tuple[int, Node]] = []
-    with Tape(table) as tape:
-        for vertex in range(len(graph)):
-            op, label, data = graph.ops[vertex], graph.labels[vertex], graph.data[vertex]
-            if op == INPUT:
-                node = Node(data, label=label)
-                leaves.append((graph.ids[vertex], node))
-            elif op == CONST:
-                node = tape.constant(data, label=label)
-            else:
-                node = tape.apply(op, *[nodes[a] for a in graph.arguments(vertex)], label=label)
-            nodes.append(node)
-    leaves.sort(key=lambda leaf: leaf[0])
-    names = input_names([(vertex, node.label) for vertex, node in leaves])
-    try:
-        return Program.from_nodes(
-            nodes[graph.output], [node for _, node in leaves], names=list(names.values())
-        )
-    finally:
-        tape.close()
+    values = array("d", table.values)
+    ops, rules, starts, sources = table.ops, table.rules, table.starts, table.sources
+    for k, op in enumerate(ops):
+        first, last = starts[k], starts[k + 1]
+        if first == last:
+            continue
+        if last - first == 1:
+            value = run_forward(rules[op], (values[sources[first]],))
+        elif last - first == 2:
+            value = run_forward(rules[op], (values[sources[first]], values[sources[first + 1]]))
+        else:
+            value = run_forward(rules[op], [values[a] for a in sources[first:last]])
+        values[k] = value
+    computed = attrs.evolve(table, values=values)
+    if is_strict() and not all(map(math.isfinite, values)):
+        record(computed)  # raises the NonFiniteError an eager trace raises
+    return Program.from_table(computed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 import sys
@@ -548,8 +549,36 @@ def test_only_regular_files_are_read(load: Callable[..., Any], tmp_path: Path) -
     if os.path.exists("/dev/null"):
         with pytest.raises(GraphFormatError, match="is a character device"):
             load("/dev/null")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(fnad.GraphFileError, match="check the path") as info:
         load(tmp_path / "missing")
+    assert isinstance(info.value, OSError) and info.value.filename == str(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("load", "text", "opening"),
+    [
+        (fnad.from_json, "null", """'{', '[' or '"'"""),
+        (fnad.from_json, "  true", """'{', '[' or '"'"""),
+        (fnad.from_json, "graph.json", """'{', '[' or '"'"""),
+        (fnad.from_graphml, "graph.graphml", "'<'"),
+    ],
+)
+def test_a_str_that_is_not_a_document_is_a_path_and_the_error_says_so(
+    load: Callable[..., Any], text: str, opening: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(fnad.GraphFileError) as info:
+        load(text)
+    error = info.value
+    assert isinstance(error, OSError) and isinstance(error, fnad.FnadError)
+    assert error.errno == errno.ENOENT and error.filename == text
+    assert str(error) == (
+        f"cannot read the {'JSON' if load is fnad.from_json else 'GraphML'} document from the "
+        f"file {text!r}: No such file or directory (the str was taken as a path: a document's "
+        f"text starts with {opening} after whitespace, and this one starts with "
+        f"{text.strip()[0]!r}); pass the path of an existing file, or the document itself as "
+        "text or bytes"
+    )
 
 
 @pytest.mark.parametrize("load", [fnad.from_json, fnad.from_graphml], ids=["json", "graphml"])

@@ -9,17 +9,26 @@ gives the full-size figures); time is measured as a ratio between two sizes, not
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import json
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fnad
-from fnad.graph import reader
+from fnad.cli.commands import main
+from fnad.graph import graphml_reader, schema
+from fnad.graph.builder import Builder
 from tests import hostile_documents as hostile
 
 MIB = 2**20
@@ -108,7 +117,7 @@ def test_the_cycle_search_is_linear() -> None:
     def search(vertices: int) -> float:
         text = hostile.chain_with_a_back_edge(vertices)
         doc = json.loads(text)
-        builder = reader._Builder(fnad.current_rules(), vertices)
+        builder = Builder(fnad.current_rules(), vertices)
         builder.add_vertices(doc["nodes"], 0)
         builder.add_edges(doc["edges"], 0)
         best = float("inf")
@@ -120,3 +129,213 @@ def test_the_cycle_search_is_linear() -> None:
         return best
 
     assert search(100_000) <= 20 * max(search(10_000), 0.005)
+
+
+# --------------------------------------------------------------------------- one long token
+
+
+def accepted_peak_ratio(load: Callable[..., Any], document: bytes) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(fnad.GraphFormatError):
+            load(document)
+        return tracemalloc.get_traced_memory()[1] / len(document)
+    finally:
+        tracemalloc.stop()
+
+
+def any_seconds(load: Callable[..., Any], document: bytes) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        with contextlib.suppress(fnad.GraphFormatError):
+            load(document)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("name", list(hostile.TOKENS))
+def test_one_long_token_is_read_in_bounded_memory(name: str) -> None:
+    make, load = hostile.TOKENS[name]
+    assert accepted_peak_ratio(load, make(4 * MIB)) <= 3.5
+
+
+@pytest.mark.parametrize("name", list(hostile.TOKENS))
+def test_one_long_token_is_read_in_linear_time(name: str) -> None:
+    make, load = hostile.TOKENS[name]
+    small, large = make(1 * MIB), make(4 * MIB)
+    # Quadratic would be 16x; the GraphML comment was 4x slower per MB at 4x the size.
+    assert any_seconds(load, large) <= 8 * max(any_seconds(load, small), 0.02)
+
+
+def test_fnads_own_exports_of_long_labels_read_back_within_the_bound(tmp_path: Path) -> None:
+    """The issue's cases: "θ" * 10**6 through JSON (\\u escapes), "a<" * 10**6 through GraphML."""
+    with fnad.Tape():
+        theta = fnad.Node(1.0, label="θ" * 10**6)
+        angle = theta * 2
+    text = fnad.to_json(angle).encode()
+    assert accepted_peak_ratio(fnad.from_json, text) <= 3.5
+    assert fnad.from_json(text).input_names == (theta.label,)
+    with fnad.Tape():
+        less = fnad.Node(1.0, label="a<" * 10**6)
+        more = less * 2
+    fnad.to_graphml(more, tmp_path / "less.graphml")
+    data = (tmp_path / "less.graphml").read_bytes()
+    assert accepted_peak_ratio(fnad.from_graphml, data) <= 3.5
+    assert fnad.from_graphml(data).input_names == (less.label,)
+
+
+@pytest.mark.parametrize("digits", [4301, 10**6])
+def test_a_long_json_integer_is_a_format_error(digits: int, tmp_path: Path) -> None:
+    document = hostile.json_long_integer(digits + len(hostile._SMALL_JSON))
+    with pytest.raises(
+        fnad.GraphFormatError, match=f"a JSON integer literal has {digits:,} digits"
+    ):
+        fnad.from_json(document)
+    inside = document.replace(b'"label":"x"', b'"label":"x","n":' + b"7" * digits, 1)
+    with pytest.raises(
+        fnad.GraphFormatError, match=f"a JSON integer literal has {digits:,} digits"
+    ):
+        fnad.from_json(inside)  # in a vertex, read in a chunk
+    (tmp_path / "long.json").write_bytes(document)
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code = main(["replay", str(tmp_path / "long.json"), "x=1"])
+    assert code != 0 and "Traceback" not in errors.getvalue()
+    assert "a JSON integer literal has" in errors.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (hostile.graphml_comment, "a comment"),
+        (hostile.graphml_processing_instruction, "a processing instruction"),
+        (hostile.graphml_attribute, "the tag <graphml ...>"),
+    ],
+)
+def test_graphml_markup_over_a_megabyte_is_refused_and_under_it_read(
+    make: Callable[[int], bytes], kind: str
+) -> None:
+    with pytest.raises(fnad.GraphFormatError, match=f"the GraphML has {kind} of more than"):
+        fnad.from_graphml(make(3 * MIB))
+    assert fnad.from_graphml(make(MIB - 4096)).input_names == ("x",)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "a",
+                "θ",
+                "&amp;",
+                "&lt;",
+                "&gt;",
+                "&quot;",
+                "&apos;",
+                "&#952;",
+                "&#x3b8;",
+                "&#0;",
+                "&#x110000;",
+                "&",
+                "&bogus;",
+                "&#;",
+                ";",
+                "#",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_graphml_text_is_decoded_as_an_xml_parser_does(parts: list[str]) -> None:
+    raw = "".join(parts).encode()
+    try:
+        expected = ElementTree.fromstring(b"<a>" + raw + b"</a>").text or ""
+    except ElementTree.ParseError:
+        expected = None
+    for repeat in (1, 2000):  # short, and long enough for the piecewise path
+        try:
+            found: str | None = graphml_reader._text(raw * repeat)
+        except graphml_reader._NotFnadLayout:
+            found = None
+        assert found == (None if expected is None else expected * repeat)
+
+
+@given(st.text(alphabet=st.sampled_from("ab\\\x07\x00\ufffe\r\n"), max_size=40))
+def test_long_escaped_labels_decode_as_short_ones(label: str) -> None:
+    escaped, _ = schema.encode_graphml_label(label)
+    for text in (escaped * 500, escaped * 500 + "\\q", "\\x0" + escaped * 500):
+        assert graphml_reader._decoded_label(text) == schema.decode_graphml_label(text)
+
+
+@pytest.mark.skipif(not hasattr(sys, "set_int_max_str_digits"), reason="Python without the limit")
+@pytest.mark.parametrize("limit", [0, 640, 10**6])
+def test_long_integers_are_refused_whatever_pythons_own_limit(limit: int) -> None:
+    document = hostile.json_long_integer(10**5 + len(hostile._SMALL_JSON))
+    inside = document.replace(b'"label":"x"', b'"label":"x","n":' + b"7" * 10**5, 1)
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(limit)
+    try:
+        for text in (document, inside):
+            with pytest.raises(fnad.GraphFormatError, match="a JSON integer literal has 100,000"):
+                fnad.from_json(text)
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+# --------------------------------------------------------------------------- the 1M scale
+
+
+def scales(
+    load: Callable[..., Any], make: Callable[[int], bytes], small: int, large: int
+) -> tuple[float, float]:
+    """(time(large) / time(small), peak memory / size at ``large``) for ``make(n)``."""
+    little, big = make(small), make(large)
+    ratio = any_seconds(load, big) / max(any_seconds(load, little), 0.02)
+    return ratio, accepted_peak_ratio(load, big)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "load"),
+    [
+        (hostile.chain_with_a_back_edge, fnad.from_json),
+        (hostile.graphml_chain_with_a_back_edge, fnad.from_graphml),
+        (hostile.json_nested, fnad.from_json),
+        (hostile.graphml_nested, fnad.from_graphml),
+    ],
+    ids=["JSON chain cycle", "GraphML chain cycle", "JSON nesting", "GraphML nesting"],
+)
+def test_a_million_vertices_or_elements_within_the_linear_bound(
+    make: Callable[[int], bytes], load: Callable[..., Any]
+) -> None:
+    ratio, memory = scales(load, make, 250_000, 1_000_000)
+    assert ratio <= 8  # 4x the size: linear is ~4x, quadratic 16x
+    assert memory <= 3.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "load"),
+    [
+        (hostile.json_plain_label, fnad.from_json),
+        (hostile.json_unicode_escapes, fnad.from_json),
+        (hostile.graphml_plain_label, fnad.from_graphml),
+        (hostile.graphml_entities, fnad.from_graphml),
+        (hostile.graphml_comment, fnad.from_graphml),
+    ],
+    ids=["JSON label", "JSON \\u label", "GraphML label", "GraphML &lt; label", "GraphML comment"],
+)
+def test_a_100_mb_token_within_the_linear_bound(
+    make: Callable[[int], bytes], load: Callable[..., Any]
+) -> None:
+    ratio, memory = scales(load, make, 25 * 10**6, 100 * 10**6)
+    assert ratio <= 8
+    assert memory <= 3.5
+
+
+def test_graphml_nested_past_256_levels_is_refused_and_up_to_it_read() -> None:
+    with pytest.raises(fnad.GraphFormatError, match="nests elements more than 256 levels"):
+        fnad.from_graphml(hostile.graphml_nested(300))
+    assert fnad.from_graphml(hostile.graphml_nested(250)).input_names == ("x",)
+    assert accepted_peak_ratio(fnad.from_graphml, hostile.graphml_nested(10**5)) <= 2.0
