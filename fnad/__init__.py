@@ -98,7 +98,7 @@ from fnad.viz.explain import (
 from fnad.viz.render import render, to_dot
 from fnad.viz.summary import render_summary, summarize, summary_to_dot
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _moved.install()
 
