@@ -13,7 +13,8 @@ importing only from the ones listed before it::
     tape       Tape: the scope, the networkx DiGraph, backward, pickling
     ops        the built-in ops: the derivative cheat sheet, and fnad.exp & co.
     tracing    check_output, what every tracer asks of a traced function's result
-    table      GraphTable, the flat form every interpreter reads; record() puts one on a tape
+    table      GraphTable, the flat form every interpreter reads; record() puts one on a
+               tape, backpropagate_table runs the chain rule over one
     pickling   how rules pickle: built-in ones by op name, custom ones by function names
 
 One call goes the other way, on purpose: ``scope.current_tape`` imports ``Tape`` when a
@@ -39,7 +40,15 @@ from fnad.engine.rules import (
     use_rules,
 )
 from fnad.engine.scope import DEFAULT_TAPE_WARNING, current_tape, is_strict, judging_off, strict
-from fnad.engine.table import INPUT, GraphTable, input_names, record, restore_tape, vertices_of
+from fnad.engine.table import (
+    INPUT,
+    GraphTable,
+    backpropagate_table,
+    input_names,
+    record,
+    restore_tape,
+    vertices_of,
+)
 from fnad.engine.tape import Tape
 
 __all__ = [
@@ -58,6 +67,7 @@ __all__ = [
     "RuleTable",
     "Tape",
     "backpropagate",
+    "backpropagate_table",
     "builtin_rules",
     "chain_term",
     "current_rules",

@@ -33,8 +33,8 @@ Invariants:
 - **Immutable and flat.** Columns are tuples or arrays of atoms (integers as ``array('i')``); no Node, no networkx graph,
   so a table pickles and crosses processes as plain data.
 
-Dependencies inside the engine: :mod:`fnad.engine.node`, :mod:`fnad.engine.rules` and
-:mod:`fnad.engine.tape`.
+Dependencies inside the engine: :mod:`fnad.engine.node`, :mod:`fnad.engine.rules`,
+:mod:`fnad.engine.scope` and :mod:`fnad.engine.tape`.
 """
 
 from __future__ import annotations
@@ -45,11 +45,21 @@ from typing import SupportsFloat, cast
 
 import attrs
 
+from fnad._internal import float_partials
 from fnad.engine.node import CONST, Node, Operand, to_float
 from fnad.engine.rules import Rule, RuleTable
+from fnad.engine.scope import strict_var
 from fnad.engine.tape import Tape
 
-__all__ = ["INPUT", "GraphTable", "input_names", "record", "restore_tape", "vertices_of"]
+__all__ = [
+    "INPUT",
+    "GraphTable",
+    "backpropagate_table",
+    "input_names",
+    "record",
+    "restore_tape",
+    "vertices_of",
+]
 
 INPUT = ""
 """The ``op`` of an input (a variable made with ``fnad.Node(...)``)."""
@@ -145,14 +155,17 @@ class GraphTable:
         *,
         aux: Sequence[Node] = (),
         names: Sequence[str] | None = None,
+        vertices: Sequence[Node] | None = None,
     ) -> GraphTable:
         """The table of ``output``'s graph, with ``inputs`` (leaves on its tape) as inputs.
 
         Names default to the inputs' labels, made unique by :func:`input_names`. Callers
         check their arguments (``Program.from_nodes`` does); this only reads the tape.
+        ``vertices``: the Nodes as :func:`vertices_of` lists them, if the caller has them
+        already (an export keeps them, to name vertices by their Nodes).
         """
         tape = output.tape
-        nodes = vertices_of(output, (*inputs, *aux))
+        nodes = vertices_of(output, (*inputs, *aux)) if vertices is None else vertices
         index = {node: k for k, node in enumerate(nodes)}
         # Integer columns as arrays: 4 bytes a vertex, no int object each (a program keeps
         # its table, and a compiled training step may hold hundreds of thousands of vertices).
@@ -177,7 +190,7 @@ class GraphTable:
             inputs=tuple(index[n] for n in inputs),
             names=tuple(names),
             outputs=(index[output], *(index[n] for n in aux)),
-            ids=array("i", [tape.position(n) for n in nodes]),
+            ids=array("i", map(tape.position, nodes)),
         )
 
 
@@ -266,6 +279,75 @@ def record(
                 operands = [nodes[j] for j in sources[starts[k] : starts[k + 1]]]
                 nodes[k] = tape.apply(op, *operands, label=labels[k])
     return nodes
+
+
+def backpropagate_table(table: GraphTable) -> tuple[list[float], list[float]]:
+    """∂output/∂v for every vertex ``v <= table.output``, and every argument's local partial.
+
+    The chain rule of :func:`~fnad.engine.backward.backpropagate`, run over the columns
+    instead of Nodes, for the interpreters that show a graph (export, pictures, summaries,
+    explain): the vertices ``output .. 0`` are the reversed ``networkx.topological_sort``
+    order that ``backward()`` walks, each adjoint is multiplied by the rule's partials at
+    the stored values and added to the arguments' adjoints in argument order, from -0.0
+    (IEEE's additive identity). So the gradients are bit-identical to ``output.backward()``
+    on the graph the table was made from; constants keep theirs, and nothing is judged
+    (export reports non-finite gradients, it does not refuse them).
+
+    Returns ``(grads, partials)``: ``grads[v]`` (0.0 after the output), and ``partials[p]``
+    for argument slot ``p`` (aligned with :attr:`GraphTable.sources`).
+
+    >>> import fnad
+    >>> x = fnad.Node(3.0, label="x")
+    >>> table = GraphTable.of(x * x + 1.0)
+    >>> grads, partials = backpropagate_table(table)
+    >>> list(zip(table.ops, grads)), partials
+    ([('const', 1.0), ('', 6.0), ('mul', 1.0), ('add', 1.0)], [3.0, 3.0, 1.0, 1.0])
+    """
+    ops, values, starts, sources, rules = (
+        table.ops,
+        table.values,
+        table.starts,
+        table.sources,
+        table.rules,
+    )
+    output = table.output
+    grads = [-0.0] * (output + 1) + [0.0] * (len(ops) - output - 1)
+    grads[output] = 1.0
+    partials = [0.0] * len(sources)
+    token = strict_var.set(False)  # as backpropagate: the inner terms of a partial are not judged
+    try:
+        for v in range(output, -1, -1):
+            first, last = starts[v], starts[v + 1]
+            if first == last:
+                continue
+            rule, out, grad = rules[ops[v]], values[v], grads[v]
+            if last - first == 1:
+                a = sources[first]
+                try:
+                    (da,) = rule.partials(values[a], out)
+                except (ArithmeticError, ValueError, TypeError):
+                    (da,) = float_partials(rule, (values[a],), out)
+                grads[a] += grad * da
+                partials[first] = float(da)
+            elif last - first == 2:
+                a, b = sources[first], sources[first + 1]
+                try:
+                    da, db = rule.partials(values[a], values[b], out)
+                except (ArithmeticError, ValueError, TypeError):
+                    da, db = float_partials(rule, (values[a], values[b]), out)
+                grads[a] += grad * da
+                grads[b] += grad * db
+                partials[first] = float(da)
+                partials[first + 1] = float(db)
+            else:
+                arguments = sources[first:last]
+                parts = float_partials(rule, [values[a] for a in arguments], out)
+                for slot, a, partial in zip(range(first, last), arguments, parts, strict=True):
+                    grads[a] += grad * partial
+                    partials[slot] = float(partial)
+    finally:
+        strict_var.reset(token)
+    return grads, partials
 
 
 def input_names(leaves: Sequence[tuple[int, str]]) -> dict[int, str]:

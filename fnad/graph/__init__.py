@@ -1,4 +1,5 @@
-"""Recorded graphs as data: the file format (schema), the writer, and the streaming readers."""
+"""Recorded graphs as data: the file format (schema), the snapshot every exporter reads, the
+writer, and the streaming readers."""
 
 from fnad.graph.reader import (
     MAX_BYTES,
@@ -28,11 +29,8 @@ from fnad.graph.schema import (
     encode_graphml_label,
     input_names,
 )
+from fnad.graph.snapshot import Graphable, GraphLike, Snapshot, snapshot
 from fnad.graph.writer import (
-    Graphable,
-    GraphLike,
-    Snapshot,
-    snapshot,
     to_document,
     to_graphml,
     to_json,

@@ -1,7 +1,8 @@
 """Recorded graphs as lossless data: networkx, JSON (node-link) and GraphML exports.
 
-Every function takes the output node ``z`` first and exports the graph of ``z`` and its
-ancestors, with vertex ids ``0 .. n-1`` in a topological order (every argument has a
+Every function takes the output ``z`` first (a Node, or a :class:`fnad.Program`) and exports
+the graph of ``z`` and its ancestors, as :func:`fnad.graph.snapshot.snapshot` numbers and
+differentiates it from its graph table, with vertex ids ``0 .. n-1`` in a topological order (every argument has a
 smaller id than the op that uses it; the output has the largest id). Each vertex carries
 
 ``op``     ``""`` for an input (a user leaf), ``"const"`` for a number an op wrapped, else
@@ -39,15 +40,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any
 from xml.sax.saxutils import escape
 
-import attrs
 import networkx as nx
 
-from fnad.engine import Node, backpropagate
-from fnad.errors import OperandTypeError
 from fnad.graph.schema import (
     GRAPHML_KEYS,
     GRAPHML_NAMESPACE,
@@ -57,6 +54,7 @@ from fnad.graph.schema import (
     encode_float,
     encode_graphml_label,
 )
+from fnad.graph.snapshot import Graphable, GraphLike, Snapshot, snapshot
 
 __all__ = [
     "GraphLike",
@@ -68,97 +66,6 @@ __all__ = [
     "to_json",
     "to_networkx",
 ]
-
-# --------------------------------------------------------------------------- snapshot
-
-
-@attrs.frozen
-class Snapshot:
-    """The graph of an output, numbered and differentiated once for every exporter.
-
-    ``nodes[i]`` is vertex ``i`` (topological order, output last); ``grads[i]`` is
-    ∂output/∂vertex; ``partials[i]`` the local derivatives of vertex ``i`` with respect to
-    each argument position (empty for inputs and consts).
-    """
-
-    nodes: list[Node]
-    index: dict[Node, int]
-    grads: list[float]
-    partials: list[tuple[float, ...]]
-
-    @property
-    def output(self) -> int:
-        """The id of the output vertex."""
-        return len(self.nodes) - 1
-
-    def edges(
-        self, targets: Iterable[int] | None = None
-    ) -> Iterable[tuple[int, int, tuple[int, ...], float, float]]:
-        """``(source, target, positions, partial, flow)`` for every edge into ``targets``.
-
-        All edges by default, grouped by target in id order.
-        """
-        index = self.index
-        for target in range(len(self.nodes)) if targets is None else targets:
-            inputs = self.nodes[target].inputs
-            if not inputs:
-                continue
-            parts = self.partials[target]
-            grad = self.grads[target]
-            seen: dict[int, list[int]] = {}
-            for position, argument in enumerate(inputs):
-                seen.setdefault(index[argument], []).append(position)
-            for source, positions in seen.items():
-                partial = parts[positions[0]]
-                for position in positions[1:]:
-                    partial += parts[position]
-                yield source, target, tuple(positions), partial, grad * partial
-
-
-@runtime_checkable
-class Graphable(Protocol):
-    """Anything that stands for a recorded graph through ``as_node()``, such as a compiled
-    :class:`fnad.Program`: every exporter (and render) accepts one in place of a Node."""
-
-    def as_node(self) -> Node:
-        """The output node of the graph, recorded on a tape."""
-        ...
-
-
-GraphLike: TypeAlias = "Node | Graphable"
-"""The output whose graph an exporter writes: a Node, or a Program (see :class:`Graphable`)."""
-
-
-def snapshot(z: GraphLike) -> Snapshot:
-    """Number ``z``'s ancestors and compute ∂z/∂v and every local partial, without recording.
-
-    The accumulation visits nodes in ``tape.backward_order(z)`` and adds contributions in
-    argument order, exactly as ``z.backward()`` does, so the gradients are bit-identical
-    to it. The tape's recorded gradients are left alone.
-    """
-    if isinstance(z, Graphable) and not isinstance(z, Node):
-        z = z.as_node()
-    if not isinstance(z, Node):
-        raise OperandTypeError(
-            f"export: expected the output fnad.Node first, got {type(z).__name__} ({z!r:.60}); "
-            "pass the node whose graph you want, e.g. to_json(z)"
-        )
-    order = z.tape.backward_order(z)
-    partials: dict[Node, tuple[float, ...]] = {}
-    # The same pass as z.backward(), keeping each node's local derivatives for the edges;
-    # the tape's own gradient record is left alone.
-    grads = backpropagate(order, z, local=partials, constants=True, judge=False)
-    # Number the vertices in recording order (a topological order by construction), so
-    # ids read like the program: x is 0, y is 1, ... and the output is last.
-    position = z.tape.position
-    order.sort(key=position)
-    return Snapshot(
-        nodes=order,
-        index={node: i for i, node in enumerate(order)},
-        grads=[grads[node] for node in order],
-        partials=[partials.get(node, ()) for node in order],
-    )
-
 
 # --------------------------------------------------------------------------- networkx
 
@@ -182,8 +89,10 @@ def to_networkx(z: GraphLike) -> nx.DiGraph[int]:
     snap = snapshot(z)
     graph: nx.DiGraph[int] = nx.DiGraph(schema=SCHEMA, version=SCHEMA_VERSION, output=snap.output)
     graph.add_nodes_from(
-        (i, {"op": node.op, "label": node.label, "data": node.data, "grad": snap.grads[i]})
-        for i, node in enumerate(snap.nodes)
+        (i, {"op": op, "label": label, "data": value, "grad": grad})
+        for i, (op, label, value, grad) in enumerate(
+            zip(snap.ops, snap.labels, snap.values, snap.grads, strict=True)
+        )
     )
     graph.add_edges_from(
         (source, target, {"positions": positions, "partial": partial, "flow": flow})
@@ -201,12 +110,14 @@ def to_document(z: GraphLike) -> dict[str, Any]:
     nodes = [
         {
             "id": i,
-            "op": node.op,
-            "label": node.label,
-            "data": encode_float(node.data),
-            "grad": encode_float(snap.grads[i]),
+            "op": op,
+            "label": label,
+            "data": encode_float(value),
+            "grad": encode_float(grad),
         }
-        for i, node in enumerate(snap.nodes)
+        for i, (op, label, value, grad) in enumerate(
+            zip(snap.ops, snap.labels, snap.values, snap.grads, strict=True)
+        )
     ]
     edges = [
         {
@@ -292,12 +203,14 @@ def to_graphml(z: GraphLike, path: str | os.PathLike[str]) -> None:
     lines.append(f'    <data key="g_schema">{SCHEMA}</data>')
     lines.append(f'    <data key="g_version">{SCHEMA_VERSION}</data>')
     lines.append(f'    <data key="g_output">{snap.output}</data>')
-    for i, node in enumerate(snap.nodes):
+    for i, (op, label, value, grad) in enumerate(
+        zip(snap.ops, snap.labels, snap.values, snap.grads, strict=True)
+    ):
         lines.append(
-            f'    <node id="{i}"><data key="v_op">{escape(node.op)}</data>'
-            f"{_graphml_label(node.label)}"
-            f'<data key="v_data">{encode_double(node.data)}</data>'
-            f'<data key="v_grad">{encode_double(snap.grads[i])}</data></node>'
+            f'    <node id="{i}"><data key="v_op">{escape(op)}</data>'
+            f"{_graphml_label(label)}"
+            f'<data key="v_data">{encode_double(value)}</data>'
+            f'<data key="v_grad">{encode_double(grad)}</data></node>'
         )
     for source, target, positions, partial, flow in snap.edges():
         lines.append(

@@ -41,7 +41,7 @@ from typing import Any
 from fnad.compiled import Program, ValueAndGrad
 from fnad.engine import Gradients, Node, Tape, set_display_hook
 from fnad.errors import FnadError, RenderError
-from fnad.graph.writer import snapshot, to_networkx
+from fnad.graph.snapshot import snapshot
 from fnad.viz.explain import Explanation
 from fnad.viz.render import (
     MAX_RENDER_NODES,
@@ -95,33 +95,29 @@ def graph_text(
     ``gradients``, the gradient they hold for it, 0 if none: see :func:`fnad.render.to_dot`).
     Labels are shortened and escaped as in pictures.
     """
-    graph = to_networkx(z)
-    total = graph.number_of_nodes()
-    nodes = snapshot(z).nodes if gradients is not None else None
+    snap = snapshot(z)
+    total = len(snap)
     first = max(0, total - limit)
     rows: list[tuple[str, str, str, str]] = []
     for vertex in range(first, total):
-        attributes = graph.nodes[vertex]
-        op, label = attributes["op"], attributes["label"]
-        label = printable(shorten(label))
-        op = printable(shorten(op))
+        label = printable(shorten(snap.labels[vertex]))
+        op = printable(shorten(snap.ops[vertex]))
         if op == "":
             name, kind = label, "input"
         elif op == "const":
-            name, kind = label or _number(attributes["data"]), "const"
+            name, kind = label or _number(snap.values[vertex]), "const"
         else:
-            arguments: list[tuple[int, int]] = []
-            for source in graph.predecessors(vertex):
-                positions: tuple[int, ...] = graph.edges[source, vertex]["positions"]
-                arguments.extend((position, source) for position in positions)
-            name = f"{op}({', '.join(f'v{source}' for _, source in sorted(arguments))})"
+            arguments = sorted(
+                (position, source)
+                for source, _, positions, _, _ in snap.edges((vertex,))
+                for position in positions
+            )
+            name = f"{op}({', '.join(f'v{source}' for _, source in arguments)})"
             kind = f'"{label}"' if label else ""
-        grad = attributes.get("grad")  # constants may carry none
-        if nodes is not None and gradients is not None and grad is not None:
-            grad = gradients.get(nodes[vertex], 0.0)
-        values = f"data {_number(attributes['data'])}" + (
-            "" if grad is None else f"  grad {_number(grad)}"
-        )
+        grad = snap.grads[vertex]
+        if gradients is not None and snap.nodes is not None:
+            grad = gradients.get(snap.nodes[vertex], 0.0)
+        values = f"data {_number(snap.values[vertex])}  grad {_number(grad)}"
         rows.append((f"v{vertex}", name, kind, values))
     width = max(len(name) for _, name, _, _ in rows)
     lines = [] if not first else [f"… {first:,} earlier vertices (of {total:,}) not listed"]

@@ -28,14 +28,13 @@ import attrs
 
 from fnad.engine import Node
 from fnad.errors import OperandTypeError, TapeError
-from fnad.graph.writer import snapshot
+from fnad.graph.snapshot import Snapshot, snapshot
 from fnad.viz.render import number, printable, vertex_title
 from fnad.viz.summary import (
     CONST_GROUP,
     INPUT_GROUP,
     REST_GROUP,
     Grouping,
-    VertexTable,
     assign_groups,
     euclidean_norm,
     select_groups,
@@ -165,7 +164,11 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
     """
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 1:
         raise OperandTypeError(f"explain: max_paths must be a positive int, got {max_paths!r}")
-    snap = snapshot(z)
+    if not isinstance(z, Node):
+        raise OperandTypeError(
+            f"explain: expected the output fnad.Node first, got {type(z).__name__} "
+            f"({z!r:.60}); pass the node whose gradient you want explained, e.g. explain(z, x)"
+        )
     if not isinstance(x, Node):
         raise OperandTypeError(
             f"explain: the second argument must be a fnad.Node, got {type(x).__name__}; "
@@ -177,8 +180,10 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
             f"explain: {x!r} was recorded on another tape than the output {z!r}, so z cannot "
             "depend on it; pass a node from z's own graph"
         )
-    source = snap.index.get(x)
-    names = _names(z, x, snap.output, source, {node.label for node in snap.nodes})
+    snap = snapshot(z)
+    assert snap.nodes is not None  # the snapshot of a Node holds its Nodes
+    source = snap.index().get(x)
+    names = _names(z, x, snap.output, source, set(snap.labels))
     if source is None:
         return Explanation(z, x, 0.0, (), 0, names)
 
@@ -191,7 +196,7 @@ def explain(z: Node, x: Node, *, max_paths: int = 20) -> Explanation:
     start: Entry = (1.0, source, 1.0, None)
     best: dict[int, list[Entry]] = {source: [start]}
     counts: dict[int, int] = {source: 1}
-    for vertex in range(source, len(snap.nodes)):
+    for vertex in range(source, len(snap)):
         entries = best.pop(vertex, None)
         if entries is None:
             continue
@@ -374,7 +379,7 @@ def explain_group(
             f"explain_group: source must be a group name (str), got {type(source).__name__}; "
             "e.g. explain_group(loss, 'L0', by='layer'); for one vertex use fnad.explain"
         )
-    table = VertexTable.of(z)
+    table = snapshot(z)
     assignment = assign_groups(table, by)
     names = assignment.names
     groups = assignment.groups
@@ -413,7 +418,7 @@ def explain_group(
         source=source,
         groups=chosen,
         by=assignment.by,
-        ids=tuple(table.ids[i] for i in sources),
+        ids=tuple(sources),
         labels=tuple(table.labels[i] for i in sources),
         grads=grads,
         routes=tuple(routes),
@@ -421,18 +426,18 @@ def explain_group(
     )
 
 
-def _downstream(table: VertexTable, groups: list[str], picked: set[str]) -> set[str]:
+def _downstream(table: Snapshot, groups: list[str], picked: set[str]) -> set[str]:
     """The groups of the vertices reachable from the ``picked`` groups' vertices."""
     reached = [g in picked for g in groups]
     found: set[str] = set()
-    for i, args in enumerate(table.arguments):
-        if not reached[i] and any(reached[a] for a in args):
+    for i in range(len(table)):
+        if not reached[i] and any(reached[a] for a in table.arguments(i)):
             reached[i] = True
             found.add(groups[i])
     return found - picked
 
 
-def _through(table: VertexTable, inside: list[bool], sources: list[int]) -> tuple[float, ...]:
+def _through(table: Snapshot, inside: list[bool], sources: list[int]) -> tuple[float, ...]:
     """For each source vertex, the part of ∂z/∂v along paths that visit an ``inside`` vertex.
 
     One reverse pass carries two adjoints: the full one, and the one of the paths that have
@@ -448,7 +453,7 @@ def _through(table: VertexTable, inside: list[bool], sources: list[int]) -> tupl
         a = full[v]
         t = a if inside[v] else part[v]
         part[v] = t
-        for u, p in zip(arguments[v], partials[v], strict=True):
+        for u, p in zip(arguments(v), partials(v), strict=True):
             full[u] += a * p
             part[u] += t * p
     return tuple(table.grads[i] if inside[i] else part[i] for i in sources)

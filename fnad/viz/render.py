@@ -28,11 +28,11 @@ from typing import Any, overload
 
 import attrs
 
-from fnad._internal import INVISIBLE, format_of, printable
+from fnad._internal import INVISIBLE, Vertex, format_of, printable
 from fnad.engine import CONST, Node
-from fnad.errors import GraphSizeError, RenderError
+from fnad.errors import GraphSizeError, OperandTypeError, RenderError
 from fnad.graph.schema import SCHEMA, SCHEMA_VERSION
-from fnad.graph.writer import GraphLike, Snapshot, snapshot
+from fnad.graph.snapshot import GraphLike, Snapshot, snapshot
 
 __all__ = [
     "FILL",
@@ -169,7 +169,7 @@ def number(value: float) -> str:
     return f"{value + 0.0:.6g}"  # -0.0 + 0.0 is 0.0; every other value is unchanged
 
 
-def vertex_title(node: Node, vertex: int) -> str:
+def vertex_title(node: Node | Vertex, vertex: int) -> str:
     """How a vertex is named to a reader: its label, else the op, else ``input #id``
     (shortened above :data:`MAX_LABEL_CHARS`)."""
     if node.label:
@@ -230,8 +230,13 @@ def to_dot(
     snap = snapshot(z)
     is_output = gradients is None
     if gradients is not None:
+        if snap.nodes is None:
+            raise OperandTypeError(
+                f"to_dot: gradients= are looked up by Node, and {type(z).__name__} holds no "
+                "Nodes; pass the output Node (prog.as_node() records one)"
+            )
         snap = attrs.evolve(snap, grads=[gradients.get(node, 0.0) for node in snap.nodes])
-    total = len(snap.nodes)
+    total = len(snap)
     shown: list[int] | None = None  # None: draw every vertex
     if max_nodes is not None and total > max_nodes:
         shown = _nearest(snap, max(1, max_nodes))
@@ -262,10 +267,8 @@ def _nearest(snap: Snapshot, limit: int) -> list[int]:
     """The ``limit`` vertices closest to the output (breadth first over arguments)."""
     kept = {snap.output}
     queue = deque([snap.output])
-    index = snap.index
     while queue and len(kept) < limit:
-        for argument in snap.nodes[queue.popleft()].inputs:
-            vertex = index[argument]
+        for vertex in snap.arguments(queue.popleft()):
             if vertex not in kept:
                 kept.add(vertex)
                 queue.append(vertex)
@@ -291,11 +294,10 @@ def _header(total: int, shown: list[int] | None, text: str = "") -> list[str]:
 
 def _kind(snap: Snapshot, vertex: int, is_output: bool = True) -> str:
     """``"output"``, ``"input"``, ``"const"`` or ``"op"``: the key of :data:`FILL`."""
-    node = snap.nodes[vertex]
     if vertex == snap.output and is_output:
         return "output"
-    if not node.inputs:
-        return "const" if node.op == CONST else "input"
+    if not snap.arguments(vertex):
+        return "const" if snap.ops[vertex] == CONST else "input"
     return "op"
 
 
@@ -317,12 +319,12 @@ def _vertex_line(
     ends (port ``a<first position>``), with the local derivative and the gradient it sends
     back; so each number sits where its edge arrives, never between crossing edges.
     """
-    node = snap.nodes[vertex]
+    node = snap.vertex(vertex)
     kind = _kind(snap, vertex, is_output)
     title = vertex_title(node, vertex)
     op = shorten(node.op)
     second = kind if kind != "op" else ("" if title == op else f"op {op}")
-    if kind == "output" and title != op and node.inputs:
+    if kind == "output" and title != op and arguments:
         second = f"output, op {op}"
     grad = snap.grads[vertex]
     # Constants are not variables: backward gives them no gradient, and nor does the picture.
@@ -330,8 +332,9 @@ def _vertex_line(
     parts = (title, second, f"data {number(node.data)}", shown)
     text = "\n".join(part for part in parts if part)
     if arguments:
-        constants = {u for u, *_ in arguments if snap.nodes[u].op == CONST}
-        label = "<" + _table(text, arguments, len(node.inputs) > 1, constants) + ">"
+        constants = {u for u, *_ in arguments if snap.ops[u] == CONST}
+        several = len(arguments) > 1 or len(arguments[0][1]) > 1  # arguments, not edges
+        label = "<" + _table(text, arguments, several, constants) + ">"
         extra = ", margin=0"
     else:
         label = dot_quote(text)
@@ -428,7 +431,7 @@ def render(
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise GraphSizeError(f"render: max_nodes must be a positive int, got {max_nodes!r}")
     if not collapse:
-        total = len(snapshot(z).nodes)
+        total = len(snapshot(z))
         if total > max_nodes:
             raise GraphSizeError(
                 f"render: the graph of this output has {total:,} vertices, above "

@@ -61,10 +61,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar, Union
 import attrs
 import networkx as nx
 
-from fnad.engine import CONST, Node
+from fnad.engine import CONST, GraphTable, Node
 from fnad.errors import GraphFormatError, GraphSizeError, OperandTypeError
-from fnad.graph.schema import decode_float
-from fnad.graph.writer import snapshot
+from fnad.graph.reader import check_document
+from fnad.graph.schema import encode_float
+from fnad.graph.snapshot import Graphable, Snapshot, snapshot
 from fnad.viz.render import (
     FILL,
     MAX_ATTRIBUTE_CHARS,
@@ -87,10 +88,10 @@ __all__ = [
     "Grouping",
     "Summary",
     "VertexInfo",
-    "VertexTable",
     "assign_groups",
     "euclidean_norm",
     "place",
+    "read_source",
     "render_summary",
     "select_groups",
     "summarize",
@@ -199,135 +200,83 @@ def _summary_table(summary: nx.DiGraph[str]) -> str:
     )
 
 
-# --------------------------------------------------------------------------- the table
+# --------------------------------------------------------------------------- the graph
 
 
-@attrs.frozen
-class VertexTable:
-    """A graph as flat columns: vertices ``0 .. n-1`` in a topological order.
+SummarySource: TypeAlias = "Node | GraphTable | Graphable | nx.DiGraph[Any]"
+"""What :func:`summarize` reads: an output Node, a Program, a graph table, or a networkx
+graph in :func:`fnad.to_networkx`'s format."""
 
-    ``arguments[i]`` lists the distinct arguments of vertex ``i`` in order of their first
-    argument position (``x * x`` has one), ``partials[i]`` the local derivative for each,
-    summed over its positions, as the edges of :func:`fnad.to_networkx` carry them. ``ids``
-    are the vertex ids of the source graph (those of ``to_networkx`` for an output Node),
-    ``output`` the position of the output.
+
+def read_source(source: SummarySource, what: str = "summarize") -> tuple[Snapshot, Sequence[int]]:
+    """The :class:`~fnad.graph.snapshot.Snapshot` of ``source`` and the id each of its
+    vertices has in ``source`` (those of :func:`fnad.to_networkx` for an output Node).
+
+    A networkx graph goes through the same checks as a file (:func:`fnad.graph.check_document`):
+    ops must be known rules, arguments complete, every vertex must feed the output; its
+    gradients and partials are computed again from its values, as for an output Node.
     """
-
-    ids: list[int]
-    ops: list[str]
-    labels: list[str]
-    data: list[float]
-    grads: list[float]
-    arguments: list[tuple[int, ...]]
-    partials: list[tuple[float, ...]]
-    output: int
-
-    def __len__(self) -> int:
-        return len(self.ops)
-
-    @classmethod
-    def of(cls, source: Node | nx.DiGraph[Any]) -> VertexTable:
-        """The table of ``source``: an output Node (its graph and ancestors, with ∂z/∂v
-        computed as :func:`fnad.to_networkx` does, without recording anything), or a graph in
-        :func:`fnad.to_networkx`'s format (for instance loaded back from JSON with
-        ``networkx.node_link_graph``)."""
-        if isinstance(source, Node):
-            return cls._of_node(source)
-        if isinstance(source, nx.DiGraph) and not source.is_multigraph():
-            return cls._of_graph(source)
+    if isinstance(source, nx.DiGraph):
+        if source.is_multigraph():
+            raise OperandTypeError(
+                f"{what}: a multigraph is not in fnad.to_networkx's format (one edge per "
+                "argument, its positions listed on it); pass fnad.to_networkx(z)"
+            )
+        return _of_graph(source, what)
+    try:
+        snap = snapshot(source)
+    except OperandTypeError:
         raise OperandTypeError(
-            f"summarize: expected an output fnad.Node or a networkx.DiGraph in "
+            f"{what}: expected an output fnad.Node, a Program or a networkx.DiGraph in "
             f"fnad.to_networkx's format, got {type(source).__name__} ({source!r:.60}); pass "
             "the loss node, e.g. summarize(loss, by='layer')"
-        )
+        ) from None
+    return snap, range(len(snap))
 
-    @classmethod
-    def _of_node(cls, z: Node) -> VertexTable:
-        snap = snapshot(z)
-        index = snap.index
-        arguments: list[tuple[int, ...]] = []
-        partials: list[tuple[float, ...]] = []
-        for node, parts in zip(snap.nodes, snap.partials, strict=True):
-            inputs = node.inputs
-            if len(inputs) == 1 or (len(inputs) == 2 and inputs[0] is not inputs[1]):
-                arguments.append(tuple([index[a] for a in inputs]))
-                partials.append(parts)
-            elif not inputs:
-                arguments.append(())
-                partials.append(())
-            else:  # a repeated argument (x * x): one edge, its partials summed
-                merged: dict[int, float] = {}
-                for a, p in zip(inputs, parts, strict=True):
-                    i = index[a]
-                    merged[i] = merged[i] + p if i in merged else p
-                arguments.append(tuple(merged))
-                partials.append(tuple(merged.values()))
-        return cls(
-            ids=list(range(len(snap.nodes))),
-            ops=[node.op for node in snap.nodes],
-            labels=[node.label for node in snap.nodes],
-            data=[node.data for node in snap.nodes],
-            grads=snap.grads,
-            arguments=arguments,
-            partials=partials,
-            output=snap.output,
-        )
 
-    @classmethod
-    def _of_graph(cls, graph: nx.DiGraph[Any]) -> VertexTable:
-        def bad(what: str) -> GraphFormatError:
-            return GraphFormatError(
-                f"summarize: {what}; pass fnad.to_networkx(z), or a graph with its attributes "
-                "(see docs/graph-format.md)"
+def _of_graph(graph: nx.DiGraph[Any], what: str) -> tuple[Snapshot, Sequence[int]]:
+    ids = list(graph)
+    for name in ids:
+        if isinstance(name, bool) or not isinstance(name, int):
+            raise GraphFormatError(
+                f"{what}: vertex {name!r} is not an int id; pass fnad.to_networkx(z), or a "
+                "graph with its attributes (see docs/graph-format.md)"
+            )
+    ids.sort()
+    for u, v in graph.edges:
+        if u >= v:  # ids in recording order, as fnad writes them: ours keep them
+            raise GraphFormatError(
+                f"{what}: the edge {u} -> {v} goes backwards (ids must be topological); pass "
+                "fnad.to_networkx(z), or a graph with its attributes (see docs/graph-format.md)"
             )
 
-        ids = list(graph)
-        for vertex in ids:
-            if isinstance(vertex, bool) or not isinstance(vertex, int):
-                raise bad(f"vertex {vertex!r} is not an int id")
-        ids.sort()
-        position = {vertex: i for i, vertex in enumerate(ids)}
-        output = graph.graph.get("output")
-        if output not in position:
-            raise bad(f"the graph attribute 'output' is {output!r}, not one of its vertices")
-        ops: list[str] = []
-        labels: list[str] = []
-        data: list[float] = []
-        grads: list[float] = []
-        for vertex in ids:
-            attributes = graph.nodes[vertex]
-            op, label = attributes.get("op"), attributes.get("label")
-            value, grad = decode_float(attributes.get("data")), decode_float(attributes.get("grad"))
-            if not isinstance(op, str) or not isinstance(label, str):
-                raise bad(f"vertex {vertex} needs the string attributes 'op' and 'label'")
-            if value is None or grad is None:
-                raise bad(f"vertex {vertex} needs the number attributes 'data' and 'grad'")
-            ops.append(op)
-            labels.append(label)
-            data.append(value)
-            grads.append(grad)
-        incoming: list[list[tuple[int, int, float]]] = [[] for _ in ids]
-        for u, v, attributes in graph.edges(data=True):
-            if u >= v:
-                raise bad(f"the edge {u} -> {v} goes backwards (ids must be topological)")
-            positions, partial = attributes.get("positions"), attributes.get("partial")
-            value = decode_float(partial)
-            if (
-                isinstance(positions, (str, bytes))
-                or not isinstance(positions, Sequence)
-                or not positions
-                or not all(type(p) is int for p in positions)
-                or value is None
-            ):
-                raise bad(f"the edge {u} -> {v} needs 'positions' (a list of ints) and 'partial'")
-            incoming[position[v]].append((min(positions), position[u], value))
-        arguments: list[tuple[int, ...]] = []
-        partials: list[tuple[float, ...]] = []
-        for edges in incoming:
-            edges.sort()
-            arguments.append(tuple(u for _, u, _ in edges))
-            partials.append(tuple(p for _, _, p in edges))
-        return cls(ids, ops, labels, data, grads, arguments, partials, position[output])
+    def vertex(v: int, attributes: dict[str, Any]) -> dict[str, Any]:
+        entry = {**attributes, "id": v}
+        entry.pop("grad", None)  # computed again: a stale one changes nothing
+        if isinstance(value := entry.get("data"), float):
+            entry["data"] = encode_float(value)  # nan and ±inf as the format writes them
+        return entry
+
+    def edge(u: int, v: int, attributes: dict[str, Any]) -> dict[str, Any]:
+        positions = attributes.get("positions")
+        return {
+            "source": u,
+            "target": v,
+            "positions": list(positions) if isinstance(positions, tuple) else positions,
+        }
+
+    document = {
+        "graph": dict(graph.graph),
+        "nodes": [vertex(v, attributes) for v, attributes in graph.nodes(data=True)],
+        "edges": [edge(u, v, attributes) for u, v, attributes in graph.edges(data=True)],
+    }
+    try:
+        table = check_document(document)
+    except GraphFormatError as error:
+        raise GraphFormatError(f"{what}: {error}") from None
+    # The reader records the smallest id first among the ready vertices, so with edges going
+    # forward, recording order is id order: the snapshot's vertex i is ids[i].
+    return Snapshot.of_table(table), ids
 
 
 # --------------------------------------------------------------------------- grouping
@@ -335,7 +284,7 @@ class VertexTable:
 
 @attrs.frozen
 class GroupAssignment:
-    """The group of every vertex of a :class:`VertexTable`.
+    """The group of every vertex of a :class:`~fnad.graph.snapshot.Snapshot`.
 
     ``groups[i]`` is the group of vertex ``i``; ``own[i]`` says whether the grouping gave it
     that group itself (rather than the placement rules); ``names`` lists the groups in order
@@ -394,13 +343,22 @@ def _pattern_key(pattern: re.Pattern[str]) -> Callable[[int, str, str, float], s
     return key
 
 
-def assign_groups(table: VertexTable, by: Grouping) -> GroupAssignment:
-    """Group every vertex of ``table``: by ``by`` where it gives a group, else by the
-    placement rules of this module's docstring (:func:`place`)."""
+def assign_groups(
+    snap: Snapshot, by: Grouping, ids: Sequence[int] | None = None
+) -> GroupAssignment:
+    """Group every vertex of ``snap``: by ``by`` where it gives a group, else by the
+    placement rules of this module's docstring (:func:`place`). ``ids``: the vertex ids the
+    grouping is shown (default ``0 .. n-1``, those of :func:`fnad.to_networkx`)."""
     key, description = _key_function(by)
     own: dict[int, str] = {}
     for i, (vertex, op, label, value) in enumerate(
-        zip(table.ids, table.ops, table.labels, table.data, strict=True)
+        zip(
+            range(len(snap)) if ids is None else ids,
+            snap.ops,
+            snap.labels,
+            snap.values,
+            strict=True,
+        )
     ):
         name = key(vertex, op, label, value)
         if name is not None and not isinstance(name, str):
@@ -411,7 +369,7 @@ def assign_groups(table: VertexTable, by: Grouping) -> GroupAssignment:
             )
         if name:
             own[i] = name
-    placed = place(range(len(table)), own, table.arguments.__getitem__, table.ops.__getitem__)
+    placed = place(range(len(snap)), own, snap.arguments, snap.ops.__getitem__)
     groups = list(placed.values())
     return GroupAssignment(
         groups, [i in own for i in range(len(groups))], list(dict.fromkeys(groups)), description
@@ -553,11 +511,12 @@ def _grad_stats(prefix: str, grads: list[float]) -> dict[str, float | int]:
     }
 
 
-def summarize(source: Node | nx.DiGraph[Any], *, by: Grouping) -> Summary:
+def summarize(source: SummarySource, *, by: Grouping) -> Summary:
     """The quotient graph of ``source``'s graph under the grouping ``by``.
 
-    ``source`` is an output Node (its graph is read as :func:`fnad.to_networkx` reads it:
-    ∂source/∂v is computed, nothing is recorded), or a graph in ``to_networkx``'s format.
+    ``source`` is an output Node or a Program (its graph is read as :func:`fnad.to_networkx`
+    reads it: ∂source/∂v is computed, nothing is recorded), or a graph in ``to_networkx``'s
+    format (checked as a file is: see :func:`read_source`).
     Vertices are group names, in order of each group's first vertex; each carries
 
     ``label`` the group name; ``op`` its vertices' op if they share one, else ``"group"``;
@@ -583,8 +542,8 @@ def summarize(source: Node | nx.DiGraph[Any], *, by: Grouping) -> Summary:
     >>> by_op.edges["input", "mul"]["flow"], by_op.nodes["add"]["internal_flow"]
     (5.0, 1.0)
     """
-    table = VertexTable.of(source)
-    return quotient(table, assign_groups(table, by))
+    snap, ids = read_source(source)
+    return quotient(snap, assign_groups(snap, by, ids), ids)
 
 
 def _common_op(kinds: dict[str, int]) -> str:
@@ -595,28 +554,33 @@ def _common_op(kinds: dict[str, int]) -> str:
     return "" if kind == INPUT_GROUP else kind
 
 
-def quotient(table: VertexTable, assignment: GroupAssignment) -> Summary:
-    """The quotient graph of ``table`` under ``assignment`` (see :func:`summarize`)."""
+def quotient(
+    snap: Snapshot, assignment: GroupAssignment, ids: Sequence[int] | None = None
+) -> Summary:
+    """The quotient graph of ``snap`` under ``assignment`` (see :func:`summarize`); members
+    are named by ``ids`` (default ``0 .. n-1``)."""
     names = assignment.names
     number_of = {name: k for k, name in enumerate(names)}
     group = [number_of[name] for name in assignment.groups]
     members: list[list[int]] = [[] for _ in names]
     for i, g in enumerate(group):
         members[g].append(i)
-    ops = Counter(zip(group, [op or INPUT_GROUP for op in table.ops], strict=True))
+    ops = Counter(zip(group, [op or INPUT_GROUP for op in snap.ops], strict=True))
     blocked: Counter[tuple[int, str]] = Counter()
     internal: list[list[float]] = [[] for _ in names]
     crossing: dict[tuple[int, int], list[float]] = {}
-    table_grads = table.grads
+    table_grads = snap.grads
     edge_count = 0
-    for i, (args, parts) in enumerate(zip(table.arguments, table.partials, strict=True)):
+    for i in range(len(snap)):
+        args = snap.arguments(i)
         if not args:
             continue
+        parts = snap.partials(i)
         g = group[i]
         grad = table_grads[i]
         edge_count += len(args)
         if not any(parts):  # every local derivative is 0 (nan counts as not 0)
-            blocked[g, table.ops[i]] += 1
+            blocked[g, snap.ops[i]] += 1
         for a, partial in zip(args, parts, strict=True):
             h = group[a]
             if h == g:
@@ -636,12 +600,13 @@ def quotient(table: VertexTable, assignment: GroupAssignment) -> Summary:
     summary = Summary(
         schema=SUMMARY_SCHEMA,
         version=1,
-        output=assignment.groups[table.output],
+        output=assignment.groups[snap.output],
         by=assignment.by,
-        vertices=len(table),
+        vertices=len(snap),
         edges=edge_count,
     )
-    ids, data, own = table.ids, table.data, assignment.own
+    ids = range(len(snap)) if ids is None else ids
+    data, own = snap.values, assignment.own
     for k, name in enumerate(names):
         vertices = members[k]
         low, high = _finite_range([data[i] for i in vertices])

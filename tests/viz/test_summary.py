@@ -350,16 +350,39 @@ def test_malformed_graphs_are_graph_format_errors() -> None:
     with pytest.raises(fnad.GraphFormatError, match="the edge 7 -> 2 goes backwards"):
         summarize(broken, by="op")
     broken = graph.copy()
-    del broken.nodes[3]["grad"]
-    with pytest.raises(ValueError, match="vertex 3 needs the number attributes 'data' and 'grad'"):
+    del broken.nodes[3]["data"]
+    with pytest.raises(fnad.GraphFormatError, match=r"summarize: .*vertex 3 has no 'data' field"):
         summarize(broken, by="op")
     broken = graph.copy()
     broken.graph["output"] = 99
-    with pytest.raises(fnad.GraphFormatError, match="'output' is 99"):
+    with pytest.raises(fnad.GraphFormatError, match=r"graph\.output is 99"):
+        summarize(broken, by="op")
+    broken = graph.copy()
+    broken.nodes[3]["op"] = "nosuch"  # checked as a file is: ops must be rules
+    with pytest.raises(fnad.GraphFormatError, match="op 'nosuch', which is not in the rule table"):
         summarize(broken, by="op")
     relabelled: Any = nx.relabel_nodes(graph, {0: "zero"})
     with pytest.raises(fnad.GraphFormatError, match="vertex 'zero' is not an int id"):
         summarize(relabelled, by="op")
+
+
+def test_a_graph_is_read_as_a_file_and_differentiated_again() -> None:
+    """A networkx graph's gradients are computed from its values, as an output Node's are:
+    a stale or missing ``grad`` changes nothing, and the summary equals the Node's."""
+    z, _, _ = seed()
+    graph = to_networkx(z)
+    for vertex in graph:
+        graph.nodes[vertex]["grad"] = 123.0 if vertex % 2 else math.nan
+    del graph.nodes[3]["grad"]
+    from_graph, from_node = summarize(graph, by="op"), summarize(z, by="op")
+    assert list(from_graph) == list(from_node)
+    assert _same_summary(from_graph, from_node)
+
+
+def _same_summary(a: nx.DiGraph[Any], b: nx.DiGraph[Any]) -> bool:
+    return repr(sorted(a.nodes(data=True))) == repr(sorted(b.nodes(data=True))) and repr(
+        sorted(a.edges(data=True))
+    ) == repr(sorted(b.edges(data=True)))
 
 
 def test_render_summary_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
