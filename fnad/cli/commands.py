@@ -38,7 +38,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -54,9 +54,12 @@ from fnad.viz.render import printable
 
 __all__ = ["main"]
 
-_EXIT_OK = 0
-_EXIT_CHECK_FAILED = 1
-_EXIT_USAGE = 2
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace], int]
+"""What runs one command: its parsed arguments in, its exit status out."""
 
 _LONG_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]*(=|\Z)")
 
@@ -106,18 +109,18 @@ class _ArgumentParser(argparse.ArgumentParser):
                 one_line = f"unrecognized arguments: {', '.join(hints)}"
         if len(one_line) > 300:  # argparse quotes the arguments, which may be huge
             one_line = one_line[:297] + "..."
-        self.exit(_EXIT_USAGE, f"{self.prog}: error: {one_line} (see '{self.prog} --help')\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line} (see '{self.prog} --help')\n")
 
 
 # --------------------------------------------------------------------------- output
 
 
-def _write(stream: Any, text: str) -> None:
+def write(stream: Any, text: str) -> None:
     """Write ``text``; characters the stream cannot encode are escaped, never an error.
 
     A closed standard error is ignored: there is nowhere left to report anything.
     """
-    if stream is None:  # closed at startup; standard output is checked by _out
+    if stream is None:  # closed at startup; standard output is checked by write_line
         return
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
@@ -127,24 +130,24 @@ def _write(stream: Any, text: str) -> None:
     stream.write(text)
 
 
-def _out(text: str) -> None:
+def write_line(text: str) -> None:
     if sys.stdout is None:
-        raise _StdoutError(errno.EBADF, "standard output is closed")
+        raise StdoutError(errno.EBADF, "standard output is closed")
     try:
-        _write(sys.stdout, text + "\n")
+        write(sys.stdout, text + "\n")
     except OSError as error:
-        raise _StdoutError(error.errno, error.strerror or str(error)) from None
+        raise StdoutError(error.errno, error.strerror or str(error)) from None
 
 
-class _StdoutError(OSError):
+class StdoutError(OSError):
     """Writing the result to standard output failed (closed, or a pipe nobody reads)."""
 
 
-def _fail(prog: str, message: str) -> int:
+def fail(prog: str, message: str) -> int:
     # One line, whatever the message holds: it may quote text from a file or the command line.
     one_line = printable(" ".join(message.split()))
-    _write(sys.stderr, f"{prog}: error: {one_line}\n")
-    return _EXIT_USAGE
+    write(sys.stderr, f"{prog}: error: {one_line}\n")
+    return EXIT_USAGE
 
 
 def _number(value: float) -> str:
@@ -188,7 +191,7 @@ def _refuse_fnad_module(spec: str, path: Path | None) -> None:
         )
 
 
-def _load_plugin(spec: str) -> None:
+def load_plugin(spec: str) -> None:
     """Import a plugin module by name (``mylib.ops``), or run a plugin file (``ops.py``)."""
     table = current_rules()
     is_file = spec.endswith(".py") or "/" in spec or "\\" in spec
@@ -270,7 +273,7 @@ def _add_value_options(sub: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- fnad grad
 
 
-def _refuse_options_among_values(args: argparse.Namespace) -> None:
+def refuse_options_among_values(args: argparse.Namespace) -> None:
     """An unknown ``--name`` that reached the NAME=VALUE list was meant as an option."""
     for item in args.assignments:
         if _LONG_OPTION.match(item):
@@ -281,9 +284,9 @@ def _refuse_options_among_values(args: argparse.Namespace) -> None:
 
 
 def _grad(args: argparse.Namespace) -> int:
-    _refuse_options_among_values(args)
+    refuse_options_among_values(args)
     for plugin in args.plugin:
-        _load_plugin(plugin)
+        load_plugin(plugin)
     expression = expression_parser.parse(args.expression, allow_nonfinite=args.allow_nonfinite)
     values = expression_parser.parse_assignments(
         args.assignments, allow_nonfinite=args.allow_nonfinite
@@ -292,34 +295,34 @@ def _grad(args: argparse.Namespace) -> int:
         output, leaves = expression.build(values)
         gradients = output.backward()
         grads = {name: gradients.get(leaves[name], 0.0) for name in values}
-        _write_graph_files(args, output)
-    _print_result(output.data, grads, as_json=args.json)
-    return _EXIT_OK
+        write_graph_files(args, output)
+    print_result(output.data, grads, as_json=args.json)
+    return EXIT_OK
 
 
-def _print_result(value: float, grads: dict[str, float], *, as_json: bool) -> None:
+def print_result(value: float, grads: dict[str, float], *, as_json: bool) -> None:
     if as_json:
         document = {
             "value": _json_float(value),
             "grad": {name: _json_float(grad) for name, grad in grads.items()},
         }
-        _out(_json(document))
+        write_line(_json(document))
         return
     # f = 13.0, df/dx = 7.0. Names may be labels read from a file (fnad replay): escaped,
     # so none can forge a line or send an escape sequence.
-    output = _output_name(grads)
-    _out(f"{output} = {_number(value)}")
+    output = output_name(grads)
+    write_line(f"{output} = {_number(value)}")
     for name, grad in grads.items():
-        _out(f"d{output}/d{printable(name)} = {_number(grad)}")
+        write_line(f"d{output}/d{printable(name)} = {_number(grad)}")
 
 
-def _output_name(variables: Container[str]) -> str:
+def output_name(variables: Container[str]) -> str:
     """What the output is called: ``f``; ``z``, ``f1``, ``f2``… if a variable took the name."""
     names = itertools.chain(("f", "z"), (f"f{i}" for i in itertools.count(1)))
     return next(name for name in names if name not in variables)
 
 
-def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
+def write_graph_files(args: argparse.Namespace, output: Node) -> None:
     """Write the --dot, --save and --svg files: all of them, or none.
 
     Everything that can fail is done first (the texts, the drawing, a look at each
@@ -348,7 +351,7 @@ def _write_graph_files(args: argparse.Namespace, output: Node) -> None:
         [(option, target) for (option, _, _), target in zip(wanted, targets, strict=True)], contents
     )
     for target in targets:
-        _write(sys.stderr, f"fnad: wrote {printable(str(target))}\n")
+        write(sys.stderr, f"fnad: wrote {printable(str(target))}\n")
 
 
 def _write_all(targets: list[tuple[str, Path]], contents: list[bytes]) -> None:
@@ -408,7 +411,7 @@ def _drawn(output: Node, path: str) -> bytes:
     return dot_to(drawing.dot, output_format(path))
 
 
-def _starts_like_xml(path: Path) -> bool:
+def starts_like_xml(path: Path) -> bool:
     """Whether a regular file's first character (after a UTF-8 byte order mark) is '<'."""
     if not path.is_file():
         return False  # the reader refuses it with the right message
@@ -454,7 +457,7 @@ def _drawing_kind(path: Path) -> str | None:
     return _DRAWINGS.get(path.suffix.lower())
 
 
-def _refuse_drawing(path: Path) -> None:
+def refuse_drawing(path: Path) -> None:
     kind = _drawing_kind(path)
     if kind is not None:
         raise FnadError(
@@ -507,19 +510,19 @@ def _replay_values(items: Sequence[str], allow_nonfinite: bool) -> dict[str, flo
 def _replay(args: argparse.Namespace) -> int:
     from fnad.compiled.load import from_graphml, from_json
 
-    _refuse_options_among_values(args)
+    refuse_options_among_values(args)
     for plugin in args.plugin:
-        _load_plugin(plugin)
+        load_plugin(plugin)
     values = _replay_values(args.assignments, args.allow_nonfinite)
     # A path: the readers open only a regular file (never a FIFO or a device, which could
     # hang) and check its size before reading it. GraphML (fnad.to_graphml) is XML and
     # starts with '<'; fnad's JSON starts with '{'.
     path = Path(args.file)
-    _refuse_drawing(path)
-    program = from_graphml(path) if _starts_like_xml(path) else from_json(path)
+    refuse_drawing(path)
+    program = from_graphml(path) if starts_like_xml(path) else from_json(path)
     value, grads = program.value_and_grad(**values)
-    _print_result(value, grads, as_json=args.json)
-    return _EXIT_OK
+    print_result(value, grads, as_json=args.json)
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- fnad explain
@@ -528,9 +531,9 @@ def _replay(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from fnad.viz.explain import explain
 
-    _refuse_options_among_values(args)
+    refuse_options_among_values(args)
     for plugin in args.plugin:
-        _load_plugin(plugin)
+        load_plugin(plugin)
     expression = expression_parser.parse(args.expression, allow_nonfinite=args.allow_nonfinite)
     values = expression_parser.parse_assignments(
         args.assignments, allow_nonfinite=args.allow_nonfinite
@@ -557,9 +560,9 @@ def _explain(args: argparse.Namespace) -> int:
         output, leaves = expression.build(values)
         explanation = explain(output, leaves[wrt], max_paths=args.max_paths)
     # The output is called f, as fnad grad prints it (z if a variable is called f).
-    names = (_output_name(values), wrt)
-    _out(str(attrs.evolve(explanation, names=names)))
-    return _EXIT_OK
+    names = (output_name(values), wrt)
+    write_line(str(attrs.evolve(explanation, names=names)))
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- fnad check
@@ -569,16 +572,16 @@ def _check(args: argparse.Namespace) -> int:
     from fnad.transforms.check import check_rules
 
     for plugin in args.plugin:
-        _load_plugin(plugin)
+        load_plugin(plugin)
     report = check_rules(ops=args.op or None, order=args.order)
-    _out(str(report))
-    return _EXIT_OK if report.ok else _EXIT_CHECK_FAILED
+    write_line(str(report))
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 # --------------------------------------------------------------------------- fnad demo
 
 
-def _prepare_demo(sub: argparse.ArgumentParser) -> None:
+def prepare_demo(sub: argparse.ArgumentParser) -> None:
     """Import the demo (and fnad.nn) only when it is asked for, and add its options to ``sub``.
 
     The demo's optional dependencies (tqdm, matplotlib) are imported by the demo itself
@@ -610,8 +613,14 @@ def _version() -> str:
         return "(not installed)"
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The argparse parser of the ``fnad`` command (``fnad --help``), and one per command."""
+def build_parser(
+    handlers: Mapping[str, Handler],
+) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The argparse parser of the ``fnad`` command (``fnad --help``), and one per command.
+
+    ``handlers`` runs each command but ``demo`` (see :func:`prepare_demo`): ``"grad"``,
+    ``"replay"``, ``"explain"`` and ``"check"``.
+    """
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _ArgumentParser(
         prog="fnad",
@@ -664,7 +673,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     _add_plugin_option(grad)
     _add_strict_option(grad)
-    grad.set_defaults(handler=_grad)
+    grad.set_defaults(handler=handlers["grad"])
 
     replay = commands.add_parser(
         "replay",
@@ -692,7 +701,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     _add_plugin_option(replay)
     _add_strict_option(replay)
-    replay.set_defaults(handler=_replay)
+    replay.set_defaults(handler=handlers["replay"])
 
     explain = commands.add_parser(
         "explain",
@@ -725,7 +734,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     _add_plugin_option(explain)
     _add_strict_option(explain)
-    explain.set_defaults(handler=_explain)
+    explain.set_defaults(handler=handlers["explain"])
 
     check = commands.add_parser(
         "check",
@@ -754,7 +763,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="check derivatives of orders 1 to N (default: 2)",
     )
     _add_plugin_option(check)
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=handlers["check"])
 
     commands.add_parser(
         "demo",
@@ -778,17 +787,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser, commands = build_parser()
+    handlers = {"grad": _grad, "replay": _replay, "explain": _explain, "check": _check}
+    parser, commands = build_parser(handlers)
     if not arguments:  # a bare `fnad`: show what it can do
-        _write(sys.stdout, parser.format_help())
-        return _EXIT_OK
+        write(sys.stdout, parser.format_help())
+        return EXIT_OK
     try:
         if arguments and arguments[0] in commands:
             # Intermixed, so options may also come between the expression and the values
             # (but argparse's intermixed mode mishandles '--', after which all is positional).
             command, rest = commands[arguments[0]], arguments[1:]
             if arguments[0] == "demo":
-                _prepare_demo(command)
+                prepare_demo(command)
             parse = command.parse_args if "--" in rest else command.parse_intermixed_args
             args = parse(rest)
             args.command = arguments[0]
@@ -796,9 +806,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(arguments)
     except SystemExit as exit_:  # --help, --version and usage errors
         code = exit_.code
-        return code if isinstance(code, int) else (_EXIT_OK if code is None else _EXIT_USAGE)
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
     prog = f"fnad {args.command}"
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    handler: Handler = args.handler
     try:
         if getattr(args, "strict", False):
             from fnad.engine import strict
@@ -816,22 +826,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 sys.stdout.flush()  # a pipe nobody reads fails here, inside the try
             except OSError as error:
-                raise _StdoutError(error.errno, error.strerror or str(error)) from None
+                raise StdoutError(error.errno, error.strerror or str(error)) from None
         return code
     except FnadError as error:
-        return _fail(prog, str(error))
-    except _StdoutError as error:
-        _silence_stdout()
-        return _fail(prog, f"cannot write the result: {error.strerror or error}")
+        return fail(prog, str(error))
+    except StdoutError as error:
+        silence_stdout()
+        return fail(prog, f"cannot write the result: {error.strerror or error}")
     except OSError as error:
         target = f" {error.filename!r}" if error.filename else ""
-        return _fail(prog, f"cannot access{target}: {error.strerror or error}")
+        return fail(prog, f"cannot access{target}: {error.strerror or error}")
     except KeyboardInterrupt:
-        _write(sys.stderr, f"{prog}: interrupted\n")
+        write(sys.stderr, f"{prog}: interrupted\n")
         return 130  # 128 + SIGINT, as shells report it
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point a failed standard output at /dev/null, so Python's final flush stays quiet."""
     if sys.stdout is None:
         return
