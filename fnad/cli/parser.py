@@ -50,14 +50,22 @@ import difflib
 import keyword
 import math
 import re
-import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
-from typing import NoReturn, SupportsFloat
-
-import attrs
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 from fnad._internal import positive_int
-from fnad.engine import Node, Tape, current_tape
+from fnad.cli.expression import NUM, OP, VAR, Expression, Instruction
+from fnad.cli.tokenizer import (
+    ALLOWED,
+    T_NAME,
+    T_NUM,
+    T_PUNCT,
+    TOKEN_MESSAGES,
+    error_at,
+    non_ascii_error,
+    show,
+    tokens,
+)
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import ExpressionError
 
@@ -92,245 +100,13 @@ OPERATOR_OPS = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
 # fnad.transforms' marker op for nested derivatives: an implementation detail, not a function.
 _INTERNAL_OPS = frozenset({"identity"})
 
-ALLOWED = "allowed are numbers, variables, + - * / **, ( ) and calls like tanh(x)"
-
-# Instructions of the postfix program.
-NUM = 0  # (NUM, value, column)
-VAR = 1  # (VAR, name, column)
-OP = 2  # (OP, op name, column, arity)
-
-Instruction = tuple[int, float | str, int, int]
-
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _NONFINITE = re.compile(r"[+-]?(?:inf|infinity|nan)\Z", re.IGNORECASE)
-_STRING_PREFIX = re.compile(r"(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])\Z")
-
-# Multi-character punctuation, longest first; every other character is one token.
-_PUNCTUATION = (
-    "**=",
-    "//=",
-    ">>=",
-    "<<=",
-    "...",
-    "**",
-    "//",
-    "<<",
-    ">>",
-    "<=",
-    ">=",
-    "==",
-    "!=",
-    ":=",
-    "->",
-    "+=",
-    "-=",
-    "*=",
-    "/=",
-    "%=",
-    "@=",
-    "&=",
-    "|=",
-    "^=",
-)
-
-_LONG_PUNCTUATION: dict[str, tuple[str, ...]] = {}
-for _punct in _PUNCTUATION:
-    _LONG_PUNCTUATION[_punct[0]] = (*_LONG_PUNCTUATION.get(_punct[0], ()), _punct)
-
-_KEYWORD_MESSAGES = {
-    "lambda": "lambda expressions are not allowed",
-    "for": "comprehensions and loops ('for') are not allowed",
-    "async": "comprehensions and loops ('async') are not allowed",
-    "await": "'await' is not allowed",
-    "if": "conditional expressions ('if') are not allowed",
-    "else": "conditional expressions ('else') are not allowed",
-    "elif": "conditional expressions ('elif') are not allowed",
-    "and": "boolean operators ('and') are not allowed",
-    "or": "boolean operators ('or') are not allowed",
-    "not": "boolean operators ('not') are not allowed",
-    "in": "comparisons ('in') are not allowed",
-    "is": "comparisons ('is') are not allowed",
-    "True": "True is not a number here; write 1",
-    "False": "False is not a number here; write 0",
-    "None": "None is not a number",
-    "yield": "'yield' is not allowed",
-}
-
-TOKEN_MESSAGES = {
-    "[": "subscripts and lists ('[') are not allowed",
-    "]": "subscripts and lists (']') are not allowed",
-    "{": "dicts, sets and braces ('{') are not allowed",
-    "}": "dicts, sets and braces ('}') are not allowed",
-    "'": "strings are not allowed",
-    '"': "strings are not allowed",
-    ";": "statements are not allowed: give one expression, without ';'",
-    "\n": "line breaks are not allowed: give one expression on one line",
-    "\r": "line breaks are not allowed: give one expression on one line",
-    "#": "comments ('#') are not allowed",
-    "\\": "backslashes are not allowed",
-    ":": "':' (slices, lambdas, annotations, dicts) is not allowed",
-    ":=": "assignment expressions (':=') are not allowed",
-    "->": "'->' is not allowed",
-    ".": "attribute access ('.') is not allowed",
-    "...": "'...' (Ellipsis) is not allowed",
-    "@": "'@' (matrix product, decorators) is not supported",
-    "%": "operator '%' is not supported; use + - * / **",
-    "//": "operator '//' is not supported; use + - * / **",
-    "<<": "operator '<<' is not supported; use + - * / **",
-    ">>": "operator '>>' is not supported; use + - * / **",
-    "&": "operator '&' is not supported; use + - * / **",
-    "|": "operator '|' is not supported; use + - * / **",
-    "~": "operator '~' is not supported; use + - * / **",
-    "^": "operator '^' is not supported (it is XOR in Python); write x**2 for a power",
-    "<": "comparisons ('<') are not allowed",
-    ">": "comparisons ('>') are not allowed",
-    "<=": "comparisons ('<=') are not allowed",
-    ">=": "comparisons ('>=') are not allowed",
-    "==": "comparisons ('==') are not allowed",
-    "!=": "comparisons ('!=') are not allowed",
-    "!": "'!' is not an operator here",
-    "$": "'$' is not allowed",
-    "?": "'?' is not allowed",
-    "`": "'`' is not allowed",
-}
-# Every other multi-character token ending in '=' is an augmented assignment (+=, **=, ...).
-for _augmented in _PUNCTUATION:
-    if _augmented.endswith("=") and _augmented not in TOKEN_MESSAGES:
-        TOKEN_MESSAGES[_augmented] = f"assignments ('{_augmented}') are not allowed"
 
 _BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("truediv", 2)}
 _PREFIX = 3
 _POWER = 4
-
-
-# --------------------------------------------------------------------------- messages
-
-
-def show(text: str, limit: int = 40) -> str:
-    """``text`` quoted for a one-line message: control and non-ASCII characters escaped."""
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    shown = "".join(
-        ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-    return f"'{shown}'"
-
-
-def _describe_char(ch: str) -> str:
-    name = unicodedata.name(ch, "")
-    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
-
-
-def error_at(message: str, column: int) -> ExpressionError:
-    return ExpressionError(f"column {column}: {message}", column)
-
-
-def non_ascii_error(text: str, index: int) -> ExpressionError:
-    ch = text[index]
-    if ord(ch) < 32 or ord(ch) == 127:
-        return error_at(f"control character {_describe_char(ch)} is not allowed", index + 1)
-    hint = ""
-    similar = unicodedata.normalize("NFKC", ch)
-    if similar.isascii() and similar.isprintable() and similar.strip():
-        hint = f" (did you mean {similar!r}?)"
-    return error_at(
-        f"non-ASCII character {_describe_char(ch)} is not allowed{hint}; "
-        "expressions are plain ASCII",
-        index + 1,
-    )
-
-
-# --------------------------------------------------------------------------- tokenizer
-
-# Token kinds.
-T_NUM = "number"
-T_NAME = "name"
-T_CALL = "call"  # a (dotted) name followed by '('
-T_PUNCT = "punct"
-
-Token = tuple[str, str, int]  # kind, text, 0-based start index
-
-
-def tokens(text: str) -> Iterator[Token]:
-    """Split ``text`` lazily, so the first problem from the left is the one reported."""
-    end = len(text)
-    i = 0
-    while i < end:
-        ch = text[i]
-        if ch == " " or ch == "\t":
-            i += 1
-            continue
-        if not (" " <= ch <= "~") and ch not in "\n\r":
-            raise non_ascii_error(text, i)
-        if ch.isdigit() or (ch == "." and i + 1 < end and text[i + 1].isdigit()):
-            stop = _number_end(text, i)
-            yield T_NUM, text[i:stop], i
-            i = stop
-        elif ch.isalpha() or ch == "_":
-            kind, stop, i_next = _name_end(text, i)
-            yield kind, text[i:stop], i
-            i = i_next
-        else:
-            punct = next((p for p in _LONG_PUNCTUATION.get(ch, ()) if text.startswith(p, i)), ch)
-            yield T_PUNCT, punct, i
-            i += len(punct)
-
-
-def _number_end(text: str, i: int) -> int:
-    """Where the number literal at ``i`` ends; refuse what Python would read differently."""
-    match = _NUMBER.match(text, i)
-    assert match is not None  # a digit, or '.' then a digit, always matches
-    stop = match.end()
-    literal = match.group()
-    if stop < len(text):
-        after = text[stop]
-        if after in "jJ":
-            raise error_at(
-                f"complex literals ({show(literal + after)}) are not allowed; fnad is real-valued",
-                i + 1,
-            )
-        if literal == "0" and after in "xXoObB":
-            raise error_at(
-                f"only decimal numbers are allowed, not {show(text[i : stop + 8])}", i + 1
-            )
-        if after == "_":
-            raise error_at(
-                f"digit separators ('_') are not supported in {show(text[i : stop + 8])}",
-                stop + 1,
-            )
-        if after.isalnum() or after == ".":
-            raise error_at(
-                f"a number ({show(literal)}) is directly followed by "
-                f"{show(text[stop : stop + 12])}; write an operator between them, e.g. 2*x",
-                stop + 1,
-            )
-    return stop
-
-
-def _name_end(text: str, i: int) -> tuple[str, int, int]:
-    """The (dotted) name at ``i``: its kind (a call if '(' follows), end, and next index."""
-    match = _DOTTED.match(text, i)
-    assert match is not None
-    stop = match.end()
-    name = match.group()
-    first = name.split(".", 1)[0]
-    if first in _KEYWORD_MESSAGES or keyword.iskeyword(first):
-        message = _KEYWORD_MESSAGES.get(
-            first, f"Python keyword {first!r} is not allowed (statements are not allowed)"
-        )
-        raise error_at(f"{message}; {ALLOWED}", i + 1)
-    if stop < len(text) and text[stop] in "'\"" and _STRING_PREFIX.match(name):
-        kind = "f-strings" if "f" in name.lower() else "strings"
-        raise error_at(f"{kind} are not allowed", i + 1)
-    j = stop
-    while j < len(text) and text[j] in " \t":
-        j += 1
-    if j < len(text) and text[j] == "(":
-        return T_CALL, stop, j + 1
-    return T_NAME, stop, stop
 
 
 # --------------------------------------------------------------------------- parser
@@ -405,93 +181,6 @@ class _Frame:
         self.start = start  # length of the output when pushed: where the operands begin
         self.arity = arity  # for calls: the registered arity
         self.arguments = 1  # for calls: commas seen + 1
-
-
-@attrs.frozen
-class Expression:
-    """A parsed expression: a postfix program over numbers, variables and registered ops.
-
-    Build it on the current tape with :meth:`build`, or get the value and gradient at
-    a point with :meth:`value_and_grad`.
-
-    >>> expr = parse("tanh(w*x + b)")
-    >>> expr.variables, expr.functions
-    (('w', 'x', 'b'), ('tanh',))
-    >>> value, grads = expr.value_and_grad(w=0.5, x=2.0, b=0.0)
-    >>> round(value, 6), round(grads["b"], 6)
-    (0.761594, 0.419974)
-    """
-
-    text: str
-    """The source text."""
-    program: tuple[Instruction, ...] = attrs.field(repr=False)
-    """The postfix program: ``(kind, number or name, column, arity)`` per instruction."""
-    variables: tuple[str, ...]
-    """The variable names, in order of first appearance."""
-    functions: tuple[str, ...]
-    """The op names called by name, in order of first appearance."""
-
-    def build(self, values: Mapping[str, SupportsFloat]) -> tuple[Node, dict[str, Node]]:
-        """Record the expression on the current tape; return its output and its leaves.
-
-        ``values`` must give exactly the expression's variables. Each variable becomes
-        one leaf :class:`~fnad.Node` labelled with its name (used as often as it appears);
-        each number becomes a ``const`` node, as ``x * 2`` does in Python.
-
-        >>> import fnad
-        >>> with fnad.Tape():
-        ...     z, leaves = parse("x*x + 1").build({"x": 3.0})
-        >>> z.data, z.backward()[leaves["x"]]
-        (10.0, 6.0)
-        """
-        self._check_values(values)
-        tape: Tape = current_tape()
-        leaves = {name: Node(values[name], label=name) for name in self.variables}
-        stack: list[Node] = []
-        for kind, payload, _column, arity in self.program:
-            if kind == NUM:
-                assert isinstance(payload, float)
-                stack.append(tape.constant(payload))
-            elif kind == VAR:
-                assert isinstance(payload, str)
-                stack.append(leaves[payload])
-            else:
-                assert isinstance(payload, str)
-                args = stack[len(stack) - arity :]
-                del stack[len(stack) - arity :]
-                stack.append(tape.apply(payload, *args))
-        (output,) = stack
-        return output, leaves
-
-    def value_and_grad(self, **values: SupportsFloat) -> tuple[float, dict[str, float]]:
-        """The value at ``values`` and the partial derivative for each variable.
-
-        Traced on a fresh private tape, like :func:`fnad.value_and_grad`.
-
-        >>> parse("x**-1").value_and_grad(x=2)
-        (0.5, {'x': -0.25})
-        """
-        with Tape():
-            output, leaves = self.build(values)
-            grads = output.backward()
-            return output.data, {name: grads.get(leaf, 0.0) for name, leaf in leaves.items()}
-
-    def _check_values(self, values: Mapping[str, SupportsFloat]) -> None:
-        used = set(self.variables)
-        unknown = [name for name in values if name not in used]
-        if unknown:
-            uses = ", ".join(self.variables) if self.variables else "no variables"
-            raise ExpressionError(
-                f"value given for {unknown[0]!r}, which the expression does not use "
-                f"(it uses {uses}); remove it or check its spelling"
-            )
-        for name in self.variables:
-            if name not in values:
-                column = next(c for k, p, c, _ in self.program if k == VAR and p == name)
-                raise ExpressionError(
-                    f"no value for variable {name!r} (column {column}); give it as {name}=VALUE",
-                    column,
-                )
 
 
 def _number(literal: str, column: int, allow_nonfinite: bool) -> float:

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 import fnad
 import fnad.cli.commands
-from fnad.cli.commands import main, write
+from fnad.cli.commands import main
 from fnad.cli.parser import MAX_DEPTH, MAX_LENGTH
+from fnad.cli.terminal import write
 from tests.cli.test_parser import VARIABLES, expressions, python_oracle, same
 
 FNAD = Path(sys.executable).with_name("fnad")
