@@ -123,7 +123,7 @@ def available_functions(rules: RuleTable | None = None) -> dict[str, int]:
     return {name: table[name].arity for name in sorted(table) if name not in hidden}
 
 
-def _function_list(functions: Mapping[str, int]) -> str:
+def function_list(functions: Mapping[str, int]) -> str:
     return ", ".join(functions) or "(none)"
 
 
@@ -145,7 +145,7 @@ _HABITS = {
 }
 
 
-def _did_you_mean(name: str, functions: Mapping[str, int]) -> str:
+def did_you_mean(name: str, functions: Mapping[str, int]) -> str:
     """A hint for an unknown function name: `` (did you mean maximum(...)?)`` or ``""``."""
     if name in ("pow", "power"):
         return " (powers are written with **: x**2, x**y)"
@@ -345,10 +345,10 @@ class _Parser:
         if token not in self.functions:
             hint = " (attribute access is not allowed)" if "." in token else ""
             if not hint:
-                hint = _did_you_mean(token, self.functions)
+                hint = did_you_mean(token, self.functions)
             raise error_at(
                 f"unknown function {token!r}{hint}; available functions: "
-                f"{_function_list(self.functions)}",
+                f"{function_list(self.functions)}",
                 column,
             )
         self.called.setdefault(token)
