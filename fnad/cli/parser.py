@@ -46,11 +46,10 @@ fnad.errors.ExpressionError: column 2: attribute access ('.__class__') is not al
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
 from fnad._internal import positive_int
@@ -65,6 +64,13 @@ from fnad.cli.tokenizer import (
     non_ascii_error,
     show,
     tokens,
+)
+from fnad.cli.vocabulary import (
+    CONSTANTS,
+    OPERATOR_OPS,
+    available_functions,
+    did_you_mean,
+    function_list,
 )
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.errors import ExpressionError
@@ -90,16 +96,6 @@ MAX_DEPTH = 100
 MAX_NODES = 250_000
 """Most numbers, variable references and operations one expression may contain."""
 
-CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}
-"""Names that are numbers in an expression: ``pi`` and ``e``, and ``inf`` and ``nan`` when
-non-finite values are allowed. They cannot be variable names."""
-
-OPERATOR_OPS = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
-"""Ops written as operators (``+ - * / **`` and unary ``-``), not callable by name."""
-
-# fnad.transforms' marker op for nested derivatives: an implementation detail, not a function.
-_INTERNAL_OPS = frozenset({"identity"})
-
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _NONFINITE = re.compile(r"[+-]?(?:inf|infinity|nan)\Z", re.IGNORECASE)
@@ -110,60 +106,6 @@ _POWER = 4
 
 
 # --------------------------------------------------------------------------- parser
-
-
-def available_functions(rules: RuleTable | None = None) -> dict[str, int]:
-    """Name -> arity of every op an expression may call: the registered ops but the operators.
-
-    >>> sorted(available_functions())[:4]
-    ['abs', 'acos', 'acosh', 'asin']
-    """
-    table = current_rules() if rules is None else rules
-    hidden = OPERATOR_OPS | _INTERNAL_OPS
-    return {name: table[name].arity for name in sorted(table) if name not in hidden}
-
-
-def function_list(functions: Mapping[str, int]) -> str:
-    return ", ".join(functions) or "(none)"
-
-
-# Names people reach for from Python, NumPy or other tools, and what fnad calls them.
-_HABITS = {
-    "max": "maximum",
-    "min": "minimum",
-    "ln": "log",
-    "arcsin": "asin",
-    "arccos": "acos",
-    "arctan": "atan",
-    "arctan2": "atan2",
-    "arcsinh": "asinh",
-    "arccosh": "acosh",
-    "arctanh": "atanh",
-    "fabs": "abs",
-    "logistic": "sigmoid",
-    "swish": "silu",
-}
-
-
-def did_you_mean(name: str, functions: Mapping[str, int]) -> str:
-    """A hint for an unknown function name: `` (did you mean maximum(...)?)`` or ``""``."""
-    if name in ("pow", "power"):
-        return " (powers are written with **: x**2, x**y)"
-    guess = _HABITS.get(name, _HABITS.get(name.lower()))
-    if guess is None or guess not in functions:
-        lowered = name.lower()
-        guess = next((f for f in functions if f.lower() == lowered), None)
-    guesses = [guess] if guess is not None else []
-    if not guesses and len(name) >= 4:  # a short name is close to too many
-        guesses = difflib.get_close_matches(name, list(functions), n=2, cutoff=0.75)
-    if not guesses:
-        return ""
-
-    def call(function: str) -> str:
-        arity = functions[function]
-        return f"{function}({', '.join('xyzw'[i] if i < 4 else f'x{i}' for i in range(arity))})"
-
-    return f" (did you mean {' or '.join(call(g) for g in guesses)}?)"
 
 
 class _Frame:
