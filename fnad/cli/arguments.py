@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from fnad._internal import positive_int
-from fnad.cli import parser as expression_parser
 from fnad.cli.terminal import EXIT_USAGE
+from fnad.cli.vocabulary import available_functions
 from fnad.errors import FnadError
 from fnad.viz.render import printable
 
@@ -183,7 +183,7 @@ def build_parser(
         epilog=(
             "EXPR may use decimal numbers, the numbers pi and e, variables, + - * / **\n"
             "(Python precedence: -2**2 is -4), parentheses and calls of registered ops: "
-            + ", ".join(expression_parser.available_functions())
+            + ", ".join(available_functions())
             + ".\nIt is parsed, never evaluated as Python.\n\n"
             "examples:\n"
             '  fnad grad "x*y + x**2 + relu(y)" x=2 y=3\n'

@@ -21,6 +21,11 @@ expression is read, so the ops they register can be called by name. A plugin is 
 runs with the user's rights, like any Python module they import: that is the user's
 explicit choice, unlike the expression text, which is only ever parsed. A module is
 imported once (never reloaded), and fnad's own modules are refused.
+
+This module runs the commands; the argparse parser that reads their arguments is in
+:mod:`fnad.cli.arguments`, what they print and their exit statuses in
+:mod:`fnad.cli.terminal`, the files they write and read in :mod:`fnad.cli.files`, and
+plugin loading in :mod:`fnad.cli.plugins`.
 """
 
 from __future__ import annotations

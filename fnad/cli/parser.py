@@ -2,9 +2,11 @@
 
 This is the parser behind the ``fnad`` command line. It never evaluates Python: no
 ``eval``, ``exec``, ``compile`` or ``ast`` of the text. A small hand-written tokenizer
-and an operator-precedence (shunting-yard) parser turn the text into a flat program in
-postfix order, which :meth:`Expression.build` runs with a loop and a stack, recording
-every op on the current :class:`~fnad.Tape`.
+(:mod:`fnad.cli.tokenizer`) and the operator-precedence (shunting-yard) parser here turn
+the text into a flat program in postfix order, an :class:`Expression`
+(:mod:`fnad.cli.expression`), whose :meth:`Expression.build` runs it with a loop and a
+stack, recording every op on the current :class:`~fnad.Tape`. The names an expression may
+use, numbers such as ``pi`` and the registered ops, are in :mod:`fnad.cli.vocabulary`.
 
 Accepted, with Python's precedence and meaning:
 
@@ -96,10 +98,12 @@ MAX_DEPTH = 100
 MAX_NODES = 250_000
 """Most numbers, variable references and operations one expression may contain."""
 
+# NAME=VALUE arguments (parse_assignments, parse_value).
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _NONFINITE = re.compile(r"[+-]?(?:inf|infinity|nan)\Z", re.IGNORECASE)
 
+# Binary operators: op name and precedence; a prefix sign and '**' bind tighter.
 _BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("truediv", 2)}
 _PREFIX = 3
 _POWER = 4
