@@ -3,6 +3,12 @@
 :func:`build_parser` declares the commands, their help and their options. Its argparse is
 tuned: an error is one line, abbreviated options are off (``--s`` does not mean ``--save``),
 and a word such as ``-x*y`` or ``-2`` is an expression, not an unknown option.
+
+>>> handlers = dict.fromkeys(["grad", "replay", "explain", "check"], lambda args: 0)
+>>> parser, commands = build_parser(handlers)
+>>> args = commands["grad"].parse_intermixed_args(["-x*y", "x=2", "--json", "y=3"])
+>>> args.expression, args.assignments, args.json
+('-x*y', ['x=2', 'y=3'], True)
 """
 
 from __future__ import annotations

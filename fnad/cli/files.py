@@ -5,6 +5,17 @@ every target is looked at and every content made before anything is written, the
 file is written beside its target and renamed over it. ``fnad replay`` reads one graph
 file: :func:`starts_like_xml` tells GraphML from fnad JSON, and :func:`refuse_drawing`
 refuses a drawing of a graph (SVG, DOT, PNG, PDF), which keeps the picture but not the ops.
+
+>>> import tempfile
+>>> drawing = Path(tempfile.mkdtemp()) / "graph.svg"
+>>> _ = drawing.write_text('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+>>> starts_like_xml(drawing)
+True
+>>> refuse_drawing(drawing)
+Traceback (most recent call last):
+...
+fnad.errors.FnadError: '.../graph.svg' is an SVG drawing of a graph, which cannot be replayed: ...
+>>> drawing.unlink(); drawing.parent.rmdir()
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ A plugin runs with the user's rights, like any Python module they import: that i
 explicit choice. A module is imported once (never reloaded); a file runs once per rule table;
 fnad's own modules are refused, and a plugin that fails to import is one
 :class:`~fnad.FnadError` naming it.
+
+>>> load_plugin("fnad.engine.ops")
+Traceback (most recent call last):
+...
+fnad.errors.FnadError: --plugin 'fnad.engine.ops' is one of fnad's own modules, not a plugin: ...
 """
 
 from __future__ import annotations
