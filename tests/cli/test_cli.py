@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 import fnad
 import fnad.cli.commands
-from fnad.cli.commands import _write, main
+from fnad.cli.commands import main
 from fnad.cli.parser import MAX_DEPTH, MAX_LENGTH
+from fnad.cli.terminal import write
 from tests.cli.test_parser import VARIABLES, expressions, python_oracle, same
 
 FNAD = Path(sys.executable).with_name("fnad")
@@ -637,7 +638,7 @@ def test_explain_limits_the_paths() -> None:
 def test_output_that_the_terminal_cannot_encode_is_escaped() -> None:
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="ascii")
-    _write(stream, "∂z/∂x = 7\n")
+    write(stream, "∂z/∂x = 7\n")
     stream.flush()
     assert raw.getvalue() == b"\\u2202z/\\u2202x = 7\n"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import fnad
-import fnad.cli.commands
+import fnad.cli.files
 from tests.cli.test_cli import assert_one_line_error, run
 
 # --------------------------------------------------------------------------- expressions
@@ -228,7 +228,7 @@ def test_a_failing_later_output_leaves_every_earlier_one_as_it_was(
     dot, saved = tmp_path / "g.dot", tmp_path / "g.json"
     dot.write_text("the old dot")
     saved.write_text("the old json")
-    real = fnad.cli.commands._write_temporary
+    real = fnad.cli.files._write_temporary
     calls: list[Path] = []
 
     def disk_full_on_the_second(final: Path, content: bytes) -> Path:
@@ -237,7 +237,7 @@ def test_a_failing_later_output_leaves_every_earlier_one_as_it_was(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(final, content)
 
-    monkeypatch.setattr(fnad.cli.commands, "_write_temporary", disk_full_on_the_second)
+    monkeypatch.setattr(fnad.cli.files, "_write_temporary", disk_full_on_the_second)
     code, out, err = run("grad", "x*y", "x=2", "y=3", "--dot", str(dot), "--save", str(saved))
     assert_one_line_error(code, out, err)
     assert f"--save '{saved}': cannot write the file: No space left on device" in err
