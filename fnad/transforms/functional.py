@@ -38,6 +38,9 @@ Invariants this module keeps:
   in ``networkx.topological_sort`` order; higher orders evaluate those partials on Nodes.
 - **Nothing recursive.** Every pass is a loop over a topological order, so a chain of a
   million nodes needs no change to the recursion limit.
+
+The tracing and the passes every transform shares are in :mod:`fnad.transforms.tracer`;
+this module is the transforms themselves and the checks of their arguments.
 """
 
 from __future__ import annotations
@@ -51,12 +54,12 @@ from fnad._internal import describe, name_of
 from fnad.engine import Node, Operand, to_float
 from fnad.errors import TapeError, TransformError
 from fnad.transforms.tracer import (
-    _as_node,
-    _forward_tangent,
-    _reverse_floats,
-    _reverse_nodes,
-    _Trace,
-    _trace,
+    Trace,
+    as_node,
+    forward_tangent,
+    reverse_floats,
+    reverse_nodes,
+    trace_call,
 )
 
 __all__ = [
@@ -165,16 +168,16 @@ def _resolve(name: str, argnums: tuple[int, ...], count: int) -> tuple[int, ...]
     return tuple(resolved)
 
 
-def _value(trace: _Trace) -> Node | float:
+def _value(trace: Trace) -> Node | float:
     return trace.export(trace.out)
 
 
-def _gradient(trace: _Trace) -> list[Node | float]:
-    """∂out/∂variable for each variable, exported for the caller (see _Trace.export)."""
+def _gradient(trace: Trace) -> list[Node | float]:
+    """∂out/∂variable for each variable, exported for the caller (see Trace.export)."""
     if trace.graphs:
-        grads: list[Node] | list[float] = _reverse_nodes(trace.tape, trace.out, trace.variables)
+        grads: list[Node] | list[float] = reverse_nodes(trace.tape, trace.out, trace.variables)
     else:
-        grads = _reverse_floats(trace.tape, trace.out, trace.variables)
+        grads = reverse_floats(trace.tape, trace.out, trace.variables)
     return [trace.export(g) for g in grads]
 
 
@@ -229,7 +232,9 @@ def grad(
     nums, single = _normalize_argnums("grad", argnums)
 
     def impl(args: tuple[Operand, ...], kwargs: dict[str, Any]) -> Any:
-        trace = _trace("grad", f, args, _resolve("grad", nums, len(args)), kwargs, has_aux=has_aux)
+        trace = trace_call(
+            "grad", f, args, _resolve("grad", nums, len(args)), kwargs, has_aux=has_aux
+        )
         try:
             grads = _gradient(trace)
             result = grads[0] if single else tuple(grads)
@@ -279,7 +284,7 @@ def value_and_grad(
 
     def impl(args: tuple[Operand, ...], kwargs: dict[str, Any]) -> Any:
         resolved = _resolve("value_and_grad", nums, len(args))
-        trace = _trace("value_and_grad", f, args, resolved, kwargs, has_aux=has_aux)
+        trace = trace_call("value_and_grad", f, args, resolved, kwargs, has_aux=has_aux)
         try:
             grads = _gradient(trace)
             gradient = grads[0] if single else tuple(grads)
@@ -318,15 +323,15 @@ def hessian(f: ScalarFunction, argnums: Argnums = 0) -> Transformed[Any, Any]:
     nums, single = _normalize_argnums("hessian", argnums)
 
     def impl(args: tuple[Operand, ...], kwargs: dict[str, Any]) -> Any:
-        trace = _trace("hessian", f, args, _resolve("hessian", nums, len(args)), kwargs)
+        trace = trace_call("hessian", f, args, _resolve("hessian", nums, len(args)), kwargs)
         tape, variables = trace.tape, trace.variables
         try:
-            first = _reverse_nodes(tape, trace.out, variables)
+            first = reverse_nodes(tape, trace.out, variables)
             rows: list[list[Node]] | list[list[float]]
             if trace.graphs:
-                rows = [_reverse_nodes(tape, g, variables) for g in first]
+                rows = [reverse_nodes(tape, g, variables) for g in first]
             else:
-                rows = [_reverse_floats(tape, g, variables) for g in first]
+                rows = [reverse_floats(tape, g, variables) for g in first]
             matrix = tuple(tuple(trace.export(v) for v in row) for row in rows)
             return matrix[0][0] if single else matrix
         finally:
@@ -382,9 +387,9 @@ def jvp(
             seeds.append(tangent)
         else:
             seeds.append(to_float(tangent, "fnad.jvp: tangent", position))
-    trace = _trace("jvp", f, primal_args, tuple(range(len(primal_args))), extra=tangent_args)
+    trace = trace_call("jvp", f, primal_args, tuple(range(len(primal_args))), extra=tangent_args)
     try:
-        tangent_out = _forward_tangent(
+        tangent_out = forward_tangent(
             trace.tape, trace.out, trace.variables, seeds, create_graph=trace.graphs
         )
         return cast("tuple[float, float]", (_value(trace), trace.export(tangent_out)))
@@ -416,7 +421,7 @@ def vjp(
     >>> value, vjp_fn(1.0), vjp_fn(10.0)
     (6.0, (3.0, 2.0), (30.0, 20.0))
     """
-    trace = _trace("vjp", f, primals, tuple(range(len(primals))))
+    trace = trace_call("vjp", f, primals, tuple(range(len(primals))))
     tape = trace.tape
 
     def cotangent_of(cotangent: Operand) -> Node | float:
@@ -436,7 +441,7 @@ def vjp(
         def vjp_nodes(cotangent: Operand) -> tuple[Any, ...]:
             scale = cotangent_of(cotangent)
             if trace.nested:
-                return tuple(_as_node(tape, scale * g) for g in grads)
+                return tuple(as_node(tape, scale * g) for g in grads)
             return tuple(trace.export(scale * g) for g in grads)
 
         return cast(

@@ -1,14 +1,22 @@
 """The tracer the transforms share: one traced call of ``f``, and the passes over it.
 
 Every transform of :mod:`fnad.transforms.functional` does the same two things: it traces
-``f`` once (:func:`_trace`, on the tape its arguments choose: a fresh private one, the
+``f`` once (:func:`trace_call`, on the tape its arguments choose: a fresh private one, the
 enclosing transform's, or its Node arguments'), then runs derivative passes over that
-trace: reverse mode (:func:`_reverse_floats`, :func:`_reverse_nodes`) or forward mode
-(:func:`_forward_tangent`), each a loop over the nodes on a path from the variables to the
+trace: reverse mode (:func:`reverse_floats`, :func:`reverse_nodes`) or forward mode
+(:func:`forward_tangent`), each a loop over the nodes on a path from the variables to the
 output, in ``networkx.topological_sort`` order, with the rule table's partials. This
 module is those two things; the invariants they keep (floats in and out, nesting,
 closures, no perturbation confusion) are stated with the transforms, in
 :mod:`fnad.transforms.functional`.
+
+>>> from fnad.transforms.tracer import reverse_floats, trace_call
+>>> trace = trace_call("grad", lambda x, y: x * y + x, (2.0, 3.0), argnums=(0, 1))
+>>> trace.nested, trace.joined, trace.out.data
+(False, False, 8.0)
+>>> reverse_floats(trace.tape, trace.out, trace.variables)
+[4.0, 2.0]
+>>> trace.release()
 
 (:mod:`fnad.engine.tracing` is what every tracer, this one and :func:`fnad.compile`'s,
 asks of a traced function's result.)
@@ -48,16 +56,16 @@ from fnad.errors import (
 
 __all__ = [
     "IDENTITY",
-    "_Trace",
-    "_as_node",
-    "_forward_tangent",
-    "_reverse_floats",
-    "_reverse_nodes",
-    "_trace",
-    "_tracing",
+    "Trace",
+    "as_node",
+    "forward_tangent",
+    "reverse_floats",
+    "reverse_nodes",
+    "trace_call",
+    "tracing_tapes",
 ]
 
-_tracing: ContextVar[tuple[Tape, ...]] = ContextVar("fnad_tracing", default=())
+tracing_tapes: ContextVar[tuple[Tape, ...]] = ContextVar("fnad_tracing", default=())
 """The tapes transforms are tracing a function on in this context, innermost last."""
 
 IDENTITY = "identity"
@@ -92,7 +100,7 @@ if IDENTITY not in builtin_rules():  # importlib.reload must not register it twi
 # --------------------------------------------------------------------------- tracing
 
 
-class _Trace:
+class Trace:
     """One traced call of ``f``: its tape, the variables, the output and the aux value.
 
     Three kinds of call, three kinds of result (see :meth:`export`):
@@ -134,7 +142,7 @@ class _Trace:
         """A result as the caller gets it: a Node if nested, else a float, unless (joined)
         it depends on a Node from outside, whose derivative a float would drop."""
         if self.nested:
-            return _as_node(self.tape, value)
+            return as_node(self.tape, value)
         if isinstance(value, Node):
             if self.outside and _depends_outside(value, self.variables):
                 return value
@@ -198,12 +206,12 @@ def _map_nodes(value: Any, convert: Callable[[Node], Any]) -> Any:
 @contextmanager
 def _tracing_on(tape: Tape) -> Iterator[None]:
     """``tape`` is current and is the innermost tape a transform is tracing on."""
-    token = _tracing.set((*_tracing.get(), tape))
+    token = tracing_tapes.set((*tracing_tapes.get(), tape))
     try:
         with tape:
             yield
     finally:
-        _tracing.reset(token)
+        tracing_tapes.reset(token)
 
 
 def _tape_of(
@@ -223,7 +231,7 @@ def _tape_of(
     return tape
 
 
-def _trace(
+def trace_call(
     name: str,
     f: Callable[..., Any],
     args: Sequence[Operand],
@@ -231,12 +239,20 @@ def _trace(
     kwargs: Mapping[str, Any] | None = None,
     extra: Sequence[object] = (),
     has_aux: bool = False,
-) -> _Trace:
+) -> Trace:
+    """Trace ``f(*args, **kwargs)`` for transform ``name``, differentiating ``argnums``.
+
+    The tape is the one of the Node arguments (``extra`` are more values that must share
+    it, such as jvp's tangents), else a Node keyword argument's, else the tape an enclosing
+    transform is tracing on, else a fresh one. Each differentiated argument becomes a
+    variable: a fresh leaf for a number, a fresh ``identity`` node for a Node. With
+    ``has_aux``, ``f`` returns ``(output, aux)``. A private tape is closed if tracing fails.
+    """
     kwargs = {} if kwargs is None else kwargs
     found = _tape_of(name, ((f"argument {i}", v) for i, v in enumerate([*args, *extra], 1)))
     nested = found is not None
     keyword_tape = _tape_of(name, ((f"keyword argument {k}=", v) for k, v in kwargs.items()), found)
-    enclosing = _tracing.get()
+    enclosing = tracing_tapes.get()
     joined = not nested and (keyword_tape is not None or bool(enclosing))
     if found is not None:
         tape = found
@@ -298,7 +314,7 @@ def _trace(
         if not nested and not joined:
             tape.close()
         raise
-    return _Trace(tape, nested, joined, variables, out, aux)
+    return Trace(tape, nested, joined, variables, out, aux)
 
 
 def _plain_argument(
@@ -425,21 +441,22 @@ def _reverse(
     return [adjoints.get(v, 0.0) for v in variables]
 
 
-def _reverse_floats(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[float]:
+def reverse_floats(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[float]:
     """∂out/∂variable for each variable, in floats (first-order reverse mode)."""
     return [cast(float, g) for g in _reverse(tape, out, variables, create_graph=False)]
 
 
-def _reverse_nodes(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[Node]:
+def reverse_nodes(tape: Tape, out: Node | float, variables: Sequence[Node]) -> list[Node]:
     """∂out/∂variable as Nodes recorded on ``tape``, so they can be differentiated again."""
-    return [_as_node(tape, g) for g in _reverse(tape, out, variables, create_graph=True)]
+    return [as_node(tape, g) for g in _reverse(tape, out, variables, create_graph=True)]
 
 
-def _as_node(tape: Tape, value: Node | float) -> Node:
+def as_node(tape: Tape, value: Node | float) -> Node:
+    """``value`` as a Node of ``tape``: a number becomes a ``const``."""
     return value if isinstance(value, Node) else tape.constant(value)
 
 
-def _forward_tangent(
+def forward_tangent(
     tape: Tape,
     out: Node | float,
     variables: Sequence[Node],

@@ -185,8 +185,8 @@ def test_jvp_never_runs_reverse_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args: object, **kwargs: object) -> Any:
         raise AssertionError("reverse mode used by jvp")
 
-    monkeypatch.setattr(tr, "_reverse_floats", forbidden)
-    monkeypatch.setattr(tr, "_reverse_nodes", forbidden)
+    monkeypatch.setattr(tr, "reverse_floats", forbidden)
+    monkeypatch.setattr(tr, "reverse_nodes", forbidden)
     monkeypatch.setattr(Tape, "backward", forbidden)
     monkeypatch.setattr(tracer, "backpropagate", forbidden)
     f = lambda x, y: (x * y).tanh() + x.sqrt()
