@@ -18,7 +18,9 @@ bit for bit; NumPy's exp, log, tanh, sin, ... may differ from the C library's by
 two (docs/batch.md has the measured bound per op).
 
 The ops are also functions here (``fnad.tanh(x)``): given a Node they record it, given a
-number they return a float.
+number they return a float. The decorators that declare them, and the classes of those
+functions (:class:`UnaryOp`, :class:`BinaryOp`), are in :mod:`fnad.engine.declare`; this
+module is the sheet itself.
 
 Adding a built-in op: its entry here (``@unary``/``@binary`` above ``@rule`` makes the function
 ``fnad.<name>``; ``@arrays`` below it gives the batched replay its array forms), its name in
