@@ -11,6 +11,7 @@ importing only from the ones listed before it::
     recording  the hot path: how an op becomes a new Node in the graph (Tape's base class)
     backward   backpropagate, the one chain rule, and the Gradients it returns
     tape       Tape: the scope, the networkx DiGraph, backward, pickling
+    declare    how ops are declared (@rule, @unary, @binary, @arrays), UnaryOp and BinaryOp
     ops        the built-in ops: the derivative cheat sheet, and fnad.exp & co.
     tracing    check_output, what every tracer asks of a traced function's result
     table      GraphTable, the flat form every interpreter reads; record() puts one on a

@@ -43,7 +43,7 @@ from typing import Any, SupportsFloat, overload
 
 from fnad._internal import accepts_positional, describe, float_partials, run_forward
 from fnad.engine import CONST, Node, Operand, Tape, to_float
-from fnad.engine.ops import BinaryOp, UnaryOp, evaluate
+from fnad.engine.declare import BinaryOp, UnaryOp, evaluate
 from fnad.engine.pickling import rebuild_with
 from fnad.engine.rules import (
     ArrayForward,

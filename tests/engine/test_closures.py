@@ -14,7 +14,7 @@ import sympy
 
 import fnad
 from fnad import Node, Tape
-from fnad.transforms import functional as tr
+from fnad.transforms import tracer
 
 X, Y, Z = sympy.symbols("x y z", real=True)
 
@@ -116,7 +116,7 @@ def test_what_the_inner_call_returns() -> None:
     assert type(slope) is float and slope == 6.0
     # a top-level call is unchanged: floats, on a private tape
     assert type(fnad.grad(lambda y: y * y)(3.0)) is float
-    assert tr._tracing.get() == ()
+    assert tracer.tracing_tapes.get() == ()
 
 
 def test_a_closure_over_a_users_tape_through_a_nested_transform() -> None:
@@ -147,7 +147,7 @@ def test_the_tracing_stack_is_restored_after_errors_and_per_thread() -> None:
 
     with pytest.raises(RuntimeError, match="user error"):
         fnad.grad(broken)(1.0)
-    assert tr._tracing.get() == ()
+    assert tracer.tracing_tapes.get() == ()
     results: list[float] = []
 
     def work(x0: float) -> None:
@@ -176,5 +176,5 @@ def test_a_closure_over_a_closed_or_foreign_tape_is_a_clear_error() -> None:
         other = Node(1.0, label="w")
     with pytest.raises(fnad.TapeError, match=r"pass that Node as an argument to the outermost"):
         fnad.grad(lambda x: x * fnad.grad(lambda y: other * y)(1.0))(2.0)
-    assert tr._tracing.get() == ()
+    assert tracer.tracing_tapes.get() == ()
     assert math.isfinite(fnad.grad(lambda x: x * x)(2.0))

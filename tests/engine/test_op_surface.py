@@ -9,13 +9,13 @@ import pytest
 
 import fnad
 from fnad import Node
-from fnad.engine import methods, ops
+from fnad.engine import declare, methods, ops
 from fnad.engine.rules import builtin_rules
 
 
 def test_every_public_op_function_is_the_registered_op_of_its_arity() -> None:
     functions = {
-        n: getattr(ops, n) for n in ops.__all__ if isinstance(getattr(ops, n), ops._OpFunction)
+        n: getattr(ops, n) for n in ops.__all__ if isinstance(getattr(ops, n), declare._OpFunction)
     }
     assert len(functions) == 37
     for name, function in functions.items():
@@ -46,10 +46,10 @@ def test_an_op_function_must_sit_on_the_rule_it_names() -> None:
         return (1 - out * out,)
 
     with pytest.raises(fnad.RuleError, match=r"@unary over op 'tanh': put it right above"):
-        ops.unary("Hyperbolic tangent.")(tanh)
+        declare.unary("Hyperbolic tangent.")(tanh)
     with pytest.raises(fnad.RuleError, match=r"@binary over op 'tanh'"):
-        ops.binary("?", name="tanh")(builtin_rules()["tanh"].partials)
+        declare.binary("?", name="tanh")(builtin_rules()["tanh"].partials)
     assert (
-        ops.unary("Hyperbolic tangent.", name="tanh")(builtin_rules()["tanh"].partials).name
+        declare.unary("Hyperbolic tangent.", name="tanh")(builtin_rules()["tanh"].partials).name
         == "tanh"
     )
