@@ -1,4 +1,20 @@
-"""How the vertices of a graph are grouped for a summary: presets, patterns, functions, placement."""
+"""How the vertices of a graph are grouped for a summary (:func:`fnad.summarize`).
+
+The grouping gives some vertices a group of their own (for the label presets: the
+labelled ones, e.g. a network's parameters). Every other vertex is placed by one rule,
+applied in topological order, so the ops of a neuron join the neuron:
+
+1. an op joins the group of its first argument that has a group of its own
+   (``w * x`` joins ``w``'s neuron);
+2. otherwise an op joins the group its arguments share (``relu(a)``, ``a + b`` with
+   ``a`` and ``b`` in one neuron);
+3. otherwise (arguments from different groups) it goes to the group ``"rest"``;
+4. a leaf without a group is in ``"input"``, or ``"const"`` if it is a number an op
+   wrapped.
+
+>>> place([0, 1, 2, 3], {0: "L0"}, [(), (), (0, 1), (2,)].__getitem__, lambda v: "")
+{0: 'L0', 1: 'input', 2: 'L0', 3: 'L0'}
+"""
 
 from __future__ import annotations
 

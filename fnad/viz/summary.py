@@ -7,20 +7,8 @@ op, by a label pattern or by a function of your own — and :func:`summarize` gi
 their values and statistics of their gradients, and one edge per pair of groups, with
 the total gradient that flows back along the vertex edges between them.
 
-How vertices are grouped
-------------------------
-
-The grouping gives some vertices a group of their own (for the label presets: the
-labelled ones, e.g. a network's parameters). Every other vertex is placed by one rule,
-applied in topological order, so the ops of a neuron join the neuron:
-
-1. an op joins the group of its first argument that has a group of its own
-   (``w * x`` joins ``w``'s neuron);
-2. otherwise an op joins the group its arguments share (``relu(a)``, ``a + b`` with
-   ``a`` and ``b`` in one neuron);
-3. otherwise (arguments from different groups) it goes to the group ``"rest"``;
-4. a leaf without a group is in ``"input"``, or ``"const"`` if it is a number an op
-   wrapped.
+How vertices are grouped is :mod:`fnad.viz.grouping`'s part: a preset, a label pattern or a
+function gives some vertices a group of their own, and one placement rule puts the rest.
 
 For the moons loss that gives ``L0`` → ``L1`` → ``L2`` → ``rest`` (the loss itself: the
 hinge terms, the sum, the regularisation), fed by ``const`` (the data points):
