@@ -40,7 +40,6 @@ Invariants this module keeps:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, SupportsFloat, cast, overload
 
@@ -520,89 +519,9 @@ class Program:
         ...
         fnad.compiled.program.ProgramMismatchError: the program compiled from <lambda> no longer matches it at this point: vertex 1 is op 'neg' in the eager trace but 'mul' in the program. ...
         """
-        if self._function is None and self._lost_function:
-            raise TransformError(
-                "Program.check needs the function the program was compiled from, and this "
-                f"program was unpickled without it: {self._lost_function} cannot be imported "
-                "by name (a lambda, a nested function, or one in __main__), so pickle left it "
-                "out. Call check where the program was compiled, or compile a function "
-                "defined at module level in an importable module"
-            )
-        if self._function is None:
-            raise TransformError(
-                "Program.check needs the function the program was compiled from; programs "
-                "loaded from a file have none (compare prog.value_and_grad with your own oracle)"
-            )
-        point = self._point(args, inputs)
-        fresh = compile(self._function, *point, has_aux=self._has_aux)
-        where = _first_difference(self, fresh)
-        if where is None:
-            # The oracle is eager: the same graph traced again at the point, then backward().
-            ours = self.evaluate(point)
-            output, leaves = fresh.trace()
-            try:
-                grads = output.backward()
-            finally:
-                output.tape.close()
-            theirs = (output.data, *(grads.get(leaves[name], 0.0) for name in self._names))
-            names = ("the value", *(f"the gradient ∂/∂{name}" for name in self._names))
-            for name, mine, eager in zip(names, (ours.value, *ours.gradient), theirs, strict=True):
-                if not _same(mine, eager):
-                    where = f"{name} replays as {mine!r} but an eager trace gives {eager!r}"
-                    break
-        if where is not None:
-            raise ProgramMismatchError(
-                f"the program compiled from {name_of(self._function)} no longer matches it at "
-                f"this point: {where}. Python control flow that depends on values was fixed "
-                "when the program was traced; compile again at this point, or use fnad.grad / "
-                "fnad.value_and_grad, which trace every call"
-            )
+        from fnad.compiled.checking import check_program  # checking builds on this module
 
-
-# --------------------------------------------------------------------------- check
-
-
-def _first_difference(program: Program, fresh: Program) -> str | None:
-    """Where two programs' graphs first differ, in words, or None if they are the same."""
-    mine, theirs = _structure(program), _structure(fresh)
-    for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        if a[0] != b[0] or not (
-            _same(a[1], b[1]) if type(a[1]) is float and type(b[1]) is float else a[1] == b[1]
-        ):
-            label = program.table.labels[k]
-            named = f" (label {label!r})" if label else ""
-            if a[0] != b[0]:
-                return (
-                    f"vertex {k}{named} is op {b[0]!r} in the eager trace but {a[0]!r} in "
-                    "the program"
-                )
-            return (
-                f"vertex {k}{named} (op {a[0]!r}) reads {b[1]} in the eager trace but "
-                f"{a[1]} in the program"
-            )
-    if len(mine) != len(theirs):
-        return f"the eager trace has {len(theirs)} vertices, the program {len(mine)}"
-    return None
-
-
-def _same(a: float, b: float) -> bool:
-    """Equal as a replay is to eager: bit for bit (``0.0`` is not ``-0.0``), any nan to any nan.
-
-    >>> _same(0.0, -0.0), _same(float("nan"), -float("nan")), _same(2.0, 2.0)
-    (False, True, True)
-    """
-    if a != a:
-        return b != b
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-
-
-def _structure(program: Program) -> list[tuple[str, object]]:
-    """Each vertex as (op, its argument slots, or a constant's value, or "input")."""
-    table = program.table
-    return [
-        (op, table.arguments(k) or (value if op == CONST else "input"))
-        for k, (op, value) in enumerate(zip(table.ops, table.values, strict=True))
-    ]
+        check_program(self, args, inputs)
 
 
 # --------------------------------------------------------------------------- compile
