@@ -55,6 +55,7 @@ from fnad.compiled.scalar import (
     forward,
     push_tangents,
 )
+from fnad.compiled.strict import judged_forward, rerun_eagerly
 from fnad.engine import CONST, Node, Operand, Tape, is_strict, judging_off, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
@@ -325,7 +326,7 @@ class Program:
         values = self._start(point)
         strict_mode = is_strict()
         if strict_mode:
-            self._judged_forward(point, values)
+            judged_forward(self, point, values)
         else:
             forward(self._main, values)
             if self._extra.steps:
@@ -351,23 +352,8 @@ class Program:
             self._unjudged
             or not all_finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
         ):
-            self._eagerly(point, gradient=True)
+            rerun_eagerly(self, point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
-
-    def _judged_forward(self, point: Sequence[float], values: list[float]) -> None:
-        """The forward replay under strict(): on a nan or ±inf value (or an error from a
-        custom rule's own strict arithmetic), the point is re-run eagerly, which raises
-        the eager error; if that passes (a folded sum's terms keep stale values, and are
-        checked through the sum), the replay's values stand."""
-        try:
-            forward(self._main, values)
-            if self._extra.steps:
-                forward(self._extra, values)
-        except NonFiniteError:
-            self._eagerly(point, gradient=False)
-            raise
-        if not all_finite(values):
-            self._eagerly(point, gradient=False)
 
     def _start(self, point: Sequence[float]) -> list[float]:
         """The values a replay starts from: the stored ones, the point's at the inputs, and
@@ -376,15 +362,6 @@ class Program:
         for k, x in zip(self._inputs, point, strict=True):
             values[k] = x if type(x) is float else to_float(x, "evaluate")
         return values
-
-    def _eagerly(self, point: Sequence[float], *, gradient: bool) -> None:
-        """Re-run ``point`` on a tape: under strict() this raises the eager error."""
-        output, _ = self.trace(**dict(zip(self._names, point, strict=True)))
-        try:
-            if gradient:
-                output.backward()
-        finally:
-            output.tape.close()
 
     def __call__(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> float:
         """The output's value at the given inputs (by position or by name)."""
@@ -468,10 +445,10 @@ class Program:
         try:
             forward(self._main, values, self._main.steps)
         except NonFiniteError:  # a custom rule's own strict arithmetic: the eager error
-            self._eagerly(point, gradient=False)
+            rerun_eagerly(self, point, gradient=False)
             raise
         if is_strict() and not all_finite(values):
-            self._eagerly(point, gradient=False)
+            rerun_eagerly(self, point, gradient=False)
         tangent: dict[int, float] = {}
         for k, seed in zip(self._inputs, seeds, strict=True):
             tangent[k] = tangent[k] + seed if k in tangent else seed
