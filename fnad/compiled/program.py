@@ -29,11 +29,12 @@ Invariants this module keeps:
 - **The structure is frozen at trace time.** Python control flow that depended on values
   (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
   graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
-  trace at given points and names the first vertex that differs.
+  trace at given points and names the first vertex that differs
+  (:mod:`fnad.compiled.checking`).
 - **Strict mode as eager.** Under :func:`fnad.strict`, a replay judges what eager judges
   (values, and the adjoints of vertices that depend on an input; never the inner terms of
   a partial); when it meets nan or ±inf it re-runs the point eagerly, so it raises exactly
-  when eager does, with exactly the eager error.
+  when eager does, with exactly the eager error (:mod:`fnad.compiled.strict`).
 - **No code generation.** A program is data run by one interpreter loop; nothing is
   ``exec``'d, so programs from untrusted files are safe to replay.
 """
@@ -50,17 +51,16 @@ from fnad._internal import (
 )
 from fnad.compiled.compiler import compile_table
 from fnad.compiled.scalar import (
-    all_finite,
     backward,
     forward,
     push_tangents,
 )
-from fnad.compiled.strict import judged_forward, rerun_eagerly
-from fnad.engine import CONST, Node, Operand, Tape, is_strict, judging_off, to_float
+from fnad.compiled.strict import judged_backward, judged_forward
+from fnad.engine import CONST, Node, Operand, Tape, is_strict, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
 from fnad.engine.tracing import check_output, parameter_names
-from fnad.errors import FnadError, NonFiniteError, ReplayInputError, TransformError
+from fnad.errors import FnadError, ReplayInputError, TransformError
 
 if TYPE_CHECKING:
     from fnad.compiled.batch import BatchResult
@@ -337,22 +337,13 @@ class Program:
         adjoints = [-0.0] * len(values)  # -0.0: the IEEE additive identity, as in eager
         adjoints[self._output] = 1.0
         if strict_mode:
-            with judging_off():  # judge the adjoints, not the inner terms of the partials
-                backward(self._main, values, adjoints)
+            judged_backward(self, point, values, adjoints)
         else:
             backward(self._main, values, adjoints)
         grads = tuple(
             adjoints[k] if reached else 0.0
             for k, reached in zip(self._inputs, self._reached, strict=True)
         )
-        # The replay writes the adjoints of the vertices that depend on an input (the
-        # others stay -0.0): the ones eager backward() judges. On a nan or ±inf among them
-        # the point is re-run eagerly, for the eager error.
-        if strict_mode and (
-            self._unjudged
-            or not all_finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
-        ):
-            rerun_eagerly(self, point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
 
     def _start(self, point: Sequence[float]) -> list[float]:
@@ -442,13 +433,7 @@ class Program:
         seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
         values = self._start(point)
         # Every vertex, unfolded: the tangents below read the values of a sum's terms.
-        try:
-            forward(self._main, values, self._main.steps)
-        except NonFiniteError:  # a custom rule's own strict arithmetic: the eager error
-            rerun_eagerly(self, point, gradient=False)
-            raise
-        if is_strict() and not all_finite(values):
-            rerun_eagerly(self, point, gradient=False)
+        judged_forward(self, point, values, unfolded=True)
         tangent: dict[int, float] = {}
         for k, seed in zip(self._inputs, seeds, strict=True):
             tangent[k] = tangent[k] + seed if k in tangent else seed
