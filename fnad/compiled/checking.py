@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from fnad._internal import name_of
+from fnad.compiled.arguments import bind_point
 from fnad.compiled.program import Program, ProgramMismatchError
 from fnad.compiled.program import compile as compile_program
 from fnad.engine import CONST
@@ -43,7 +44,7 @@ def check_program(program: Program, args: Sequence[object], inputs: Mapping[str,
             "Program.check needs the function the program was compiled from; programs "
             "loaded from a file have none (compare prog.value_and_grad with your own oracle)"
         )
-    point = program._point(args, inputs)
+    point = bind_point(program, args, inputs)
     fresh = compile_program(program._function, *point, has_aux=program._has_aux)
     where = _first_difference(program, fresh)
     if where is None:

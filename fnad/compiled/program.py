@@ -49,6 +49,7 @@ from fnad._internal import (
     name_of,
     printable,
 )
+from fnad.compiled.arguments import bind_point, check_nodes
 from fnad.compiled.compiler import compile_table
 from fnad.compiled.scalar import (
     backward,
@@ -56,7 +57,7 @@ from fnad.compiled.scalar import (
     push_tangents,
 )
 from fnad.compiled.strict import judged_backward, judged_forward
-from fnad.engine import CONST, Node, Operand, Tape, is_strict, to_float
+from fnad.engine import Node, Operand, Tape, is_strict, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
 from fnad.engine.tracing import check_output, parameter_names
@@ -199,32 +200,8 @@ class Program:
         >>> Program.from_nodes(z, [x, y]).value_and_grad(x=3.0, y=4.0)
         ValueAndGrad(value=12.0, grads={'x': 4.0, 'y': 3.0})
         """
-        if not isinstance(output, Node):
-            raise ReplayInputError(
-                f"Program.from_nodes: the output must be a fnad.Node, got {describe(output)}"
-            )
-        tape = output.tape
-        for role, nodes in (("input", inputs), ("aux", aux)):
-            for node in nodes:
-                if not isinstance(node, Node) or node.tape is not tape:
-                    raise ReplayInputError(
-                        f"Program.from_nodes: {role} {describe(node)} is not a Node on the "
-                        f"output's tape {tape!r}; pass leaves and nodes of that one graph"
-                    )
-        for node in inputs:
-            if node.inputs or node.op == CONST:
-                raise ReplayInputError(
-                    f"Program.from_nodes: input {describe(node)} is not a leaf made with "
-                    "fnad.Node(...); a program's inputs are its graph's variables"
-                )
-        if len(set(inputs)) != len(inputs):
-            raise ReplayInputError("Program.from_nodes: an input is listed twice; list each once")
-        if names is not None and (len(names) != len(inputs) or len(set(names)) != len(names)):
-            raise ReplayInputError(
-                f"Program.from_nodes: {len(names)} names for {len(inputs)} inputs; give "
-                "each input one unique name"
-            )
-        return cls(GraphTable.of(output, inputs, aux=aux, names=names), tape.rules)
+        check_nodes(output, inputs, aux, names)
+        return cls(GraphTable.of(output, inputs, aux=aux, names=names), output.tape.rules)
 
     # -- what it is --------------------------------------------------------------------
 
@@ -279,35 +256,6 @@ class Program:
 
         return copy_program(self, memo)
 
-    # -- arguments ---------------------------------------------------------------------
-
-    def _point(self, args: Sequence[object], kwargs: Mapping[str, object]) -> list[float]:
-        """The input values of one call: positions, then names, then the stored values."""
-        names = self._names
-        if len(args) > len(names):
-            raise ReplayInputError(
-                f"the program takes {len(names)} input(s) ({', '.join(names) or 'none'}), "
-                f"got {len(args)} positional arguments"
-            )
-        point = [self._values[k] for k in self._inputs]
-        for position, value in enumerate(args):
-            point[position] = to_float(value, f"input {names[position]!r}")
-        if kwargs:
-            index = {name: i for i, name in enumerate(names)}
-            for name, value in kwargs.items():
-                i = index.get(name)
-                if i is None:
-                    known = ", ".join(map(repr, names)) or "(none)"
-                    raise ReplayInputError(
-                        f"the program has no input named {name!r}; its inputs are {known}"
-                    )
-                if i < len(args):
-                    raise ReplayInputError(
-                        f"input {name!r} was given by position and by name; give it once"
-                    )
-                point[i] = to_float(value, f"input {name!r}")
-        return point
-
     # -- replay ------------------------------------------------------------------------
 
     def evaluate(self, point: Sequence[float], *, gradient: bool = True) -> Evaluation:
@@ -356,7 +304,7 @@ class Program:
 
     def __call__(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> float:
         """The output's value at the given inputs (by position or by name)."""
-        return self.evaluate(self._point(args, inputs), gradient=False).value
+        return self.evaluate(bind_point(self, args, inputs), gradient=False).value
 
     def value_and_grad(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> ValueAndGrad:
         """The output's value and ``{input name: ∂output/∂input}`` at the given inputs.
@@ -365,12 +313,12 @@ class Program:
         >>> fnad.compile(lambda a, b: a - b, 5.0, 2.0).value_and_grad(1.0, b=10.0)
         ValueAndGrad(value=-9.0, grads={'a': 1.0, 'b': -1.0})
         """
-        result = self.evaluate(self._point(args, inputs))
+        result = self.evaluate(bind_point(self, args, inputs))
         return ValueAndGrad(result.value, dict(zip(self._names, result.gradient, strict=True)))
 
     def grad(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> tuple[float, ...]:
         """∂output/∂input for every input, in :attr:`input_names` order."""
-        return self.evaluate(self._point(args, inputs)).gradient
+        return self.evaluate(bind_point(self, args, inputs)).gradient
 
     def sweep(
         self, points: Iterable[Sequence[SupportsFloat] | Mapping[str, SupportsFloat]]
@@ -384,7 +332,7 @@ class Program:
         [2.0, 4.0, 6.0]
         """
         checked = [
-            self._point((), p) if isinstance(p, Mapping) else self._point(tuple(p), {})
+            bind_point(self, (), p) if isinstance(p, Mapping) else bind_point(self, tuple(p), {})
             for p in points
         ]
         results = []
@@ -424,7 +372,7 @@ class Program:
         >>> fnad.compile(lambda x, y: x * y, 0.0, 0.0).jvp((2.0, 3.0), (1.0, 0.0))
         (6.0, 3.0)
         """
-        point = self._point(tuple(primals), {})
+        point = bind_point(self, tuple(primals), {})
         if len(tangents) != len(point):
             raise ReplayInputError(
                 f"jvp: {len(point)} primal(s) but {len(tangents)} tangent(s); give one "
@@ -450,7 +398,7 @@ class Program:
         >>> z.data, z.backward()[leaves["x"]]
         (16.0, 8.0)
         """
-        point = self._point((), inputs)
+        point = bind_point(self, (), inputs)
         nodes = record(self._graph, at=dict(zip(self._inputs, point, strict=True)))
         names = dict(zip(self._inputs, self._names, strict=True))
         output = nodes[self._output]
