@@ -1,10 +1,11 @@
 """What callers hand a :class:`~fnad.compiled.program.Program`, checked before anything runs.
 
 The inputs of one call, by position and by name, are bound into a point (one float per
-input, the stored values for the inputs left out); the nodes given to
-:meth:`Program.from_nodes` must be leaves and nodes of the output's one graph. A wrong
-name, count or node is a :class:`~fnad.errors.ReplayInputError`, a value that is not a
-number :func:`~fnad.engine.to_float`'s error; each names the input and the fix.
+input, the stored values for the inputs left out), and :meth:`Program.jvp`'s tangents into
+one float per input; the nodes given to :meth:`Program.from_nodes` must be leaves and
+nodes of the output's one graph. A wrong name, count or node is a
+:class:`~fnad.errors.ReplayInputError`, a value that is not a number
+:func:`~fnad.engine.to_float`'s error; each names the input and the fix.
 
 >>> import fnad
 >>> prog = fnad.compile(lambda x, y: x * y, 2.0, 3.0)
@@ -28,7 +29,7 @@ from fnad.errors import ReplayInputError
 if TYPE_CHECKING:
     from fnad.compiled.program import Program
 
-__all__ = ["bind_point", "check_nodes"]
+__all__ = ["bind_point", "bind_tangents", "check_nodes"]
 
 
 def bind_point(
@@ -59,6 +60,16 @@ def bind_point(
                 )
             point[i] = to_float(value, f"input {name!r}")
     return point
+
+
+def bind_tangents(point: Sequence[float], tangents: Sequence[object]) -> list[float]:
+    """:meth:`Program.jvp`'s tangents: one number per input, as floats."""
+    if len(tangents) != len(point):
+        raise ReplayInputError(
+            f"jvp: {len(point)} primal(s) but {len(tangents)} tangent(s); give one "
+            "tangent per input (0.0 for inputs that do not move)"
+        )
+    return [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
 
 
 def check_nodes(

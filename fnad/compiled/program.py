@@ -49,7 +49,7 @@ from fnad._internal import (
     name_of,
     printable,
 )
-from fnad.compiled.arguments import bind_point, check_nodes
+from fnad.compiled.arguments import bind_point, bind_tangents, check_nodes
 from fnad.compiled.compiler import compile_table
 from fnad.compiled.scalar import (
     backward,
@@ -373,12 +373,7 @@ class Program:
         (6.0, 3.0)
         """
         point = bind_point(self, tuple(primals), {})
-        if len(tangents) != len(point):
-            raise ReplayInputError(
-                f"jvp: {len(point)} primal(s) but {len(tangents)} tangent(s); give one "
-                "tangent per input (0.0 for inputs that do not move)"
-            )
-        seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
+        seeds = bind_tangents(point, tangents)
         values = self._start(point)
         # Every vertex, unfolded: the tangents below read the values of a sum's terms.
         judged_forward(self, point, values, unfolded=True)
