@@ -27,6 +27,7 @@ def graph_dicts(graph: nx.DiGraph[Node]) -> tuple[NodeAttrs, Adjacency, Adjacenc
 
 
 def graph_from_dicts(nodes: NodeAttrs, succ: Adjacency, pred: Adjacency) -> nx.DiGraph[Node]:
+    """A DiGraph whose storage is these dicts, shared, not copied (see :func:`graph_dicts`)."""
     graph: nx.DiGraph[Node] = nx.DiGraph()
     vars(graph)["_node"] = nodes
     # networkx's descriptors on _adj and _pred keep _succ == _adj and reset cached views.
@@ -36,6 +37,19 @@ def graph_from_dicts(nodes: NodeAttrs, succ: Adjacency, pred: Adjacency) -> nx.D
 
 
 def ancestors_subgraph(tape: Recorder, output: Node) -> nx.DiGraph[Node]:
+    """The subgraph of ``output`` and its ancestors on ``tape``, not frozen: what
+    :meth:`Tape.ancestors_graph <fnad.Tape.ancestors_graph>` freezes and
+    :meth:`~fnad.Tape.backward_order` sorts. It shares the tape's vertex attributes, and
+    each vertex's successor dict where all its successors are ancestors too.
+
+    >>> import fnad
+    >>> with fnad.Tape() as tape:
+    ...     x = fnad.Node(2.0)
+    ...     y = x * 3
+    ...     z = x + 1
+    >>> sorted(n.op for n in ancestors_subgraph(tape, y))
+    ['', 'const', 'mul']
+    """
     if output.tape is not tape:
         raise mixed_tapes("backward", 1, output, tape)
     tape._check_open("backward")

@@ -200,11 +200,7 @@ class Tape(Recorder):
         nx._clear_cache(self._graph)
         return self._graph
 
-    # -- recording -----------------------------------------------------------------------
-
-    # The two hot paths of the forward pass: the same steps as apply(), unrolled.
-
-    # -- backward (the algorithm itself is backpropagate(), below the class) -------------
+    # -- backward (the chain rule itself: fnad.engine.backward.backpropagate) ------------
 
     def ancestors_graph(self, output: Node) -> nx.DiGraph[Node]:
         """The subgraph of ``output`` and its ancestors, frozen: read it, analyse it.
