@@ -17,7 +17,16 @@ from typing import Any
 from fnad.engine import Node
 from fnad.errors import OperandTypeError, OperandValueError
 
-__all__ = ["check_lengths", "is_array", "point", "rows", "shape_text", "values"]
+__all__ = [
+    "check_lengths",
+    "is_array",
+    "point",
+    "preview",
+    "preview_value",
+    "rows",
+    "shape_text",
+    "values",
+]
 
 
 def is_array(x: object) -> bool:
@@ -73,13 +82,36 @@ def check_lengths(who: str, first: str, a: Sequence[Any], second: str, b: Sequen
         )
 
 
-def point(x: Any, who: str) -> Any:
-    """One input point: a sequence, or a 1-D array as a list (a 2-D array is an error)."""
-    if not is_array(x):
-        return x
-    if x.ndim != 1:
+def point(x: Any, who: str, width: int) -> Any:
+    """One input point: a sequence, or a 1-D array as a list (a 2-D array is an error),
+    of ``width`` numbers."""
+    if is_array(x):
+        if x.ndim != 1:
+            raise OperandTypeError(
+                f"{who}: the input is an array of shape {shape_text(x)}, not one point; "
+                "a model takes one point, e.g. model(X[0]); for every row, [model(x) for x in X]"
+            )
+        x = x.tolist()
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         raise OperandTypeError(
-            f"{who}: the input is an array of shape {shape_text(x)}, not one point; "
-            "a model takes one point, e.g. model(X[0]); for every row, [model(x) for x in X]"
+            f"{who}: the input is {preview_value(x)}, not a sequence of "
+            f"{width} numbers; pass e.g. model([0.5, -1.0])"
         )
-    return x.tolist()
+    if len(x) != width:
+        raise OperandValueError(
+            f"{who}: the input has {len(x)} numbers, the network reads "
+            f"{width}: {preview(x)}; pass one number per input"
+        )
+    return x
+
+
+def preview_value(x: object) -> str:
+    text = repr(x)
+    return (
+        f"{text[:40]}... ({type(x).__name__})" if len(text) > 43 else f"{text} ({type(x).__name__})"
+    )
+
+
+def preview(x: Sequence[Any]) -> str:
+    text = repr(tuple(x))
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -204,7 +204,7 @@ class Neuron(Generic[P]):
         """The neuron's output for the inputs ``x``: a Node if anything is a Node."""
         if len(x) != len(self.w):
             raise OperandValueError(
-                f"Neuron: expected {len(self.w)} inputs, got {len(x)}: {_preview(x)}; "
+                f"Neuron: expected {len(self.w)} inputs, got {len(x)}: {arrays.preview(x)}; "
                 "pass one value per weight"
             )
         act: Any = self.b
@@ -221,18 +221,6 @@ class Neuron(Generic[P]):
 
     def __repr__(self) -> str:
         return f"{_ACTIVATION_NAMES[self.activation]}Neuron({len(self.w)})"
-
-
-def _preview_value(x: object) -> str:
-    text = repr(x)
-    return (
-        f"{text[:40]}... ({type(x).__name__})" if len(text) > 43 else f"{text} ({type(x).__name__})"
-    )
-
-
-def _preview(x: Sequence[Any]) -> str:
-    text = repr(tuple(x))
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --------------------------------------------------------------------------- Layer
@@ -522,17 +510,7 @@ class MLP(Generic[P]):
         >>> MLP(2, [3, 2, 1], seed=0).outputs((1.0, 2.0), hidden=hidden) and len(hidden)
         5
         """
-        x = arrays.point(x, f"{self!r}")
-        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-            raise OperandTypeError(
-                f"{self!r}: the input is {_preview_value(x)}, not a sequence of "
-                f"{self.layers[0].nin} numbers; pass e.g. model([0.5, -1.0])"
-            )
-        if len(x) != self.layers[0].nin:
-            raise OperandValueError(
-                f"{self!r}: the input has {len(x)} numbers, the network reads "
-                f"{self.layers[0].nin}: {_preview(x)}; pass one number per input"
-            )
+        x = arrays.point(x, f"{self!r}", self.layers[0].nin)
         values: Sequence[Any]
         first = self.layers[0].neurons[0].b
         if type(first) is Node:
