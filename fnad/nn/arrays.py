@@ -3,10 +3,16 @@
 An array is recognised by its ``shape``, ``ndim`` and ``tolist`` (NumPy's, and any array
 library's that follows it), so fnad never imports NumPy and works without it. ``tolist()``
 turns an array into nested lists of Python numbers, which the float paths take as they are.
-Errors name the array's shape and the shape expected.
+Errors name the array's shape and the shape expected; for one input point (:func:`point`,
+what a model reads), a sequence of the wrong length or something else entirely, they show
+a short preview of it.
 
 >>> rows([[1, 2], [3, 4]], "f", "points", 2)
 [[1, 2], [3, 4]]
+>>> point((1.0, 2.0, 3.0), "MLP(2, [1])", 2)
+Traceback (most recent call last):
+...
+fnad.errors.OperandValueError: MLP(2, [1]): the input has 3 numbers, the network reads 2: (1.0, 2.0, 3.0); pass one number per input
 """
 
 from __future__ import annotations
@@ -82,9 +88,9 @@ def check_lengths(who: str, first: str, a: Sequence[Any], second: str, b: Sequen
         )
 
 
-def point(x: Any, who: str, width: int) -> Any:
-    """One input point: a sequence, or a 1-D array as a list (a 2-D array is an error),
-    of ``width`` numbers."""
+def point(x: Any, who: str, width: int) -> Sequence[Any]:
+    """One input point of ``width`` numbers: a sequence, or a 1-D array as a list (any
+    other array, any other value, or another length is an error that ``who`` begins)."""
     if is_array(x):
         if x.ndim != 1:
             raise OperandTypeError(
@@ -106,6 +112,7 @@ def point(x: Any, who: str, width: int) -> Any:
 
 
 def preview_value(x: object) -> str:
+    """``x``'s repr and type for an error message, cut to about 40 characters."""
     text = repr(x)
     return (
         f"{text[:40]}... ({type(x).__name__})" if len(text) > 43 else f"{text} ({type(x).__name__})"
@@ -113,5 +120,6 @@ def preview_value(x: object) -> str:
 
 
 def preview(x: Sequence[Any]) -> str:
+    """A sequence as a tuple for an error message, cut to 60 characters."""
     text = repr(tuple(x))
     return text if len(text) <= 60 else text[:57] + "..."
