@@ -463,25 +463,8 @@ class MLP(Generic[P]):
 
         A parameter the loss does not depend on gets 0.0.
         """
-        params = self.parameters()
-        if type(params[0]) is not Node:
-            raise OperandTypeError(
-                f"{self!r}.gradient(): this model's parameters are floats, so no loss depends "
-                "on them and every gradient would be 0. Differentiate the traced network: "
-                "with fnad.Tape(): net = model.trace(); loss = ...; "
-                "grads = net.gradient(loss.backward()); then model = model.step(grads, lr)"
-            )
-        if isinstance(grads, Node):
-            raise OperandTypeError(
-                f"{self!r}.gradient() takes the gradients, got the loss {grads!r}; "
-                "pass what backward returns: net.gradient(loss.backward())"
-            )
-        if not isinstance(grads, Mapping):
-            raise OperandTypeError(
-                f"{self!r}.gradient() takes the mapping loss.backward() returns, got "
-                f"{type(grads).__name__}; pass net.gradient(loss.backward())"
-            )
-        return tuple(grads.get(p, 0.0) for p in params)
+        _check_gradient_call(self, grads)
+        return tuple(grads.get(p, 0.0) for p in self.parameters())
 
     def detach(self: MLP[Node]) -> MLP[float]:
         """The network with each parameter Node replaced by its float value."""
@@ -646,6 +629,28 @@ class _FloatParameter(float):
 
     def __setattr__(self, name: str, value: object) -> None:
         raise self._refuse(name)
+
+
+def _check_gradient_call(model: MLP[Any], grads: object) -> None:
+    """Refuse ``net.gradient(...)`` called the micrograd way: on the float model, with the
+    loss, or with anything but the mapping ``loss.backward()`` returns."""
+    if type(model.layers[0].neurons[0].parameters()[0]) is not Node:
+        raise OperandTypeError(
+            f"{model!r}.gradient(): this model's parameters are floats, so no loss depends "
+            "on them and every gradient would be 0. Differentiate the traced network: "
+            "with fnad.Tape(): net = model.trace(); loss = ...; "
+            "grads = net.gradient(loss.backward()); then model = model.step(grads, lr)"
+        )
+    if isinstance(grads, Node):
+        raise OperandTypeError(
+            f"{model!r}.gradient() takes the gradients, got the loss {grads!r}; "
+            "pass what backward returns: net.gradient(loss.backward())"
+        )
+    if not isinstance(grads, Mapping):
+        raise OperandTypeError(
+            f"{model!r}.gradient() takes the mapping loss.backward() returns, got "
+            f"{type(grads).__name__}; pass net.gradient(loss.backward())"
+        )
 
 
 def _refuse_model_assignment(model: object, name: str, value: object = None) -> None:
