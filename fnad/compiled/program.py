@@ -29,18 +29,18 @@ Invariants this module keeps:
 - **The structure is frozen at trace time.** Python control flow that depended on values
   (``if x > 0``, a loop bound) was decided while tracing: a replay evaluates the recorded
   graph, like ``jax.jit``. :meth:`Program.check` compares a replay with a fresh eager
-  trace at given points and names the first vertex that differs.
+  trace at given points and names the first vertex that differs
+  (:mod:`fnad.compiled.checking`).
 - **Strict mode as eager.** Under :func:`fnad.strict`, a replay judges what eager judges
   (values, and the adjoints of vertices that depend on an input; never the inner terms of
   a partial); when it meets nan or ±inf it re-runs the point eagerly, so it raises exactly
-  when eager does, with exactly the eager error.
+  when eager does, with exactly the eager error (:mod:`fnad.compiled.strict`).
 - **No code generation.** A program is data run by one interpreter loop; nothing is
   ``exec``'d, so programs from untrusted files are safe to replay.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, SupportsFloat, cast, overload
 
@@ -49,18 +49,19 @@ from fnad._internal import (
     name_of,
     printable,
 )
+from fnad.compiled.arguments import bind_point, bind_tangents, check_nodes
 from fnad.compiled.compiler import compile_table
 from fnad.compiled.scalar import (
-    all_finite,
     backward,
     forward,
     push_tangents,
 )
-from fnad.engine import CONST, Node, Operand, Tape, is_strict, judging_off, to_float
+from fnad.compiled.strict import judged_backward, judged_forward
+from fnad.engine import Node, Operand, Tape, is_strict, to_float
 from fnad.engine.rules import RuleTable
 from fnad.engine.table import GraphTable, record
 from fnad.engine.tracing import check_output, parameter_names
-from fnad.errors import FnadError, NonFiniteError, ReplayInputError, TransformError
+from fnad.errors import FnadError, ReplayInputError, TransformError
 
 if TYPE_CHECKING:
     from fnad.compiled.batch import BatchResult
@@ -199,32 +200,8 @@ class Program:
         >>> Program.from_nodes(z, [x, y]).value_and_grad(x=3.0, y=4.0)
         ValueAndGrad(value=12.0, grads={'x': 4.0, 'y': 3.0})
         """
-        if not isinstance(output, Node):
-            raise ReplayInputError(
-                f"Program.from_nodes: the output must be a fnad.Node, got {describe(output)}"
-            )
-        tape = output.tape
-        for role, nodes in (("input", inputs), ("aux", aux)):
-            for node in nodes:
-                if not isinstance(node, Node) or node.tape is not tape:
-                    raise ReplayInputError(
-                        f"Program.from_nodes: {role} {describe(node)} is not a Node on the "
-                        f"output's tape {tape!r}; pass leaves and nodes of that one graph"
-                    )
-        for node in inputs:
-            if node.inputs or node.op == CONST:
-                raise ReplayInputError(
-                    f"Program.from_nodes: input {describe(node)} is not a leaf made with "
-                    "fnad.Node(...); a program's inputs are its graph's variables"
-                )
-        if len(set(inputs)) != len(inputs):
-            raise ReplayInputError("Program.from_nodes: an input is listed twice; list each once")
-        if names is not None and (len(names) != len(inputs) or len(set(names)) != len(names)):
-            raise ReplayInputError(
-                f"Program.from_nodes: {len(names)} names for {len(inputs)} inputs; give "
-                "each input one unique name"
-            )
-        return cls(GraphTable.of(output, inputs, aux=aux, names=names), tape.rules)
+        check_nodes(output, inputs, aux, names)
+        return cls(GraphTable.of(output, inputs, aux=aux, names=names), output.tape.rules)
 
     # -- what it is --------------------------------------------------------------------
 
@@ -279,35 +256,6 @@ class Program:
 
         return copy_program(self, memo)
 
-    # -- arguments ---------------------------------------------------------------------
-
-    def _point(self, args: Sequence[object], kwargs: Mapping[str, object]) -> list[float]:
-        """The input values of one call: positions, then names, then the stored values."""
-        names = self._names
-        if len(args) > len(names):
-            raise ReplayInputError(
-                f"the program takes {len(names)} input(s) ({', '.join(names) or 'none'}), "
-                f"got {len(args)} positional arguments"
-            )
-        point = [self._values[k] for k in self._inputs]
-        for position, value in enumerate(args):
-            point[position] = to_float(value, f"input {names[position]!r}")
-        if kwargs:
-            index = {name: i for i, name in enumerate(names)}
-            for name, value in kwargs.items():
-                i = index.get(name)
-                if i is None:
-                    known = ", ".join(map(repr, names)) or "(none)"
-                    raise ReplayInputError(
-                        f"the program has no input named {name!r}; its inputs are {known}"
-                    )
-                if i < len(args):
-                    raise ReplayInputError(
-                        f"input {name!r} was given by position and by name; give it once"
-                    )
-                point[i] = to_float(value, f"input {name!r}")
-        return point
-
     # -- replay ------------------------------------------------------------------------
 
     def evaluate(self, point: Sequence[float], *, gradient: bool = True) -> Evaluation:
@@ -326,7 +274,7 @@ class Program:
         values = self._start(point)
         strict_mode = is_strict()
         if strict_mode:
-            self._judged_forward(point, values)
+            judged_forward(self, point, values)
         else:
             forward(self._main, values)
             if self._extra.steps:
@@ -337,38 +285,14 @@ class Program:
         adjoints = [-0.0] * len(values)  # -0.0: the IEEE additive identity, as in eager
         adjoints[self._output] = 1.0
         if strict_mode:
-            with judging_off():  # judge the adjoints, not the inner terms of the partials
-                backward(self._main, values, adjoints)
+            judged_backward(self, point, values, adjoints)
         else:
             backward(self._main, values, adjoints)
         grads = tuple(
             adjoints[k] if reached else 0.0
             for k, reached in zip(self._inputs, self._reached, strict=True)
         )
-        # The replay writes the adjoints of the vertices that depend on an input (the
-        # others stay -0.0): the ones eager backward() judges. On a nan or ±inf among them
-        # the point is re-run eagerly, for the eager error.
-        if strict_mode and (
-            self._unjudged
-            or not all_finite(a for a, op in zip(adjoints, self._ops, strict=False) if op != CONST)
-        ):
-            self._eagerly(point, gradient=True)
         return Evaluation(values[self._output], grads, aux)
-
-    def _judged_forward(self, point: Sequence[float], values: list[float]) -> None:
-        """The forward replay under strict(): on a nan or ±inf value (or an error from a
-        custom rule's own strict arithmetic), the point is re-run eagerly, which raises
-        the eager error; if that passes (a folded sum's terms keep stale values, and are
-        checked through the sum), the replay's values stand."""
-        try:
-            forward(self._main, values)
-            if self._extra.steps:
-                forward(self._extra, values)
-        except NonFiniteError:
-            self._eagerly(point, gradient=False)
-            raise
-        if not all_finite(values):
-            self._eagerly(point, gradient=False)
 
     def _start(self, point: Sequence[float]) -> list[float]:
         """The values a replay starts from: the stored ones, the point's at the inputs, and
@@ -378,18 +302,9 @@ class Program:
             values[k] = x if type(x) is float else to_float(x, "evaluate")
         return values
 
-    def _eagerly(self, point: Sequence[float], *, gradient: bool) -> None:
-        """Re-run ``point`` on a tape: under strict() this raises the eager error."""
-        output, _ = self.trace(**dict(zip(self._names, point, strict=True)))
-        try:
-            if gradient:
-                output.backward()
-        finally:
-            output.tape.close()
-
     def __call__(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> float:
         """The output's value at the given inputs (by position or by name)."""
-        return self.evaluate(self._point(args, inputs), gradient=False).value
+        return self.evaluate(bind_point(self, args, inputs), gradient=False).value
 
     def value_and_grad(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> ValueAndGrad:
         """The output's value and ``{input name: ∂output/∂input}`` at the given inputs.
@@ -398,12 +313,12 @@ class Program:
         >>> fnad.compile(lambda a, b: a - b, 5.0, 2.0).value_and_grad(1.0, b=10.0)
         ValueAndGrad(value=-9.0, grads={'a': 1.0, 'b': -1.0})
         """
-        result = self.evaluate(self._point(args, inputs))
+        result = self.evaluate(bind_point(self, args, inputs))
         return ValueAndGrad(result.value, dict(zip(self._names, result.gradient, strict=True)))
 
     def grad(self, /, *args: SupportsFloat, **inputs: SupportsFloat) -> tuple[float, ...]:
         """∂output/∂input for every input, in :attr:`input_names` order."""
-        return self.evaluate(self._point(args, inputs)).gradient
+        return self.evaluate(bind_point(self, args, inputs)).gradient
 
     def sweep(
         self, points: Iterable[Sequence[SupportsFloat] | Mapping[str, SupportsFloat]]
@@ -417,7 +332,7 @@ class Program:
         [2.0, 4.0, 6.0]
         """
         checked = [
-            self._point((), p) if isinstance(p, Mapping) else self._point(tuple(p), {})
+            bind_point(self, (), p) if isinstance(p, Mapping) else bind_point(self, tuple(p), {})
             for p in points
         ]
         results = []
@@ -457,22 +372,11 @@ class Program:
         >>> fnad.compile(lambda x, y: x * y, 0.0, 0.0).jvp((2.0, 3.0), (1.0, 0.0))
         (6.0, 3.0)
         """
-        point = self._point(tuple(primals), {})
-        if len(tangents) != len(point):
-            raise ReplayInputError(
-                f"jvp: {len(point)} primal(s) but {len(tangents)} tangent(s); give one "
-                "tangent per input (0.0 for inputs that do not move)"
-            )
-        seeds = [to_float(t, "jvp: tangent", i) for i, t in enumerate(tangents, 1)]
+        point = bind_point(self, tuple(primals), {})
+        seeds = bind_tangents(point, tangents)
         values = self._start(point)
         # Every vertex, unfolded: the tangents below read the values of a sum's terms.
-        try:
-            forward(self._main, values, self._main.steps)
-        except NonFiniteError:  # a custom rule's own strict arithmetic: the eager error
-            self._eagerly(point, gradient=False)
-            raise
-        if is_strict() and not all_finite(values):
-            self._eagerly(point, gradient=False)
+        judged_forward(self, point, values, unfolded=True)
         tangent: dict[int, float] = {}
         for k, seed in zip(self._inputs, seeds, strict=True):
             tangent[k] = tangent[k] + seed if k in tangent else seed
@@ -489,7 +393,7 @@ class Program:
         >>> z.data, z.backward()[leaves["x"]]
         (16.0, 8.0)
         """
-        point = self._point((), inputs)
+        point = bind_point(self, (), inputs)
         nodes = record(self._graph, at=dict(zip(self._inputs, point, strict=True)))
         names = dict(zip(self._inputs, self._names, strict=True))
         output = nodes[self._output]
@@ -520,89 +424,9 @@ class Program:
         ...
         fnad.compiled.program.ProgramMismatchError: the program compiled from <lambda> no longer matches it at this point: vertex 1 is op 'neg' in the eager trace but 'mul' in the program. ...
         """
-        if self._function is None and self._lost_function:
-            raise TransformError(
-                "Program.check needs the function the program was compiled from, and this "
-                f"program was unpickled without it: {self._lost_function} cannot be imported "
-                "by name (a lambda, a nested function, or one in __main__), so pickle left it "
-                "out. Call check where the program was compiled, or compile a function "
-                "defined at module level in an importable module"
-            )
-        if self._function is None:
-            raise TransformError(
-                "Program.check needs the function the program was compiled from; programs "
-                "loaded from a file have none (compare prog.value_and_grad with your own oracle)"
-            )
-        point = self._point(args, inputs)
-        fresh = compile(self._function, *point, has_aux=self._has_aux)
-        where = _first_difference(self, fresh)
-        if where is None:
-            # The oracle is eager: the same graph traced again at the point, then backward().
-            ours = self.evaluate(point)
-            output, leaves = fresh.trace()
-            try:
-                grads = output.backward()
-            finally:
-                output.tape.close()
-            theirs = (output.data, *(grads.get(leaves[name], 0.0) for name in self._names))
-            names = ("the value", *(f"the gradient ∂/∂{name}" for name in self._names))
-            for name, mine, eager in zip(names, (ours.value, *ours.gradient), theirs, strict=True):
-                if not _same(mine, eager):
-                    where = f"{name} replays as {mine!r} but an eager trace gives {eager!r}"
-                    break
-        if where is not None:
-            raise ProgramMismatchError(
-                f"the program compiled from {name_of(self._function)} no longer matches it at "
-                f"this point: {where}. Python control flow that depends on values was fixed "
-                "when the program was traced; compile again at this point, or use fnad.grad / "
-                "fnad.value_and_grad, which trace every call"
-            )
+        from fnad.compiled.checking import check_program  # checking builds on this module
 
-
-# --------------------------------------------------------------------------- check
-
-
-def _first_difference(program: Program, fresh: Program) -> str | None:
-    """Where two programs' graphs first differ, in words, or None if they are the same."""
-    mine, theirs = _structure(program), _structure(fresh)
-    for k, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        if a[0] != b[0] or not (
-            _same(a[1], b[1]) if type(a[1]) is float and type(b[1]) is float else a[1] == b[1]
-        ):
-            label = program.table.labels[k]
-            named = f" (label {label!r})" if label else ""
-            if a[0] != b[0]:
-                return (
-                    f"vertex {k}{named} is op {b[0]!r} in the eager trace but {a[0]!r} in "
-                    "the program"
-                )
-            return (
-                f"vertex {k}{named} (op {a[0]!r}) reads {b[1]} in the eager trace but "
-                f"{a[1]} in the program"
-            )
-    if len(mine) != len(theirs):
-        return f"the eager trace has {len(theirs)} vertices, the program {len(mine)}"
-    return None
-
-
-def _same(a: float, b: float) -> bool:
-    """Equal as a replay is to eager: bit for bit (``0.0`` is not ``-0.0``), any nan to any nan.
-
-    >>> _same(0.0, -0.0), _same(float("nan"), -float("nan")), _same(2.0, 2.0)
-    (False, True, True)
-    """
-    if a != a:
-        return b != b
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-
-
-def _structure(program: Program) -> list[tuple[str, object]]:
-    """Each vertex as (op, its argument slots, or a constant's value, or "input")."""
-    table = program.table
-    return [
-        (op, table.arguments(k) or (value if op == CONST else "input"))
-        for k, (op, value) in enumerate(zip(table.ops, table.values, strict=True))
-    ]
+        check_program(self, args, inputs)
 
 
 # --------------------------------------------------------------------------- compile

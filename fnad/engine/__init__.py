@@ -9,6 +9,7 @@ importing only from the ones listed before it::
     methods    Node's operators, op methods and NumPy protocol (a mixin, one line per op)
     node       Node: the immutable value, its identity, its read-only attributes
     recording  the hot path: how an op becomes a new Node in the graph (Tape's base class)
+    digraph    networkx DiGraphs over the tape's dicts: its graph, an output's ancestors
     backward   backpropagate, the one chain rule, and the Gradients it returns
     tape       Tape: the scope, the networkx DiGraph, backward, pickling
     declare    how ops are declared (@rule, @unary, @binary, @arrays), UnaryOp and BinaryOp

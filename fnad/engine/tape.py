@@ -14,7 +14,8 @@ Invariants:
 - **Nothing recursive.** Ancestors, ordering, backward and pickling are loops.
 
 Dependencies inside the engine: :mod:`fnad.engine.rules`, :mod:`fnad.engine.scope`,
-:mod:`fnad.engine.node`, :mod:`fnad.engine.recording` and :mod:`fnad.engine.backward`.
+:mod:`fnad.engine.node`, :mod:`fnad.engine.recording`, :mod:`fnad.engine.digraph` and
+:mod:`fnad.engine.backward`.
 """
 
 from __future__ import annotations
@@ -32,28 +33,14 @@ from fnad._internal import (
     float_partials,
 )
 from fnad.engine.backward import Gradients, backpropagate
+from fnad.engine.digraph import ancestors_subgraph, graph_dicts
 from fnad.engine.node import CONST, Node, to_float
-from fnad.engine.recording import Adjacency, NodeAttrs, Recorder, mixed_tapes
+from fnad.engine.recording import Recorder
 from fnad.engine.rules import RuleTable, current_rules
 from fnad.engine.scope import entered_var, strict_var, tape_var
 from fnad.errors import RuleError, TapeError
 
 __all__ = ["Tape"]
-
-
-def _graph_dicts(graph: nx.DiGraph[Node]) -> tuple[NodeAttrs, Adjacency, Adjacency]:
-    """The dicts networkx documents as a DiGraph's storage: ``_node``, ``_succ``, ``_pred``."""
-    state = vars(graph)
-    return state["_node"], state["_succ"], state["_pred"]
-
-
-def _graph_from_dicts(nodes: NodeAttrs, succ: Adjacency, pred: Adjacency) -> nx.DiGraph[Node]:
-    graph: nx.DiGraph[Node] = nx.DiGraph()
-    vars(graph)["_node"] = nodes
-    # networkx's descriptors on _adj and _pred keep _succ == _adj and reset cached views.
-    setattr(graph, "_adj", succ)  # noqa: B010
-    setattr(graph, "_pred", pred)  # noqa: B010
-    return graph
 
 
 _serials = itertools.count(1)
@@ -106,7 +93,7 @@ class Tape(Recorder):
         graph: nx.DiGraph[Node] = nx.DiGraph()
         nx.freeze(graph)
         self._graph = graph
-        self._attrs, self._adjacency_succ, self._adjacency_pred = _graph_dicts(graph)
+        self._attrs, self._adjacency_succ, self._adjacency_pred = graph_dicts(graph)
         self._grads: dict[Node, float] = {}
         self._graph_grads: dict[Node, float] = {}
         self._order_cache: list[Node] = []
@@ -213,11 +200,7 @@ class Tape(Recorder):
         nx._clear_cache(self._graph)
         return self._graph
 
-    # -- recording -----------------------------------------------------------------------
-
-    # The two hot paths of the forward pass: the same steps as apply(), unrolled.
-
-    # -- backward (the algorithm itself is backpropagate(), below the class) -------------
+    # -- backward (the chain rule itself: fnad.engine.backward.backpropagate) ------------
 
     def ancestors_graph(self, output: Node) -> nx.DiGraph[Node]:
         """The subgraph of ``output`` and its ancestors, frozen: read it, analyse it.
@@ -232,40 +215,13 @@ class Tape(Recorder):
         >>> sub.number_of_nodes(), nx.is_frozen(sub)
         (5, True)
         """
-        subgraph = self._ancestors(output)
+        subgraph = ancestors_subgraph(self, output)
         nx.freeze(subgraph)
         return subgraph
 
-    def _ancestors(self, output: Node) -> nx.DiGraph[Node]:
-        if output.tape is not self:
-            raise mixed_tapes("backward", 1, output, self)
-        self._check_open("backward")
-        pred = self._adjacency_pred
-        attrs_of = self._attrs
-        nodes: NodeAttrs = {output: attrs_of[output]}
-        sub_pred: Adjacency = {}
-        stack = [output]
-        while stack:
-            node = stack.pop()
-            sub_pred[node] = parents = pred[node]
-            for parent in parents:
-                if parent not in nodes:
-                    nodes[parent] = attrs_of[parent]
-                    stack.append(parent)
-        members = nodes.keys()
-        succ: Adjacency = {}
-        all_succ = self._adjacency_succ
-        for node in nodes:
-            children = all_succ[node]
-            if children.keys() <= members:
-                succ[node] = children
-            else:
-                succ[node] = {c: data for c, data in children.items() if c in members}
-        return _graph_from_dicts(nodes, succ, sub_pred)
-
     def backward_order(self, output: Node) -> list[Node]:
         """``output`` and its ancestors, output first: ``networkx.topological_sort`` reversed."""
-        subgraph = self._ancestors(output)
+        subgraph = ancestors_subgraph(self, output)
         order = list(nx.topological_sort(subgraph))
         # The sort caches a degree view that refers back to the subgraph: a reference cycle
         # that would keep every ancestor alive until the cyclic GC runs. The subgraph is

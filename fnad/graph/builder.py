@@ -331,7 +331,7 @@ def eager_order(
             if last - first < 2 or (last - first == 2 and slots[first] != slots[first + 1])
             else len(set(slots[first:last]))
         )
-    # The walk the tape's _ancestors makes from the output: its vertex order.
+    # The walk fnad.engine.digraph.ancestors_subgraph makes from the output: its vertex order.
     found = bytearray(n)
     found[output] = 1
     walk = array("i", [output])

@@ -204,7 +204,7 @@ class Neuron(Generic[P]):
         """The neuron's output for the inputs ``x``: a Node if anything is a Node."""
         if len(x) != len(self.w):
             raise OperandValueError(
-                f"Neuron: expected {len(self.w)} inputs, got {len(x)}: {_preview(x)}; "
+                f"Neuron: expected {len(self.w)} inputs, got {len(x)}: {arrays.preview(x)}; "
                 "pass one value per weight"
             )
         act: Any = self.b
@@ -221,18 +221,6 @@ class Neuron(Generic[P]):
 
     def __repr__(self) -> str:
         return f"{_ACTIVATION_NAMES[self.activation]}Neuron({len(self.w)})"
-
-
-def _preview_value(x: object) -> str:
-    text = repr(x)
-    return (
-        f"{text[:40]}... ({type(x).__name__})" if len(text) > 43 else f"{text} ({type(x).__name__})"
-    )
-
-
-def _preview(x: Sequence[Any]) -> str:
-    text = repr(tuple(x))
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --------------------------------------------------------------------------- Layer
@@ -475,25 +463,8 @@ class MLP(Generic[P]):
 
         A parameter the loss does not depend on gets 0.0.
         """
-        params = self.parameters()
-        if type(params[0]) is not Node:
-            raise OperandTypeError(
-                f"{self!r}.gradient(): this model's parameters are floats, so no loss depends "
-                "on them and every gradient would be 0. Differentiate the traced network: "
-                "with fnad.Tape(): net = model.trace(); loss = ...; "
-                "grads = net.gradient(loss.backward()); then model = model.step(grads, lr)"
-            )
-        if isinstance(grads, Node):
-            raise OperandTypeError(
-                f"{self!r}.gradient() takes the gradients, got the loss {grads!r}; "
-                "pass what backward returns: net.gradient(loss.backward())"
-            )
-        if not isinstance(grads, Mapping):
-            raise OperandTypeError(
-                f"{self!r}.gradient() takes the mapping loss.backward() returns, got "
-                f"{type(grads).__name__}; pass net.gradient(loss.backward())"
-            )
-        return tuple(grads.get(p, 0.0) for p in params)
+        _check_gradient_call(self, grads)
+        return tuple(grads.get(p, 0.0) for p in self.parameters())
 
     def detach(self: MLP[Node]) -> MLP[float]:
         """The network with each parameter Node replaced by its float value."""
@@ -522,17 +493,7 @@ class MLP(Generic[P]):
         >>> MLP(2, [3, 2, 1], seed=0).outputs((1.0, 2.0), hidden=hidden) and len(hidden)
         5
         """
-        x = arrays.point(x, f"{self!r}")
-        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-            raise OperandTypeError(
-                f"{self!r}: the input is {_preview_value(x)}, not a sequence of "
-                f"{self.layers[0].nin} numbers; pass e.g. model([0.5, -1.0])"
-            )
-        if len(x) != self.layers[0].nin:
-            raise OperandValueError(
-                f"{self!r}: the input has {len(x)} numbers, the network reads "
-                f"{self.layers[0].nin}: {_preview(x)}; pass one number per input"
-            )
+        x = arrays.point(x, f"{self!r}", self.layers[0].nin)
         values: Sequence[Any]
         first = self.layers[0].neurons[0].b
         if type(first) is Node:
@@ -668,6 +629,28 @@ class _FloatParameter(float):
 
     def __setattr__(self, name: str, value: object) -> None:
         raise self._refuse(name)
+
+
+def _check_gradient_call(model: MLP[Any], grads: object) -> None:
+    """Refuse ``net.gradient(...)`` called the micrograd way: on the float model, with the
+    loss, or with anything but the mapping ``loss.backward()`` returns."""
+    if type(model.layers[0].neurons[0].parameters()[0]) is not Node:
+        raise OperandTypeError(
+            f"{model!r}.gradient(): this model's parameters are floats, so no loss depends "
+            "on them and every gradient would be 0. Differentiate the traced network: "
+            "with fnad.Tape(): net = model.trace(); loss = ...; "
+            "grads = net.gradient(loss.backward()); then model = model.step(grads, lr)"
+        )
+    if isinstance(grads, Node):
+        raise OperandTypeError(
+            f"{model!r}.gradient() takes the gradients, got the loss {grads!r}; "
+            "pass what backward returns: net.gradient(loss.backward())"
+        )
+    if not isinstance(grads, Mapping):
+        raise OperandTypeError(
+            f"{model!r}.gradient() takes the mapping loss.backward() returns, got "
+            f"{type(grads).__name__}; pass net.gradient(loss.backward())"
+        )
 
 
 def _refuse_model_assignment(model: object, name: str, value: object = None) -> None:
