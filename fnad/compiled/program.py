@@ -401,9 +401,10 @@ class Program:
         return output, {names[k]: cast(Node, nodes[k]) for k in self._inputs}
 
     def as_node(self) -> Node:
-        """The program's graph traced at its stored inputs, for export, render and explain.
+        """The program's output traced at its stored inputs, on a fresh tape.
 
-        ``fnad.to_json(prog)`` and the other exporters call this; the node's tape is fresh.
+        The exporters, pictures and summaries do not need it (they read :attr:`table`); it is
+        for what works on Nodes, such as ``fnad.explain(prog.as_node(), ...)``.
         """
         return self.trace()[0]
 

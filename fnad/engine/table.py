@@ -178,8 +178,10 @@ class GraphTable:
                 if node.op not in rules:
                     rules[node.op] = tape.rule_for(node)
             starts.append(len(sources))
+        tape.position(output)  # checks that the tape is open, and fills its cache of positions
+        positions = tape._position_cache
         if names is None:
-            names = list(input_names([(tape.position(n), n.label) for n in inputs]).values())
+            names = list(input_names([(positions[n], n.label) for n in inputs]).values())
         return cls(
             ops=tuple(n.op for n in nodes),
             labels=tuple(n.label for n in nodes),
@@ -190,7 +192,7 @@ class GraphTable:
             inputs=tuple(index[n] for n in inputs),
             names=tuple(names),
             outputs=(index[output], *(index[n] for n in aux)),
-            ids=array("i", map(tape.position, nodes)),
+            ids=array("i", map(positions.__getitem__, nodes)),
         )
 
 

@@ -371,19 +371,19 @@ def quotient(
     internal: list[list[float]] = [[] for _ in names]
     crossing: dict[tuple[int, int], list[float]] = {}
     table_grads = snap.grads
-    edge_count = 0
+    starts, sources, partials = snap.edge_starts, snap.edge_sources, snap.edge_partials
+    edge_count = len(sources)
     for i in range(len(snap)):
-        args = snap.arguments(i)
-        if not args:
+        first, last = starts[i], starts[i + 1]
+        if first == last:
             continue
-        parts = snap.partials(i)
         g = group[i]
         grad = table_grads[i]
-        edge_count += len(args)
-        if not any(parts):  # every local derivative is 0 (nan counts as not 0)
+        if not any(partials[first:last]):  # every local derivative is 0 (nan counts as not 0)
             blocked[g, snap.ops[i]] += 1
-        for a, partial in zip(args, parts, strict=True):
-            h = group[a]
+        for e in range(first, last):
+            partial = partials[e]
+            h = group[sources[e]]
             if h == g:
                 internal[g].append(grad * partial)
             else:
