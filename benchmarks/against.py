@@ -23,7 +23,9 @@ GC on at its default thresholds and then off (see docs/performance.md):
 (b) that step as a compiled Program (benchmarks/compiled.py): one ``Program.evaluate``
     (forward + backward) and the compile time (trace + ``Program.from_nodes``);
 (c) a 100k tanh chain: build and backward, per op;
-(d) ``Program.from_nodes`` alone, on the network's freshly traced step.
+(d) ``Program.from_nodes`` alone, on the network's freshly traced step;
+(e) the pictures' and files' path: ``to_json`` of the step's loss, and ``summarize(loss,
+    by="layer")`` (the document must be the same text in both trees).
 
 Both trees must give bit-identical values and gradients (the eager loss and gradients, the
 compiled replay's, and the chain's); the compiled replay must equal its tree's eager run. A
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import ast
 import gc
+import hashlib
 import importlib
 import io
 import itertools
@@ -265,6 +268,8 @@ class Tree:
             for nin, nout in itertools.pairwise(layers)
         ]
         self.alpha = settings.alpha
+        self.to_json = find(package, ":to_json")
+        self.summarize = find(package, ":summarize", "viz.summary:summarize", "summary:summarize")
         self.flat = [p for layer in self.weights for ws, b in layer for p in (*ws, b)]
 
     def loss(self) -> tuple[Any, list[Any]]:
@@ -328,6 +333,18 @@ class Tree:
             "chain backward": (end - middle) / length,
         }, {"chain": bits(values)}
 
+    def export(self) -> tuple[Timings, Values]:
+        with self.Tape() as tape:
+            loss, _ = self.loss()
+            start = clock()
+            text = self.to_json(loss)
+            middle = clock()
+            self.summarize(loss, by="layer")
+            end = clock()
+        tape.close()
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return {"to_json": middle - start, "summarize": end - middle}, {"export": [digest]}
+
     def nodes(self) -> int:
         with self.Tape() as tape:
             self.loss()
@@ -341,6 +358,7 @@ SECTIONS: tuple[Callable[[Tree], tuple[Timings, Values]], ...] = (
     Tree.eager_closed,
     Tree.compiled,
     Tree.chain,
+    Tree.export,
 )
 
 Samples = dict[str, list[float]]
@@ -394,6 +412,8 @@ ROWS = (
     ("(c) tanh chain backward", "chain backward", 1e6, "µs/op"),
     ("(c) tanh chain build + backward", "chain total", 1e6, "µs/op"),
     ("(d) Program.from_nodes", "from_nodes", 1e3, "ms"),
+    ("(e) to_json of the step's loss", "to_json", 1e3, "ms"),
+    ("(e) summarize by layer", "summarize", 1e3, "ms"),
 )
 
 
@@ -610,7 +630,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems:
         print("\nVALUES DIFFER:\n  " + "\n  ".join(dict.fromkeys(problems)))
         return 1
-    print("\nvalues and gradients bit-identical between the trees (eager, compiled replay, chain)")
+    print(
+        "\nvalues and gradients bit-identical between the trees (eager, compiled replay, chain),"
+        " and the same JSON document"
+    )
     return 0
 
 
