@@ -1,10 +1,12 @@
-"""The chain rule, once for every reverse pass in fnad, and the gradients it returns.
+"""The chain rule, once for every reverse pass over Nodes in fnad, and the gradients it returns.
 
 :func:`backpropagate` walks nodes in a reversed topological order (output first) and
 multiplies each node's adjoint by its rule's local partials, adding the products to its
-inputs' adjoints in argument order. Eager ``backward()``, the transforms (grad, vjp,
-hessian) and the exports' gradients all call it; nothing else implements the chain rule
-over a tape.
+inputs' adjoints in argument order. Eager ``backward()`` and the transforms (grad, vjp,
+hessian) call it; nothing else implements the chain rule over a tape. Over a graph table
+the same steps are :func:`fnad.engine.table.backpropagate_table` (export, pictures and
+summaries read it), and a compiled Program replays them over flat lists: both are tested
+bit for bit against this one.
 
 Invariants: no mutation during backward (the pass reads nodes and returns a new dict; the
 tape records it afterwards, replacing its previous gradients); nothing recursive (one loop
